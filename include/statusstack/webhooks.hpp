@@ -1,0 +1,7 @@
+#pragma once
+
+// Umbrella header: the whole public API of statusstack-webhooks.
+// Including a single part (e.g. <statusstack/webhooks/signature.hpp>) costs less to compile.
+
+#include <statusstack/webhooks/error.hpp>
+#include <statusstack/webhooks/version.hpp>

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project needs, only those missing. Idempotent; quiet when
+# everything is already there. Usage: scripts/install-deps.sh [extra-package...]
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ccache
+  libcurl4-openssl-dev libssl-dev rapidjson-dev catch2 libcli11-dev
+  libcpp-httplib-dev libbenchmark-dev
+  openssl python3 clang libclang-rt-14-dev
+  "$@"
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+# Node.js (the documented receiver code is JavaScript): any installed node will do.
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

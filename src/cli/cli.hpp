@@ -1,0 +1,23 @@
+#pragma once
+
+// Internal to the statusstack-webhook tool: each capability registers its own subcommands.
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace statusstack::webhooks::cli {
+
+/// Exit codes shared by every subcommand.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;  ///< the operation ran and said no (invalid, not delivered)
+inline constexpr int exit_usage = 2;   ///< bad arguments or unreadable input
+
+/// Reads a whole file, or standard input when path is "-" or empty, as raw bytes.
+/// Throws CLI::RuntimeError(exit_usage) after printing the reason.
+std::string read_input(const std::string& path);
+
+/// Prints "statusstack-webhook: <message>" on stderr and ends the subcommand with the exit code.
+[[noreturn]] void fail(int exit_code, const std::string& message);
+
+}  // namespace statusstack::webhooks::cli

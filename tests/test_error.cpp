@@ -46,3 +46,16 @@ TEST_CASE("every error code has a stable name", "[error]") {
 TEST_CASE("the linked library reports the version the headers were built with", "[version]") {
   CHECK(std::string(version()) == STATUSSTACK_WEBHOOKS_VERSION_STRING);
 }
+
+#include <statusstack/webhooks/headers.hpp>
+
+TEST_CASE("header lookup ignores ASCII case and returns the first match", "[headers]") {
+  const Headers headers{{"Content-Type", "application/json"},
+                        {"X-StatusStack-Signature", "abc"},
+                        {"x-statusstack-signature", "second"}};
+  REQUIRE(find_header(headers, "x-STATUSSTACK-signature") != nullptr);
+  CHECK(*find_header(headers, "x-STATUSSTACK-signature") == "abc");
+  CHECK(find_header(headers, "X-StatusStack-Delivery") == nullptr);
+  CHECK(iequals("Retry-After", "retry-after"));
+  CHECK_FALSE(iequals("Retry-After", "Retry-Afte"));
+}

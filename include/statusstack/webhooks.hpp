@@ -4,4 +4,5 @@
 // Including a single part (e.g. <statusstack/webhooks/signature.hpp>) costs less to compile.
 
 #include <statusstack/webhooks/error.hpp>
+#include <statusstack/webhooks/headers.hpp>
 #include <statusstack/webhooks/version.hpp>

@@ -3,6 +3,7 @@
 // Umbrella header: the whole public API of statusstack-webhooks.
 // Including a single part (e.g. <statusstack/webhooks/signature.hpp>) costs less to compile.
 
+#include <statusstack/webhooks/client.hpp>
 #include <statusstack/webhooks/error.hpp>
 #include <statusstack/webhooks/headers.hpp>
 #include <statusstack/webhooks/version.hpp>

@@ -1,0 +1,49 @@
+#pragma once
+
+// One reusable libcurl easy handle and the response it collects: shared by WebhookClient (blocking,
+// curl_easy_perform) and the Dispatcher (many at once on a curl multi handle).
+
+#include <statusstack/webhooks/client.hpp>
+
+#include <curl/curl.h>
+
+#include <string>
+
+namespace statusstack::webhooks::detail {
+
+/// curl_global_init, exactly once per process, thread-safely (std::call_once). Every path that
+/// creates a curl handle calls this first; it never calls curl_global_cleanup (the host may use curl).
+void ensure_curl_initialized();
+
+/// A libcurl easy handle configured once with the library's fixed rules (http/https only, no
+/// redirects, TLS verification on, no proxy from the environment, no `Expect: 100-continue`), then
+/// reused request after request so its connections stay alive. Not thread-safe; not copyable.
+class Transfer {
+ public:
+  Transfer();
+  ~Transfer();
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+  CURL* handle() const noexcept { return easy_; }
+
+  /// Applies a validated request. The request (URL, body) must outlive the transfer.
+  void prepare(const Request& request);
+  /// Builds the outcome of the finished transfer from libcurl's result code and what was received.
+  Outcome finish(CURLcode code);
+
+ private:
+  static size_t on_header(char* data, size_t size, size_t count, void* self) noexcept;
+  static size_t on_body(char* data, size_t size, size_t count, void* self) noexcept;
+  void set_header_list(const Request& request);
+
+  CURL* easy_ = nullptr;
+  curl_slist* header_list_ = nullptr;
+  std::string default_ca_file_;
+  std::string default_ca_path_;
+  Outcome response_;  // headers and body as they arrive
+  std::size_t body_limit_ = 0;
+  char error_buffer_[CURL_ERROR_SIZE] = {};
+};
+
+}  // namespace statusstack::webhooks::detail

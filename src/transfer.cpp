@@ -12,8 +12,6 @@ namespace statusstack::webhooks::detail {
 
 namespace {
 
-constexpr std::string_view user_agent = "statusstack-webhooks/" STATUSSTACK_WEBHOOKS_VERSION_STRING;
-
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return {};
@@ -64,6 +62,11 @@ TransportError classify(CURLcode code, long os_errno) {
 
 }  // namespace
 
+const std::string& user_agent() {
+  static const std::string agent = std::string("statusstack-webhooks/") + version();
+  return agent;
+}
+
 void ensure_curl_initialized() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -81,7 +84,7 @@ Transfer::Transfer() {
   curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(easy_, CURLOPT_USERAGENT, user_agent.data());
+  curl_easy_setopt(easy_, CURLOPT_USERAGENT, user_agent().c_str());
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
@@ -101,11 +104,11 @@ Transfer::~Transfer() {
   curl_slist_free_all(header_list_);
 }
 
-void Transfer::set_header_list(const Request& request) {
+void Transfer::set_header_list(const Headers& headers) {
   curl_slist_free_all(header_list_);
   header_list_ = nullptr;
   std::string line;
-  for (const Header& header : request.headers) {
+  for (const Header& header : headers) {
     line.assign(header.name);
     // "Name;" is curl's way to send a header with an empty value ("Name:" would remove it).
     if (header.value.empty()) {
@@ -121,18 +124,17 @@ void Transfer::set_header_list(const Request& request) {
   if (header_list_ == nullptr) throw std::bad_alloc();
 }
 
-void Transfer::prepare(const Request& request) {
-  const RequestOptions& options = request.options;
+void Transfer::prepare(const std::string& url, HttpMethod method, const Headers& headers, std::string_view body,
+                       const RequestOptions& options) {
   response_ = Outcome{};
   body_limit_ = options.max_response_body;
   error_buffer_[0] = '\0';
 
-  curl_easy_setopt(easy_, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, request.body.data());
-  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-  curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST,
-                   request.method == HttpMethod::post ? nullptr : to_string(request.method));
-  set_header_list(request);
+  curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method == HttpMethod::post ? nullptr : to_string(method));
+  set_header_list(headers);
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_);
 
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));

@@ -15,6 +15,9 @@ namespace statusstack::webhooks::detail {
 /// creates a curl handle calls this first; it never calls curl_global_cleanup (the host may use curl).
 void ensure_curl_initialized();
 
+/// "statusstack-webhooks/<version>": the default User-Agent of every request.
+const std::string& user_agent();
+
 /// A libcurl easy handle configured once with the library's fixed rules (http/https only, no
 /// redirects, TLS verification on, no proxy from the environment, no `Expect: 100-continue`), then
 /// reused request after request so its connections stay alive. Not thread-safe; not copyable.
@@ -28,14 +31,20 @@ class Transfer {
   CURL* handle() const noexcept { return easy_; }
 
   /// Applies a validated request. The request (URL, body) must outlive the transfer.
-  void prepare(const Request& request);
+  void prepare(const Request& request) {
+    prepare(request.url, request.method, request.headers, request.body, request.options);
+  }
+  /// The same from parts, so a caller that keeps the body elsewhere need not copy it. `url` and the
+  /// bytes of `body` must outlive the transfer; headers are copied.
+  void prepare(const std::string& url, HttpMethod method, const Headers& headers, std::string_view body,
+               const RequestOptions& options);
   /// Builds the outcome of the finished transfer from libcurl's result code and what was received.
   Outcome finish(CURLcode code);
 
  private:
   static size_t on_header(char* data, size_t size, size_t count, void* self) noexcept;
   static size_t on_body(char* data, size_t size, size_t count, void* self) noexcept;
-  void set_header_list(const Request& request);
+  void set_header_list(const Headers& headers);
 
   CURL* easy_ = nullptr;
   curl_slist* header_list_ = nullptr;

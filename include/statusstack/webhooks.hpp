@@ -5,4 +5,5 @@
 
 #include <statusstack/webhooks/error.hpp>
 #include <statusstack/webhooks/headers.hpp>
+#include <statusstack/webhooks/signature.hpp>
 #include <statusstack/webhooks/version.hpp>

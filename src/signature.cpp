@@ -66,8 +66,8 @@ namespace {
   char reason[256] = "unknown error";
   if (code != 0) ERR_error_string_n(code, reason, sizeof reason);
   ERR_clear_error();
-  throw ConfigError(Error{ErrorCode::invalid_secret, std::string("secret: OpenSSL refused the HMAC key: ") + reason,
-                          "secret"});
+  throw ConfigError(Error{ErrorCode::invalid_secret,
+                          std::string("secret: OpenSSL refused the HMAC key: ") + reason, "secret"});
 }
 
 }  // namespace
@@ -108,7 +108,8 @@ void HmacSha256Key::mac(const std::string_view* parts, std::size_t count,
   // No key: start over from the keyed state (the pads were hashed once, at construction).
   bool ok = EVP_MAC_init(context, nullptr, 0, nullptr) == 1;
   for (std::size_t i = 0; ok && i < count; ++i) {
-    ok = EVP_MAC_update(context, reinterpret_cast<const unsigned char*>(parts[i].data()), parts[i].size()) == 1;
+    ok = EVP_MAC_update(context, reinterpret_cast<const unsigned char*>(parts[i].data()), parts[i].size()) ==
+         1;
   }
   std::size_t length = 0;
   ok = ok && EVP_MAC_final(context, out, &length, sizeof out) == 1 && length == sizeof out;
@@ -170,7 +171,8 @@ void HmacSha256Key::release(Context* context) const noexcept {
   for (auto& slot : idle_) {
     Context* expected = nullptr;
     if (slot.load(std::memory_order_relaxed) == nullptr &&
-        slot.compare_exchange_strong(expected, context, std::memory_order_release, std::memory_order_relaxed)) {
+        slot.compare_exchange_strong(expected, context, std::memory_order_release,
+                                     std::memory_order_relaxed)) {
       return;
     }
   }
@@ -200,7 +202,8 @@ void to_hex(const unsigned char (&mac)[sha256_size], char (&out)[signature_hex_l
 
 std::shared_ptr<const HmacSha256Key> make_key(std::string_view secret, std::string_view field) {
   if (secret.empty()) {
-    throw ConfigError(Error{ErrorCode::invalid_secret, std::string(field) + ": must not be empty", std::string(field)});
+    throw ConfigError(
+        Error{ErrorCode::invalid_secret, std::string(field) + ": must not be empty", std::string(field)});
   }
   return std::make_shared<const HmacSha256Key>(secret);
 }
@@ -265,7 +268,8 @@ bool base64_decode(std::string_view text, std::string& out) {
   return true;
 }
 
-std::shared_ptr<const HmacSha256Key> make_standard_webhooks_key(std::string_view secret, std::string_view field) {
+std::shared_ptr<const HmacSha256Key> make_standard_webhooks_key(std::string_view secret,
+                                                                std::string_view field) {
   constexpr std::string_view prefix = "whsec_";
   if (secret.substr(0, prefix.size()) == prefix) secret.remove_prefix(prefix.size());
   std::string key;
@@ -336,7 +340,9 @@ Secret& Secret::operator=(const Secret& other) {
   return *this;
 }
 
-Secret::Secret(Secret&& other) noexcept : data_(std::move(other.data_)), size_(other.size_) { other.size_ = 0; }
+Secret::Secret(Secret&& other) noexcept : data_(std::move(other.data_)), size_(other.size_) {
+  other.size_ = 0;
+}
 
 Secret& Secret::operator=(Secret&& other) noexcept {
   if (this != &other) {
@@ -403,7 +409,8 @@ Verifier::Verifier(std::string_view secret) { keys_.push_back(make_key(secret, "
 
 Verifier::Verifier(std::vector<std::string> secrets) {
   if (secrets.empty()) {
-    throw ConfigError(Error{ErrorCode::invalid_secret, "secrets: at least one secret is required", "secrets"});
+    throw ConfigError(
+        Error{ErrorCode::invalid_secret, "secrets: at least one secret is required", "secrets"});
   }
   keys_.reserve(secrets.size());
   for (std::size_t i = 0; i < secrets.size(); ++i) {
@@ -414,7 +421,8 @@ Verifier::Verifier(std::vector<std::string> secrets) {
 
 Verifier::Verifier(const std::vector<Secret>& secrets) {
   if (secrets.empty()) {
-    throw ConfigError(Error{ErrorCode::invalid_secret, "secrets: at least one secret is required", "secrets"});
+    throw ConfigError(
+        Error{ErrorCode::invalid_secret, "secrets: at least one secret is required", "secrets"});
   }
   keys_.reserve(secrets.size());
   for (std::size_t i = 0; i < secrets.size(); ++i) {
@@ -428,11 +436,13 @@ Result<void> Verifier::verify(std::string_view body, std::string_view signature)
 
 Result<void> Verifier::verify_request(const Headers& headers, std::string_view body) const {
   const std::string* value = find_header(headers, signature_header);
-  if (value == nullptr) return signature_error(ErrorCode::missing_signature, signature_header, "header is missing");
+  if (value == nullptr)
+    return signature_error(ErrorCode::missing_signature, signature_header, "header is missing");
   return check(body, trim_http_whitespace(*value), signature_header);
 }
 
-Result<void> Verifier::check(std::string_view body, std::string_view signature, std::string_view field) const {
+Result<void> Verifier::check(std::string_view body, std::string_view signature,
+                             std::string_view field) const {
   if (signature.size() != signature_hex_length) {
     // Only the form is inspected here; the content of a wrong-length value is never compared.
     if (signature.empty()) return signature_error(ErrorCode::malformed_signature, field, "is empty");
@@ -440,9 +450,9 @@ Result<void> Verifier::check(std::string_view body, std::string_view signature, 
       return signature_error(ErrorCode::malformed_signature, field,
                              "must be the 64 hex characters alone, without a \"sha256=\" prefix");
     }
-    return signature_error(ErrorCode::malformed_signature, field,
-                           "must be 64 lowercase hex characters (got " + std::to_string(signature.size()) +
-                               " characters)");
+    return signature_error(
+        ErrorCode::malformed_signature, field,
+        "must be 64 lowercase hex characters (got " + std::to_string(signature.size()) + " characters)");
   }
   // Classify every character without stopping early, so timing does not depend on where a bad one is.
   unsigned not_hex = 0;
@@ -507,7 +517,8 @@ namespace {
 std::vector<std::shared_ptr<const HmacSha256Key>> make_standard_webhooks_keys(
     const std::vector<std::string>& secrets) {
   if (secrets.empty()) {
-    throw ConfigError(Error{ErrorCode::invalid_secret, "secrets: at least one secret is required", "secrets"});
+    throw ConfigError(
+        Error{ErrorCode::invalid_secret, "secrets: at least one secret is required", "secrets"});
   }
   std::vector<std::shared_ptr<const HmacSha256Key>> keys;
   keys.reserve(secrets.size());
@@ -519,16 +530,17 @@ std::vector<std::shared_ptr<const HmacSha256Key>> make_standard_webhooks_keys(
 
 std::chrono::seconds checked_tolerance(std::chrono::seconds tolerance) {
   if (tolerance.count() < 0) {
-    throw ConfigError(Error{ErrorCode::invalid_config,
-                            "tolerance: must not be negative (got " + std::to_string(tolerance.count()) + " s)",
-                            "tolerance"});
+    throw ConfigError(Error{
+        ErrorCode::invalid_config,
+        "tolerance: must not be negative (got " + std::to_string(tolerance.count()) + " s)", "tolerance"});
   }
   return tolerance;
 }
 
 }  // namespace
 
-StandardWebhooksVerifier::StandardWebhooksVerifier(std::string_view whsec_secret, std::chrono::seconds tolerance)
+StandardWebhooksVerifier::StandardWebhooksVerifier(std::string_view whsec_secret,
+                                                   std::chrono::seconds tolerance)
     : tolerance_(checked_tolerance(tolerance)) {
   keys_.push_back(make_standard_webhooks_key(whsec_secret, "secret"));
 }
@@ -542,9 +554,8 @@ Result<void> StandardWebhooksVerifier::verify(std::string_view msg_id, std::stri
                                               std::int64_t now_unix) const {
   // The timestamp first: a stale request is refused before any MAC is computed.
   std::int64_t signed_at = 0;
-  const bool digits_only =
-      !timestamp.empty() && timestamp.size() <= 18 &&
-      timestamp.find_first_not_of("0123456789") == std::string_view::npos;
+  const bool digits_only = !timestamp.empty() && timestamp.size() <= 18 &&
+                           timestamp.find_first_not_of("0123456789") == std::string_view::npos;
   if (!digits_only ||
       std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), signed_at).ec != std::errc{}) {
     return signature_error(ErrorCode::invalid_value, standard_webhooks_timestamp_header,
@@ -601,8 +612,9 @@ Result<void> StandardWebhooksVerifier::verify(std::string_view msg_id, std::stri
   }
   if (matched == 0) {
     return signature_error(ErrorCode::signature_mismatch, standard_webhooks_signature_header,
-                           keys_.size() == 1 ? "no v1 signature matches the body"
-                                             : "no v1 signature matches the body under any of the configured secrets");
+                           keys_.size() == 1
+                               ? "no v1 signature matches the body"
+                               : "no v1 signature matches the body under any of the configured secrets");
   }
   return {};
 }
@@ -618,7 +630,8 @@ Result<void> StandardWebhooksVerifier::verify_request(const Headers& headers, st
   const std::string* values[3] = {};
   for (std::size_t i = 0; i < 3; ++i) {
     values[i] = find_header(headers, names[i]);
-    if (values[i] == nullptr) return signature_error(ErrorCode::missing_signature, names[i], "header is missing");
+    if (values[i] == nullptr)
+      return signature_error(ErrorCode::missing_signature, names[i], "header is missing");
   }
   return verify(trim_http_whitespace(*values[0]), trim_http_whitespace(*values[1]),
                 trim_http_whitespace(*values[2]), body, now_unix);

@@ -709,3 +709,82 @@ TEST_CASE("Standard Webhooks signatures match Python's hmac over id.timestamp.bo
     CHECK(StandardWebhooksVerifier(secret).verify(id, ts, expected, body, std::stoll(ts)).has_value());
   }
 }
+
+// --- The command-line tool -------------------------------------------------------------------------
+
+#ifdef SSW_CLI_PATH
+
+TEST_CASE("statusstack-webhook sign prints the signature of the exact bytes of a file or standard input",
+          "[signature][cli]") {
+  TempDir dir;
+  const std::string body("{\"a\":1}\n\0\xff\r\n", 12);  // a trailing newline and binary bytes are kept
+  const fs::path body_file = dir.write("body", body);
+  const std::string expected = Signer("cli secret").sign(body) + "\n";
+
+  const ProcessResult from_file =
+      run_process(dir, {SSW_CLI_PATH, "sign", "--secret", "cli secret", body_file});
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.out == expected);
+  const ProcessResult from_stdin =
+      run_process(dir, {SSW_CLI_PATH, "sign", "--secret", "cli secret", "-"}, {}, body_file);
+  CHECK(from_stdin.out == expected);
+  const ProcessResult from_env =
+      run_process(dir, {SSW_CLI_PATH, "sign"}, {"STATUSSTACK_WEBHOOK_SECRET=cli secret"}, body_file);
+  CHECK(from_env.exit_code == 0);
+  CHECK(from_env.out == expected);
+
+  const ProcessResult no_secret =
+      run_process(dir, {SSW_CLI_PATH, "sign", body_file}, {"STATUSSTACK_WEBHOOK_SECRET="}, body_file);
+  CHECK(no_secret.exit_code == 2);
+  CHECK(no_secret.err == "statusstack-webhook: secret: must not be empty\n");
+
+  const ProcessResult standard =
+      run_process(dir, {SSW_CLI_PATH, "sign", "--standard-webhooks", "--secret", sw_secret, "--id", sw_id,
+                        "--timestamp", "1614265330", dir.write("sw", sw_body)});
+  CHECK(standard.exit_code == 0);
+  CHECK(standard.out == sw_signature + "\n");
+}
+
+TEST_CASE("statusstack-webhook verify exits 0 when valid and 1 when not, saying why on stderr",
+          "[signature][cli]") {
+  TempDir dir;
+  const std::string body = "{\"event\":\"maintenance.scheduled\"}";
+  const fs::path body_file = dir.write("body", body);
+  const std::string signature = Signer("new").sign(body);
+
+  const ProcessResult valid = run_process(dir, {SSW_CLI_PATH, "verify", "--secret", "old", "--secret", "new",
+                                                "--signature", signature, body_file});
+  CHECK(valid.exit_code == 0);
+  CHECK(valid.out == "valid\n");
+
+  const ProcessResult from_env = run_process(dir, {SSW_CLI_PATH, "verify", "--signature", signature},
+                                             {"STATUSSTACK_WEBHOOK_SECRET=new"}, body_file);
+  CHECK(from_env.exit_code == 0);
+
+  const ProcessResult mismatch =
+      run_process(dir, {SSW_CLI_PATH, "verify", "--secret", "old", "--signature", signature, body_file});
+  CHECK(mismatch.exit_code == 1);
+  CHECK(mismatch.out.empty());
+  CHECK(mismatch.err ==
+        "statusstack-webhook: invalid (signature_mismatch): signature: does not match the body\n");
+
+  const ProcessResult malformed = run_process(
+      dir, {SSW_CLI_PATH, "verify", "--secret", "new", "--signature", "sha256=" + signature, body_file});
+  CHECK(malformed.exit_code == 1);
+  CHECK(malformed.err ==
+        "statusstack-webhook: invalid (malformed_signature): signature: must be the 64 hex characters alone, "
+        "without a \"sha256=\" prefix\n");
+
+  const ProcessResult no_secret = run_process(dir, {"env", "-u", "STATUSSTACK_WEBHOOK_SECRET", SSW_CLI_PATH,
+                                                    "verify", "--signature", signature, body_file});
+  CHECK(no_secret.exit_code == 2);
+  CHECK(no_secret.err == "statusstack-webhook: no secret: pass --secret or set STATUSSTACK_WEBHOOK_SECRET\n");
+
+  const ProcessResult stale =
+      run_process(dir, {SSW_CLI_PATH, "verify", "--standard-webhooks", "--secret", sw_secret, "--id", sw_id,
+                        "--timestamp", "1614265330", "--signature", sw_signature, dir.write("sw", sw_body)});
+  CHECK(stale.exit_code == 1);
+  CHECK(stale.err.find("invalid (timestamp_out_of_tolerance): webhook-timestamp: ") != std::string::npos);
+}
+
+#endif

@@ -788,3 +788,58 @@ TEST_CASE("statusstack-webhook verify exits 0 when valid and 1 when not, saying 
 }
 
 #endif
+
+// --- The receiver snippets in docs/signatures.md ---------------------------------------------------
+
+namespace {
+
+// The fenced block of docs/signatures.md whose first line is `first_line`.
+std::string doc_snippet(const std::string& first_line) {
+  const std::string doc = read_file(source_dir + "/docs/signatures.md");
+  const std::size_t start = doc.find("\n" + first_line + "\n");
+  REQUIRE(start != std::string::npos);
+  const std::size_t end = doc.find("\n```", start + 1);
+  REQUIRE(end != std::string::npos);
+  return doc.substr(start + 1, end - start);
+}
+
+}  // namespace
+
+TEST_CASE("the Node.js and Python receiver snippets in docs/signatures.md accept our signatures",
+          "[signature][docs]") {
+  TempDir dir;
+  const fs::path node_script =
+      dir.write("verify.js", doc_snippet("// verify.js: node verify.js SIGNATURE < body"));
+  const fs::path python_script =
+      dir.write("verify.py", doc_snippet("# verify.py: python3 verify.py SIGNATURE < body"));
+  const std::string secret = "receiver secret é";
+  const std::string body = "{\"event\":\"component.status_changed\",\"stack\":{\"name\":\"Ünïcode\"}}\n";
+  const fs::path body_file = dir.write("body", body);
+  const std::string signature = Signer(secret).sign(body);
+  std::string altered = signature;
+  altered[10] = altered[10] == 'a' ? 'b' : 'a';
+  std::string upper = signature;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+
+  struct Case {
+    std::string signature;
+    bool valid;
+  };
+  const std::vector<Case> cases = {{signature, true},
+                                   {altered, false},
+                                   {upper, false},
+                                   {"sha256=" + signature, false},
+                                   {signature.substr(1), false},
+                                   {"", false}};
+  for (const auto& [program, script] : {std::pair<std::string, fs::path>{"node", node_script},
+                                        std::pair<std::string, fs::path>{"python3", python_script}}) {
+    for (const auto& c : cases) {
+      INFO(program << " with signature \"" << c.signature << "\"");
+      const ProcessResult run = run_process(dir, {program, script.string(), c.signature},
+                                            {"STATUSSTACK_WEBHOOK_SECRET=" + secret}, body_file.string());
+      INFO("stderr: " << run.err);
+      CHECK(run.out == (c.valid ? "valid\n" : "invalid\n"));
+      CHECK(run.exit_code == (c.valid ? 0 : 1));
+    }
+  }
+}

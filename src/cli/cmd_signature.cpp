@@ -1,0 +1,157 @@
+// statusstack-webhook sign / verify: signatures of exact bytes from a file or standard input.
+
+#include "cli.hpp"
+
+#include <statusstack/webhooks/signature.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace statusstack::webhooks::cli {
+
+namespace {
+
+constexpr const char* secret_env = "STATUSSTACK_WEBHOOK_SECRET";
+
+struct SignatureOptions {
+  std::vector<std::string> secrets;
+  std::string signature;
+  std::string input = "-";
+  bool standard_webhooks = false;
+  std::string msg_id;
+  std::string timestamp;
+  std::int64_t tolerance = 300;
+};
+
+// --secret values, or the environment variable (which keeps the secret out of shell history).
+std::vector<std::string> secrets_or_env(const std::vector<std::string>& given) {
+  if (!given.empty()) return given;
+  const char* from_env = std::getenv(secret_env);  // NOLINT(concurrency-mt-unsafe): single-threaded tool
+  if (from_env == nullptr) {
+    fail(exit_usage, std::string("no secret: pass --secret or set ") + secret_env);
+  }
+  return {from_env};
+}
+
+std::int64_t parse_timestamp(const std::string& text) {
+  std::int64_t value = 0;
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || parsed.ec != std::errc{} || parsed.ptr != text.data() + text.size()) {
+    fail(exit_usage, "--timestamp: must be unix seconds (got \"" + text + "\")");
+  }
+  return value;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+[[noreturn]] void fail_config(const ConfigError& e) { fail(exit_usage, e.what()); }
+
+// The secret is checked before the body is read, so a bad secret never waits on standard input.
+void run_sign(const SignatureOptions& options) {
+  const std::vector<std::string> secrets = secrets_or_env(options.secrets);
+  if (secrets.size() != 1) fail(exit_usage, "sign takes exactly one --secret");
+  if (options.standard_webhooks) {
+    if (options.msg_id.empty()) fail(exit_usage, "--id: required with --standard-webhooks");
+    const std::int64_t timestamp =
+        options.timestamp.empty() ? unix_now() : parse_timestamp(options.timestamp);
+    std::unique_ptr<StandardWebhooksSigner> signer;
+    try {
+      signer = std::make_unique<StandardWebhooksSigner>(secrets.front());
+    } catch (const ConfigError& e) {
+      fail_config(e);
+    }
+    std::cout << signer->sign(options.msg_id, timestamp, read_input(options.input)) << '\n';
+    return;
+  }
+  std::unique_ptr<Signer> signer;
+  try {
+    signer = std::make_unique<Signer>(secrets.front());
+  } catch (const ConfigError& e) {
+    fail_config(e);
+  }
+  std::cout << signer->sign(read_input(options.input)) << '\n';
+}
+
+void run_verify(const SignatureOptions& options) {
+  const std::vector<std::string> secrets = secrets_or_env(options.secrets);
+  Result<void> result;
+  if (options.standard_webhooks) {
+    if (options.msg_id.empty()) fail(exit_usage, "--id: required with --standard-webhooks");
+    if (options.timestamp.empty()) fail(exit_usage, "--timestamp: required with --standard-webhooks");
+    if (options.tolerance < 0) fail(exit_usage, "--tolerance: must not be negative");
+    std::unique_ptr<StandardWebhooksVerifier> verifier;
+    try {
+      verifier = std::make_unique<StandardWebhooksVerifier>(secrets, std::chrono::seconds(options.tolerance));
+    } catch (const ConfigError& e) {
+      fail_config(e);
+    }
+    result = verifier->verify(options.msg_id, options.timestamp, options.signature, read_input(options.input),
+                              unix_now());
+  } else {
+    std::unique_ptr<Verifier> verifier;
+    try {
+      verifier = std::make_unique<Verifier>(secrets);
+    } catch (const ConfigError& e) {
+      fail_config(e);
+    }
+    result = verifier->verify(read_input(options.input), options.signature);
+  }
+  if (!result) {
+    fail(exit_failed,
+         std::string("invalid (") + to_string(result.error().code) + "): " + result.error().message);
+  }
+  std::cout << "valid\n";
+}
+
+}  // namespace
+
+void add_signature_commands(CLI::App& app) {
+  auto options = std::make_shared<SignatureOptions>();
+
+  CLI::App* sign = app.add_subcommand(
+      "sign",
+      "Print the signature of the exact bytes of FILE (or standard input): 64 lowercase hex characters");
+  sign->add_option("--secret", options->secrets,
+                   std::string("The signing secret (default: the ") + secret_env + " environment variable)")
+      ->allow_extra_args(false);
+  sign->add_flag("--standard-webhooks", options->standard_webhooks,
+                 "Sign with the Standard Webhooks scheme instead: prints v1,<base64> (secret whsec_...)");
+  sign->add_option("--id", options->msg_id, "Standard Webhooks: the webhook-id");
+  sign->add_option("--timestamp", options->timestamp, "Standard Webhooks: unix seconds (default: now)");
+  sign->add_option("FILE", options->input, "The body; - or nothing for standard input");
+  sign->callback([options] { run_sign(*options); });
+
+  CLI::App* verify = app.add_subcommand(
+      "verify",
+      "Check a signature of FILE (or standard input); exit 0 when valid, 1 when not (why on stderr)");
+  verify
+      ->add_option("--secret", options->secrets,
+                   std::string("A secret; repeat for rotation, any one matching passes (default: the ") +
+                       secret_env + " environment variable)")
+      ->allow_extra_args(false);
+  verify
+      ->add_option("--signature", options->signature,
+                   "The X-StatusStack-Signature value (or webhook-signature)")
+      ->required();
+  verify->add_flag("--standard-webhooks", options->standard_webhooks,
+                   "Verify a Standard Webhooks signature (needs --id and --timestamp)");
+  verify->add_option("--id", options->msg_id, "Standard Webhooks: the webhook-id");
+  verify->add_option("--timestamp", options->timestamp, "Standard Webhooks: the webhook-timestamp");
+  verify
+      ->add_option("--tolerance", options->tolerance,
+                   "Standard Webhooks: seconds of clock difference allowed")
+      ->capture_default_str();
+  verify->add_option("FILE", options->input, "The body; - or nothing for standard input");
+  verify->callback([options] { run_verify(*options); });
+}
+
+}  // namespace statusstack::webhooks::cli

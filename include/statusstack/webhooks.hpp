@@ -4,5 +4,6 @@
 // Including a single part (e.g. <statusstack/webhooks/signature.hpp>) costs less to compile.
 
 #include <statusstack/webhooks/error.hpp>
+#include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/headers.hpp>
 #include <statusstack/webhooks/version.hpp>

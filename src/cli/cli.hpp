@@ -20,4 +20,7 @@ std::string read_input(const std::string& path);
 /// Prints "statusstack-webhook: <message>" on stderr and ends the subcommand with the exit code.
 [[noreturn]] void fail(int exit_code, const std::string& message);
 
+/// `example <type>` and `parse [FILE|-]` (cmd_events.cpp).
+void add_events_commands(CLI::App& app);
+
 }  // namespace statusstack::webhooks::cli

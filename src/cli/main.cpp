@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   CLI::App app{"statusstack-webhook: build, sign, verify and deliver StatusStack webhook events"};
   app.set_version_flag("--version", std::string("statusstack-webhook ") + ssw::version());
   app.require_subcommand(0, 1);
+  ssw::cli::add_events_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {

@@ -103,7 +103,8 @@ STATUSSTACK_WEBHOOKS_EXPORT Result<Timestamp> parse_rfc3339(std::string_view tex
 // Status values. Each is an "open enum": a name this version knows becomes its enumerator; any
 // other string becomes `unknown` and keeps its text, so an older receiver accepts what a newer
 // sender writes and writes it back unchanged. `status == ComponentStatus::critical` reads as it
-// should; switch on value(). Plain value types.
+// should (against an enumerator only the value is compared; two statuses compare texts too);
+// switch on value(). Plain value types.
 
 /// A status page component's state.
 class STATUSSTACK_WEBHOOKS_EXPORT ComponentStatus {
@@ -121,6 +122,11 @@ class STATUSSTACK_WEBHOOKS_EXPORT ComponentStatus {
     return a.value_ == b.value_ && a.text_ == b.text_;
   }
   friend bool operator!=(const ComponentStatus& a, const ComponentStatus& b) noexcept { return !(a == b); }
+  /// Against an enumerator only the value counts: every unknown status equals `unknown`.
+  friend bool operator==(const ComponentStatus& a, Value b) noexcept { return a.value_ == b; }
+  friend bool operator==(Value a, const ComponentStatus& b) noexcept { return a == b.value_; }
+  friend bool operator!=(const ComponentStatus& a, Value b) noexcept { return a.value_ != b; }
+  friend bool operator!=(Value a, const ComponentStatus& b) noexcept { return a != b.value_; }
 
  private:
   Value value_;
@@ -140,6 +146,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT MonitorStatus {
     return a.value_ == b.value_ && a.text_ == b.text_;
   }
   friend bool operator!=(const MonitorStatus& a, const MonitorStatus& b) noexcept { return !(a == b); }
+  friend bool operator==(const MonitorStatus& a, Value b) noexcept { return a.value_ == b; }
+  friend bool operator==(Value a, const MonitorStatus& b) noexcept { return a == b.value_; }
+  friend bool operator!=(const MonitorStatus& a, Value b) noexcept { return a.value_ != b; }
+  friend bool operator!=(Value a, const MonitorStatus& b) noexcept { return a != b.value_; }
 
  private:
   Value value_;
@@ -159,6 +169,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT CheckType {
     return a.value_ == b.value_ && a.text_ == b.text_;
   }
   friend bool operator!=(const CheckType& a, const CheckType& b) noexcept { return !(a == b); }
+  friend bool operator==(const CheckType& a, Value b) noexcept { return a.value_ == b; }
+  friend bool operator==(Value a, const CheckType& b) noexcept { return a == b.value_; }
+  friend bool operator!=(const CheckType& a, Value b) noexcept { return a.value_ != b; }
+  friend bool operator!=(Value a, const CheckType& b) noexcept { return a != b.value_; }
 
  private:
   Value value_;
@@ -179,6 +193,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT IncidentStatus {
     return a.value_ == b.value_ && a.text_ == b.text_;
   }
   friend bool operator!=(const IncidentStatus& a, const IncidentStatus& b) noexcept { return !(a == b); }
+  friend bool operator==(const IncidentStatus& a, Value b) noexcept { return a.value_ == b; }
+  friend bool operator==(Value a, const IncidentStatus& b) noexcept { return a == b.value_; }
+  friend bool operator!=(const IncidentStatus& a, Value b) noexcept { return a.value_ != b; }
+  friend bool operator!=(Value a, const IncidentStatus& b) noexcept { return a != b.value_; }
 
  private:
   Value value_;
@@ -198,6 +216,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT IncidentImpact {
     return a.value_ == b.value_ && a.text_ == b.text_;
   }
   friend bool operator!=(const IncidentImpact& a, const IncidentImpact& b) noexcept { return !(a == b); }
+  friend bool operator==(const IncidentImpact& a, Value b) noexcept { return a.value_ == b; }
+  friend bool operator==(Value a, const IncidentImpact& b) noexcept { return a == b.value_; }
+  friend bool operator!=(const IncidentImpact& a, Value b) noexcept { return a.value_ != b; }
+  friend bool operator!=(Value a, const IncidentImpact& b) noexcept { return a != b.value_; }
 
  private:
   Value value_;

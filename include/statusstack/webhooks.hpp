@@ -5,6 +5,7 @@
 
 #include <statusstack/webhooks/client.hpp>
 #include <statusstack/webhooks/error.hpp>
+#include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/headers.hpp>
 #include <statusstack/webhooks/signature.hpp>
 #include <statusstack/webhooks/version.hpp>

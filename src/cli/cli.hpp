@@ -22,5 +22,7 @@ std::string read_input(const std::string& path);
 
 /// sign, verify (cmd_signature.cpp).
 void add_signature_commands(CLI::App& app);
+/// `example <type>` and `parse [FILE|-]` (cmd_events.cpp).
+void add_events_commands(CLI::App& app);
 
 }  // namespace statusstack::webhooks::cli

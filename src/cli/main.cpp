@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("statusstack-webhook ") + ssw::version());
   app.require_subcommand(0, 1);
   ssw::cli::add_signature_commands(app);
+  ssw::cli::add_events_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {

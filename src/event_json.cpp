@@ -1,0 +1,670 @@
+// Events to and from JSON. Writing goes straight through a RapidJSON Writer (no DOM): it is on the
+// hot path of dispatch(). Parsing builds a DOM through a guard that rejects what we do not want to
+// hold (deep nesting, duplicate keys, ill-formed UTF-8 behind escapes), then reads typed fields
+// out of it, naming the path of the first field that is wrong.
+
+#include <statusstack/webhooks/events.hpp>
+
+#include "detail/events_internal.hpp"
+#include "detail/text.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cmath>
+#include <cstdio>
+#include <new>
+#include <unordered_set>
+
+namespace statusstack::webhooks {
+namespace rj = rapidjson;
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+namespace {
+
+class JsonOut {
+ public:
+  explicit JsonOut(rj::StringBuffer& buffer) : writer_(buffer) {}
+
+  void begin() { writer_.StartObject(); }
+  void end() { writer_.EndObject(); }
+  void begin_array() { writer_.StartArray(); }
+  void end_array() { writer_.EndArray(); }
+
+  template <std::size_t N>
+  void key(const char (&name)[N]) {
+    writer_.Key(name, static_cast<rj::SizeType>(N - 1));
+  }
+
+  void string(std::string_view text) {
+    if (detail::is_valid_utf8(text)) {
+      writer_.String(text.data(), static_cast<rj::SizeType>(text.size()));
+    } else {
+      const std::string repaired = detail::repair_utf8(text);
+      writer_.String(repaired.data(), static_cast<rj::SizeType>(repaired.size()));
+    }
+  }
+  void timestamp(Timestamp value) {
+    char buffer[detail::max_rfc3339_length];
+    const std::size_t length = detail::format_rfc3339(value, buffer);
+    writer_.String(buffer, static_cast<rj::SizeType>(length));
+  }
+
+  template <std::size_t N>
+  void field(const char (&name)[N], std::string_view value) {
+    key(name);
+    string(value);
+  }
+  template <std::size_t N>
+  void field(const char (&name)[N], Timestamp value) {
+    key(name);
+    timestamp(value);
+  }
+  template <std::size_t N>
+  void field(const char (&name)[N], std::int64_t value) {
+    key(name);
+    writer_.Int64(value);
+  }
+
+ private:
+  rj::Writer<rj::StringBuffer> writer_;
+};
+
+void write(JsonOut& out, const Stack& stack) {
+  out.begin();
+  out.field("id", stack.id);
+  out.field("name", stack.name);
+  out.field("slug", stack.slug);
+  out.end();
+}
+
+void write(JsonOut& out, const IncidentRef& ref) {
+  out.begin();
+  out.field("id", ref.id);
+  out.field("created_at", ref.created_at);
+  out.end();
+}
+
+void write(JsonOut& out, const Monitor& m) {
+  out.begin();
+  out.field("id", m.id);
+  out.field("name", m.name);
+  out.field("type", m.type.to_string());
+  out.field("target", m.target);
+  out.field("status", m.status.to_string());
+  out.field("region", m.region);
+  out.field("checked_at", m.checked_at);
+  if (m.response_time) out.field("response_time_ms", static_cast<std::int64_t>(m.response_time->count()));
+  if (m.status_code) out.field("status_code", static_cast<std::int64_t>(*m.status_code));
+  if (m.error) out.field("error", *m.error);
+  if (m.url) out.field("url", *m.url);
+  out.end();
+}
+
+void write(JsonOut& out, const Incident& incident) {
+  out.begin();
+  out.field("id", incident.id);
+  out.field("title", incident.title);
+  out.field("status", incident.status.to_string());
+  out.field("impact", incident.impact.to_string());
+  out.key("components");
+  out.begin_array();
+  for (const AffectedComponent& c : incident.components) {
+    out.begin();
+    out.field("id", c.id);
+    out.field("name", c.name);
+    out.field("status", c.status.to_string());
+    out.end();
+  }
+  out.end_array();
+  if (incident.latest_update) {
+    out.key("latest_update");
+    out.begin();
+    out.field("message", incident.latest_update->message);
+    out.field("created_at", incident.latest_update->created_at);
+    out.end();
+  }
+  out.field("created_at", incident.created_at);
+  out.field("updated_at", incident.updated_at);
+  if (incident.resolved_at) out.field("resolved_at", *incident.resolved_at);
+  out.field("url", incident.url);
+  out.end();
+}
+
+void write(JsonOut& out, const Maintenance& m) {
+  out.begin();
+  out.field("id", m.id);
+  out.field("title", m.title);
+  out.field("description", m.description);
+  out.field("scheduled_start", m.scheduled_start);
+  out.field("scheduled_end", m.scheduled_end);
+  out.key("components");
+  out.begin_array();
+  for (const ComponentRef& c : m.components) {
+    out.begin();
+    out.field("id", c.id);
+    out.field("name", c.name);
+    out.end();
+  }
+  out.end_array();
+  out.field("url", m.url);
+  out.end();
+}
+
+// Opens the envelope: {"event":...,"timestamp":...,"stack":{...} -- the caller adds the rest.
+template <class E>
+void write_envelope(JsonOut& out, EventType type, const E& event) {
+  out.begin();
+  out.field("event", to_string(type));
+  out.field("timestamp", event.timestamp);
+  out.key("stack");
+  write(out, event.stack);
+}
+
+struct WriteEvent {
+  JsonOut& out;
+
+  void operator()(const ComponentStatusChanged& e) const {
+    write_envelope(out, EventType::component_status_changed, e);
+    out.key("component");
+    out.begin();
+    out.field("id", e.component.id);
+    out.field("name", e.component.name);
+    out.field("previous_status", e.component.previous_status.to_string());
+    out.field("current_status", e.component.current_status.to_string());
+    out.end();
+    if (e.incident) {
+      out.key("incident");
+      write(out, *e.incident);
+    }
+    out.end();
+  }
+  void operator()(const MonitorDown& e) const {
+    write_envelope(out, EventType::monitor_down, e);
+    out.key("monitor");
+    write(out, e.monitor);
+    if (e.incident) {
+      out.key("incident");
+      write(out, *e.incident);
+    }
+    out.end();
+  }
+  void operator()(const MonitorRecovered& e) const {
+    write_envelope(out, EventType::monitor_recovered, e);
+    out.key("monitor");
+    write(out, e.monitor);
+    out.key("downtime");
+    out.begin();
+    out.field("started_at", e.downtime.started_at);
+    out.field("duration_seconds", static_cast<std::int64_t>(e.downtime.duration.count()));
+    out.end();
+    if (e.incident) {
+      out.key("incident");
+      write(out, *e.incident);
+    }
+    out.end();
+  }
+  void operator()(const IncidentCreated& e) const {
+    write_envelope(out, EventType::incident_created, e);
+    out.key("incident");
+    write(out, e.incident);
+    out.end();
+  }
+  void operator()(const IncidentUpdated& e) const {
+    write_envelope(out, EventType::incident_updated, e);
+    out.key("incident");
+    write(out, e.incident);
+    if (e.previous_status) out.field("previous_status", e.previous_status->to_string());
+    out.end();
+  }
+  void operator()(const IncidentResolved& e) const {
+    write_envelope(out, EventType::incident_resolved, e);
+    out.key("incident");
+    write(out, e.incident);
+    out.end();
+  }
+  void operator()(const MaintenanceScheduled& e) const {
+    write_envelope(out, EventType::maintenance_scheduled, e);
+    out.key("maintenance");
+    write(out, e.maintenance);
+    out.end();
+  }
+};
+
+}  // namespace
+
+std::string to_json(const Event& event) {
+  rj::StringBuffer buffer(nullptr, 1024);
+  JsonOut out(buffer);
+  std::visit(WriteEvent{out}, event);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing, step 1: text to DOM, through a guard.
+
+namespace {
+
+// A path segment is written `.key` when the key is a plain identifier, else `["key"]` (quoted,
+// escaped, shortened), so an error message never carries raw hostile bytes.
+bool is_plain_key(std::string_view key) {
+  if (key.empty() || key.size() > 64) return false;
+  for (const char c : key) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void append_key(std::string& path, std::string_view key) {
+  if (is_plain_key(key)) {
+    if (!path.empty()) path += '.';
+    path.append(key.data(), key.size());
+  } else {
+    path += '[';
+    path += detail::quote_for_message(key, 32);
+    path += ']';
+  }
+}
+
+// Forwards SAX events to a Document, refusing nesting beyond max_json_depth, a key repeated in one
+// object, and strings whose decoded bytes are not UTF-8 (a lone surrogate written as \udc00 passes
+// RapidJSON's encoding check). Keeps the path of the value being read for error messages.
+class GuardedHandler {
+ public:
+  explicit GuardedHandler(rj::Document& document) : document_(document) {}
+
+  bool Null() { return next_value() && document_.Null(); }
+  bool Bool(bool b) { return next_value() && document_.Bool(b); }
+  bool Int(int i) { return next_value() && document_.Int(i); }
+  bool Uint(unsigned u) { return next_value() && document_.Uint(u); }
+  bool Int64(std::int64_t i) { return next_value() && document_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return next_value() && document_.Uint64(u); }
+  bool Double(double d) { return next_value() && document_.Double(d); }
+  bool RawNumber(const char* text, rj::SizeType length, bool copy) {
+    return next_value() && document_.RawNumber(text, length, copy);
+  }
+  bool String(const char* text, rj::SizeType length, bool copy) {
+    if (!next_value()) return false;
+    if (!detail::is_valid_utf8(std::string_view(text, length))) return reject("string is not valid UTF-8");
+    return document_.String(text, length, copy);
+  }
+  bool StartObject() { return next_value() && push(true) && document_.StartObject(); }
+  bool Key(const char* text, rj::SizeType length, bool copy) {
+    Frame& frame = frames_[depth_ - 1];
+    frame.key.assign(text, length);
+    frame.has_key = true;
+    if (!detail::is_valid_utf8(frame.key)) return reject("key is not valid UTF-8");
+    if (!frame.keys.insert(frame.key).second) return reject("duplicate key");
+    return document_.Key(text, length, copy);
+  }
+  bool EndObject(rj::SizeType count) {
+    --depth_;
+    return document_.EndObject(count);
+  }
+  bool StartArray() { return next_value() && push(false) && document_.StartArray(); }
+  bool EndArray(rj::SizeType count) {
+    --depth_;
+    return document_.EndArray(count);
+  }
+
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  struct Frame {
+    bool object = true;
+    bool has_key = false;
+    std::size_t count = 0;  // array elements started so far
+    std::string key;        // the current member's key
+    std::unordered_set<std::string> keys;
+  };
+
+  bool next_value() {
+    if (depth_ > 0 && !frames_[depth_ - 1].object) ++frames_[depth_ - 1].count;
+    return true;
+  }
+
+  bool push(bool object) {
+    if (depth_ == static_cast<std::size_t>(max_json_depth)) {
+      return reject("nested deeper than " + std::to_string(max_json_depth) + " levels");
+    }
+    if (frames_.size() == depth_) frames_.emplace_back();
+    Frame& frame = frames_[depth_];
+    frame.object = object;
+    frame.has_key = false;
+    frame.count = 0;
+    frame.keys.clear();
+    ++depth_;
+    return true;
+  }
+
+  std::string path() const {
+    std::string out;
+    for (std::size_t i = 0; i < depth_; ++i) {
+      const Frame& frame = frames_[i];
+      if (frame.object && frame.has_key) {
+        append_key(out, frame.key);
+      } else if (!frame.object && frame.count > 0) {
+        out += '[' + std::to_string(frame.count - 1) + ']';
+      }
+    }
+    return out;
+  }
+
+  bool reject(const std::string& what) {
+    const std::string where = path();
+    error_ = Error{ErrorCode::invalid_json, where.empty() ? what : where + ": " + what, where};
+    return false;
+  }
+
+  rj::Document& document_;
+  std::vector<Frame> frames_;
+  std::size_t depth_ = 0;
+  std::optional<Error> error_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Parsing, step 2: DOM to typed event. A failure is thrown as ParseFailure inside this file and
+// caught in parse_event, so the readers below stay linear.
+
+struct ParseFailure {
+  Error error;
+};
+
+[[noreturn]] void fail(Error error) { throw ParseFailure{std::move(error)}; }
+
+void check(std::optional<Error> error) {
+  if (error) fail(std::move(*error));
+}
+
+const char* describe(const rj::Value& value) {
+  switch (value.GetType()) {
+    case rj::kNullType: return "null";
+    case rj::kFalseType:
+    case rj::kTrueType: return "a boolean";
+    case rj::kObjectType: return "an object";
+    case rj::kArrayType: return "an array";
+    case rj::kStringType: return "a string";
+    case rj::kNumberType: return "a number";
+  }
+  return "something else";
+}
+
+[[noreturn]] void wrong_type(const std::string& field, const char* expected, const rj::Value& got) {
+  fail(Error{ErrorCode::wrong_type, field + ": expected " + expected + ", got " + describe(got), field});
+}
+
+std::string read_string(const rj::Value& value, const std::string& field) {
+  if (!value.IsString()) wrong_type(field, "a string", value);
+  return std::string(value.GetString(), value.GetStringLength());
+}
+
+Timestamp read_timestamp(const rj::Value& value, const std::string& field) {
+  const std::string text = read_string(value, field);
+  Result<Timestamp> parsed = parse_rfc3339(text);
+  if (!parsed) {
+    fail(Error{ErrorCode::invalid_value,
+               field + ": invalid RFC 3339 timestamp " + detail::quote_for_message(text) + ": " +
+                   parsed.error().message,
+               field});
+  }
+  return *parsed;
+}
+
+std::int64_t read_integer(const rj::Value& value, const std::string& field, std::int64_t min,
+                          std::int64_t max) {
+  if (!value.IsNumber()) wrong_type(field, "an integer", value);
+  if (value.IsInt64()) {
+    check(detail::check_range(field, value.GetInt64(), min, max));
+    return value.GetInt64();
+  }
+  std::string shown;
+  if (value.IsUint64()) {
+    shown = std::to_string(value.GetUint64());
+  } else {
+    // A number RapidJSON holds as a double: written with a fraction or exponent, or too long for
+    // 64 bits. An integral value in range is accepted (5000.0 and 5e3 mean 5000).
+    const double d = value.GetDouble();
+    if (d != std::floor(d)) {
+      fail(
+          Error{ErrorCode::wrong_type, field + ": expected an integer, got a number with a fraction", field});
+    }
+    if (d >= static_cast<double>(min) && d <= static_cast<double>(max)) return static_cast<std::int64_t>(d);
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.17g", d);
+    shown = buffer;
+  }
+  fail(Error{ErrorCode::invalid_value,
+             field + ": must be an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+                 " (got " + shown + ")",
+             field});
+}
+
+// A JSON object being read, with its path for messages.
+class Object {
+ public:
+  Object(const rj::Value& value, std::string path) : value_(value), path_(std::move(path)) {
+    if (!value.IsObject()) wrong_type(path_, "an object", value);
+  }
+
+  const std::string& path() const { return path_; }
+  std::string path_of(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  const rj::Value& required(const char* key) const {
+    const auto it = value_.FindMember(key);
+    if (it == value_.MemberEnd()) fail(detail::missing(path_of(key)));
+    return it->value;
+  }
+  // Absent and null both mean "not given".
+  const rj::Value* optional(const char* key) const {
+    const auto it = value_.FindMember(key);
+    return it == value_.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
+  }
+
+  std::string string(const char* key) const { return read_string(required(key), path_of(key)); }
+  std::optional<std::string> optional_string(const char* key) const {
+    const rj::Value* v = optional(key);
+    if (!v) return std::nullopt;
+    return read_string(*v, path_of(key));
+  }
+  std::string id(const char* key) const {
+    std::string value = string(key);
+    check(detail::check_id(path_of(key), value));
+    return value;
+  }
+  Timestamp timestamp(const char* key) const { return read_timestamp(required(key), path_of(key)); }
+  std::optional<Timestamp> optional_timestamp(const char* key) const {
+    const rj::Value* v = optional(key);
+    if (!v) return std::nullopt;
+    return read_timestamp(*v, path_of(key));
+  }
+  std::optional<std::int64_t> optional_integer(const char* key, std::int64_t min, std::int64_t max) const {
+    const rj::Value* v = optional(key);
+    if (!v) return std::nullopt;
+    return read_integer(*v, path_of(key), min, max);
+  }
+  std::int64_t integer(const char* key, std::int64_t min, std::int64_t max) const {
+    return read_integer(required(key), path_of(key), min, max);
+  }
+  template <class Status>
+  Status status(const char* key) const {
+    return Status::from_string(string(key));
+  }
+  Object object(const char* key) const { return Object(required(key), path_of(key)); }
+  std::optional<Object> optional_object(const char* key) const {
+    const rj::Value* v = optional(key);
+    if (!v) return std::nullopt;
+    return Object(*v, path_of(key));
+  }
+  // Calls read(element_object) for each element of the array `key`.
+  template <class Read>
+  void each(const char* key, Read&& read) const {
+    const std::string field = path_of(key);
+    const rj::Value& array = required(key);
+    if (!array.IsArray()) wrong_type(field, "an array", array);
+    for (rj::SizeType i = 0; i < array.Size(); ++i) {
+      read(Object(array[i], field + "[" + std::to_string(i) + "]"));
+    }
+  }
+
+ private:
+  const rj::Value& value_;
+  std::string path_;
+};
+
+Stack read_stack(const Object& o) { return Stack{o.id("id"), o.string("name"), o.string("slug")}; }
+
+std::optional<IncidentRef> read_incident_ref(const Object& parent) {
+  const std::optional<Object> o = parent.optional_object("incident");
+  if (!o) return std::nullopt;
+  return IncidentRef{o->id("id"), o->timestamp("created_at")};
+}
+
+Monitor read_monitor(const Object& o) {
+  Monitor m;
+  m.id = o.id("id");
+  m.name = o.string("name");
+  m.type = o.status<CheckType>("type");
+  m.target = o.string("target");
+  m.status = o.status<MonitorStatus>("status");
+  m.region = o.string("region");
+  m.checked_at = o.timestamp("checked_at");
+  if (auto ms = o.optional_integer("response_time_ms", 0, detail::max_json_integer)) {
+    m.response_time = std::chrono::milliseconds(*ms);
+  }
+  if (auto code = o.optional_integer("status_code", 100, 599)) m.status_code = static_cast<int>(*code);
+  m.error = o.optional_string("error");
+  m.url = o.optional_string("url");
+  return m;
+}
+
+Incident read_incident(const Object& o) {
+  Incident incident;
+  incident.id = o.id("id");
+  incident.title = o.string("title");
+  incident.status = o.status<IncidentStatus>("status");
+  incident.impact = o.status<IncidentImpact>("impact");
+  o.each("components", [&incident](const Object& c) {
+    incident.components.push_back(
+        AffectedComponent{c.id("id"), c.string("name"), c.status<ComponentStatus>("status")});
+  });
+  if (const std::optional<Object> update = o.optional_object("latest_update")) {
+    incident.latest_update = IncidentUpdate{update->string("message"), update->timestamp("created_at")};
+  }
+  incident.created_at = o.timestamp("created_at");
+  incident.updated_at = o.timestamp("updated_at");
+  incident.resolved_at = o.optional_timestamp("resolved_at");
+  incident.url = o.string("url");
+  return incident;
+}
+
+Maintenance read_maintenance(const Object& o) {
+  Maintenance m;
+  m.id = o.id("id");
+  m.title = o.string("title");
+  m.description = o.string("description");
+  m.scheduled_start = o.timestamp("scheduled_start");
+  m.scheduled_end = o.timestamp("scheduled_end");
+  check(detail::check_maintenance_window(m.scheduled_start, m.scheduled_end));
+  o.each("components", [&m](const Object& c) {
+    m.components.push_back(ComponentRef{c.id("id"), c.string("name")});
+  });
+  m.url = o.string("url");
+  return m;
+}
+
+Event read_event(const rj::Value& root) {
+  if (!root.IsObject()) {
+    fail(Error{ErrorCode::wrong_type, std::string("expected a JSON object, got ") + describe(root), ""});
+  }
+  const Object top(root, "");
+  const std::string name = top.string("event");
+  const std::optional<EventType> type = parse_event_type(name);
+  if (!type) {
+    fail(Error{ErrorCode::unknown_event_type, "event: unknown event type " + detail::quote_for_message(name),
+               "event"});
+  }
+  const Timestamp timestamp = top.timestamp("timestamp");
+  Stack stack = read_stack(top.object("stack"));
+
+  switch (*type) {
+    case EventType::component_status_changed: {
+      const Object c = top.object("component");
+      ComponentChange change{c.id("id"), c.string("name"), c.status<ComponentStatus>("previous_status"),
+                             c.status<ComponentStatus>("current_status")};
+      return ComponentStatusChanged{timestamp, std::move(stack), std::move(change), read_incident_ref(top)};
+    }
+    case EventType::monitor_down: {
+      Monitor monitor = read_monitor(top.object("monitor"));
+      if (!monitor.error) fail(detail::missing("monitor.error"));
+      return MonitorDown{timestamp, std::move(stack), std::move(monitor), read_incident_ref(top)};
+    }
+    case EventType::monitor_recovered: {
+      Monitor monitor = read_monitor(top.object("monitor"));
+      const Object d = top.object("downtime");
+      Downtime downtime{d.timestamp("started_at"),
+                        std::chrono::seconds(d.integer("duration_seconds", 0, detail::max_json_integer))};
+      return MonitorRecovered{timestamp, std::move(stack), std::move(monitor), downtime,
+                              read_incident_ref(top)};
+    }
+    case EventType::incident_created:
+      return IncidentCreated{timestamp, std::move(stack), read_incident(top.object("incident"))};
+    case EventType::incident_updated: {
+      Incident incident = read_incident(top.object("incident"));
+      std::optional<IncidentStatus> previous;
+      if (auto text = top.optional_string("previous_status")) previous = IncidentStatus::from_string(*text);
+      return IncidentUpdated{timestamp, std::move(stack), std::move(incident), std::move(previous)};
+    }
+    case EventType::incident_resolved: {
+      Incident incident = read_incident(top.object("incident"));
+      if (!incident.resolved_at) fail(detail::missing("incident.resolved_at"));
+      return IncidentResolved{timestamp, std::move(stack), std::move(incident)};
+    }
+    case EventType::maintenance_scheduled:
+      return MaintenanceScheduled{timestamp, std::move(stack), read_maintenance(top.object("maintenance"))};
+  }
+  fail(Error{ErrorCode::unknown_event_type, "event: unknown event type", "event"});
+}
+
+std::string describe_parse_error(const rj::ParseResult& result) {
+  std::string what = rj::GetParseError_En(result.Code());
+  if (!what.empty() && what.back() == '.') what.pop_back();
+  if (!what.empty() && what[0] >= 'A' && what[0] <= 'Z') what[0] = static_cast<char>(what[0] - 'A' + 'a');
+  return "invalid JSON at byte " + std::to_string(result.Offset()) + ": " + what;
+}
+
+}  // namespace
+
+Result<Event> parse_event(std::string_view json) {
+  try {
+    rj::Document document;
+    GuardedHandler guard(document);
+    rj::ParseResult result;
+    auto generate = [&](rj::Document&) {
+      rj::MemoryStream stream(json.data(), json.size());
+      rj::Reader reader;
+      result = reader.Parse<rj::kParseValidateEncodingFlag | rj::kParseIterativeFlag>(stream, guard);
+      return !result.IsError();
+    };
+    document.Populate(generate);
+    if (result.IsError()) {
+      if (guard.error()) return *guard.error();
+      return Error{ErrorCode::invalid_json, describe_parse_error(result), ""};
+    }
+    return read_event(document);
+  } catch (ParseFailure& failure) {
+    return std::move(failure.error);
+  } catch (const std::bad_alloc&) {
+    return Error{ErrorCode::invalid_json, "not enough memory to parse the event", ""};
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::invalid_json, std::string("could not parse the event: ") + e.what(), ""};
+  }
+}
+
+}  // namespace statusstack::webhooks

@@ -61,7 +61,8 @@ void OpenSSL_HMAC_oneshot(benchmark::State& state) {
   unsigned char out[32];
   unsigned int length = 0;
   for (auto _ : state) {
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), bytes(body), body.size(), out, &length);
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), bytes(body), body.size(), out,
+         &length);
     benchmark::DoNotOptimize(out);
   }
   count(state);
@@ -151,7 +152,8 @@ void Verifier_verify(benchmark::State& state) {
 void StandardWebhooks_sign(benchmark::State& state) {
   const std::string body = make_body(state.range(0));
   const ssw::StandardWebhooksSigner signer("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-  for (auto _ : state) benchmark::DoNotOptimize(signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body));
   count(state);
 }
 

@@ -49,6 +49,7 @@ class HmacSha256Key {
 
  private:
   Context* acquire() const;
+  Context* duplicate_keyed() const;
   void release(Context* context) const noexcept;
   static void free_context(Context* context) noexcept;
 
@@ -91,12 +92,8 @@ HmacSha256Key::HmacSha256Key(std::string_view key) {
 
 void HmacSha256Key::free_context(Context* context) noexcept { EVP_MAC_CTX_free(context); }
 
-HmacSha256Key::Context* HmacSha256Key::acquire() const {
-  for (auto& slot : idle_) {
-    if (slot.load(std::memory_order_relaxed) == nullptr) continue;
-    if (Context* context = slot.exchange(nullptr, std::memory_order_acquire)) return context;
-  }
-  // Duplicating only reads `keyed_`, so concurrent callers may do it at once.
+// Duplicating only reads `keyed_`, so concurrent callers may do it at once.
+HmacSha256Key::Context* HmacSha256Key::duplicate_keyed() const {
   Context* context = EVP_MAC_CTX_dup(keyed_);
   if (context == nullptr) throw std::bad_alloc();
   return context;
@@ -135,11 +132,7 @@ HmacSha256Key::HmacSha256Key(std::string_view key) {
 
 void HmacSha256Key::free_context(Context* context) noexcept { HMAC_CTX_free(context); }
 
-HmacSha256Key::Context* HmacSha256Key::acquire() const {
-  for (auto& slot : idle_) {
-    if (slot.load(std::memory_order_relaxed) == nullptr) continue;
-    if (Context* context = slot.exchange(nullptr, std::memory_order_acquire)) return context;
-  }
+HmacSha256Key::Context* HmacSha256Key::duplicate_keyed() const {
   Context* context = HMAC_CTX_new();
   if (context == nullptr || HMAC_CTX_copy(context, keyed_) != 1) {
     HMAC_CTX_free(context);
@@ -166,6 +159,14 @@ void HmacSha256Key::mac(const std::string_view* parts, std::size_t count,
 }
 
 #endif
+
+HmacSha256Key::Context* HmacSha256Key::acquire() const {
+  for (auto& slot : idle_) {
+    if (slot.load(std::memory_order_relaxed) == nullptr) continue;
+    if (Context* context = slot.exchange(nullptr, std::memory_order_acquire)) return context;
+  }
+  return duplicate_keyed();
+}
 
 void HmacSha256Key::release(Context* context) const noexcept {
   for (auto& slot : idle_) {

@@ -1,0 +1,177 @@
+#pragma once
+
+// Dispatcher: dispatch(event) from application code returns at once; owned I/O threads deliver to
+// every matching endpoint with retries, and every (event, endpoint) pair ends in one final report.
+
+#include <statusstack/webhooks/client.hpp>
+#include <statusstack/webhooks/endpoint.hpp>
+#include <statusstack/webhooks/error.hpp>
+#include <statusstack/webhooks/events.hpp>
+#include <statusstack/webhooks/export.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace statusstack::webhooks {
+
+/// When to try again after a retryable failure, and when to give up. Exponential backoff with
+/// jitter by default; a non-empty `schedule` replaces it with fixed delays.
+struct RetryPolicy {
+  int max_attempts = 8;                              ///< attempts in all, the first included (>= 1)
+  std::chrono::milliseconds initial_delay{1000};     ///< delay before the second attempt
+  double factor = 2.0;                               ///< growth per attempt (>= 1)
+  std::chrono::milliseconds max_delay{std::chrono::minutes(10)};  ///< cap of the exponential delay
+  double jitter = 0.2;  ///< each delay is scaled by a random factor in [1 - jitter, 1 + jitter]
+  /// Fixed delays before attempts 2, 3, ...; the last one repeats (e.g. 5 s, 5 min, 30 min, 2 h ...).
+  std::vector<std::chrono::milliseconds> schedule;
+  /// Give up once this long has passed since dispatch(): no attempt starts later than that.
+  std::chrono::milliseconds max_age{std::chrono::hours(24)};
+  /// A receiver's `Retry-After` is honoured up to this long (longer values are cut to it).
+  std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
+
+  /// Delay before attempt `attempt + 1`, after attempt `attempt` (1-based) failed. `retry_after`
+  /// (from the response) wins over the backoff when it is longer, capped by max_retry_after.
+  /// `random01` in [0, 1) drives the jitter, so the function itself is deterministic.
+  STATUSSTACK_WEBHOOKS_EXPORT std::chrono::milliseconds next_delay(
+      int attempt, std::optional<std::chrono::seconds> retry_after, double random01) const;
+  /// The error names the field that cannot work (max_attempts < 1, factor < 1, negative delays...).
+  STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate() const;
+};
+
+/// What becomes of a dispatch() call when the queue is full.
+enum class OverflowPolicy {
+  reject,  ///< return ErrorCode::queue_full at once (default)
+  block,   ///< wait up to DispatcherOptions::block_timeout for room, then queue_full
+};
+
+/// Why a delivery ended without a 2xx.
+enum class FailureReason {
+  none,                ///< delivered
+  rejected,            ///< a non-retryable answer (4xx other than 408/425/429, 3xx) or request
+  attempts_exhausted,  ///< every allowed attempt failed retryably
+  too_old,             ///< max_age passed before another attempt could start
+  endpoint_removed,    ///< the endpoint was removed before the delivery was done
+  shutdown,            ///< the Dispatcher shut down before the delivery was done
+};
+
+/// The reason's stable snake_case name, e.g. "attempts_exhausted".
+STATUSSTACK_WEBHOOKS_EXPORT const char* to_string(FailureReason reason) noexcept;
+
+/// The one final word on one (event, endpoint) pair.
+struct DeliveryReport {
+  std::string delivery_id;  ///< the X-StatusStack-Delivery value, the same on every attempt
+  std::string endpoint;     ///< the endpoint's name
+  EventType event{};
+  bool delivered = false;
+  FailureReason reason = FailureReason::none;
+  int attempts = 0;  ///< attempts made (0 when it never got to one)
+  Outcome last;      ///< the last attempt's outcome (status, error, response body...)
+  std::chrono::system_clock::time_point accepted_at;
+  std::chrono::system_clock::time_point first_attempt_at;  ///< epoch when there was no attempt
+  std::chrono::system_clock::time_point last_attempt_at;
+  std::chrono::milliseconds latency{0};  ///< from dispatch() to this report
+};
+
+/// One failed attempt that will (or will not) be tried again: what a host logs.
+struct AttemptReport {
+  std::string delivery_id;
+  std::string endpoint;
+  EventType event{};
+  int attempt = 0;  ///< 1 for the first
+  Outcome outcome;
+  std::optional<std::chrono::milliseconds> retry_in;  ///< when the next attempt comes; nullopt: none
+};
+
+/// What dispatch() accepted: one delivery per matching endpoint.
+struct Accepted {
+  struct Delivery {
+    std::string endpoint;
+    std::string delivery_id;
+  };
+  std::vector<Delivery> deliveries;  ///< empty when no endpoint's filter matched
+};
+
+/// Counters since the Dispatcher started; a consistent-enough snapshot (each counter is exact).
+struct DispatcherStats {
+  std::uint64_t accepted = 0;   ///< deliveries accepted by dispatch()
+  std::uint64_t delivered = 0;  ///< final: 2xx
+  std::uint64_t failed = 0;     ///< final: failed, all reasons
+  std::array<std::uint64_t, 6> failed_by_reason{};  ///< indexed by FailureReason
+  std::uint64_t rejected_calls = 0;  ///< dispatch() calls refused (queue full, shut down)
+  std::uint64_t attempts = 0;        ///< HTTP attempts finished
+  std::uint64_t retries = 0;         ///< attempts scheduled again after a failure
+  std::uint64_t in_flight = 0;       ///< requests on the wire now
+  std::uint64_t queued = 0;          ///< accepted, not final, not on the wire (waiting or backing off)
+  std::uint64_t callback_errors = 0; ///< exceptions thrown by on_report / on_attempt (caught)
+  /// Delivery latency (dispatch() to final report) of delivered events: counts per bucket, the
+  /// bucket bounds in milliseconds are latency_bounds_ms (the last bucket is +Inf).
+  static constexpr std::array<double, 14> latency_bounds_ms{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000};
+  std::array<std::uint64_t, 15> latency_buckets{};
+  double latency_sum_ms = 0;
+};
+
+/// Renders the stats in the Prometheus text exposition format (metric prefix `statusstack_webhooks_`).
+STATUSSTACK_WEBHOOKS_EXPORT std::string to_prometheus(const DispatcherStats& stats);
+
+/// How a Dispatcher is set up.
+struct DispatcherOptions {
+  std::vector<Endpoint> endpoints;
+  RetryPolicy retry;
+  std::size_t max_pending = 100000;  ///< deliveries accepted but not final, at most
+  OverflowPolicy overflow = OverflowPolicy::reject;
+  std::chrono::milliseconds block_timeout{1000};  ///< with OverflowPolicy::block
+  unsigned io_threads = 1;                        ///< each runs its own curl multi loop
+  /// Called once per (event, endpoint) when final, on an I/O thread: keep it quick. Exceptions are
+  /// caught and counted (DispatcherStats::callback_errors).
+  std::function<void(const DeliveryReport&)> on_report;
+  /// Called for each failed attempt, on an I/O thread. Same rules as on_report.
+  std::function<void(const AttemptReport&)> on_attempt;
+};
+
+/// Delivers events to endpoints in the background. dispatch() is thread-safe and never touches the
+/// network; the Dispatcher owns its I/O threads and stops them in shutdown() or the destructor.
+/// Endpoints can be added, replaced and removed while it runs. Not copyable or movable.
+class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
+ public:
+  /// Throws ConfigError naming the endpoint and setting when the options cannot work.
+  explicit Dispatcher(DispatcherOptions options);
+  /// shutdown(5 s) if it was not shut down already.
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  /// Serializes the event once, signs it per matching endpoint and queues the deliveries. Never
+  /// blocks on the network. Errors: queue_full (no room for all matching deliveries; nothing is
+  /// queued), shut_down.
+  Result<Accepted> dispatch(const Event& event);
+
+  /// Adds an endpoint, or replaces the one with the same name (deliveries already accepted for it
+  /// continue with the new settings). Throws ConfigError when the endpoint is invalid.
+  void upsert_endpoint(Endpoint endpoint);
+  /// Removes the endpoint: its pending deliveries end as failed(endpoint_removed); requests on the
+  /// wire finish first. Returns false when there was none of that name.
+  bool remove_endpoint(std::string_view name);
+  /// The endpoints' current configuration.
+  std::vector<Endpoint> endpoints() const;
+
+  /// Waits until everything accepted so far is final. False when the timeout passed first.
+  bool flush(std::chrono::milliseconds timeout);
+  /// Stops accepting, lets deliveries continue until the deadline, then ends what is left as
+  /// failed(shutdown) and joins the I/O threads. Every accepted delivery has its report on return.
+  void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(5));
+
+  DispatcherStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace statusstack::webhooks

@@ -1,0 +1,770 @@
+#include <statusstack/webhooks/dispatcher.hpp>
+
+#include "endpoint_signing.hpp"
+#include "transfer.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace statusstack::webhooks {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using SystemClock = std::chrono::system_clock;
+using std::chrono::milliseconds;
+
+struct Delivery;
+
+// One endpoint's configuration as the I/O threads use it. Replacing an endpoint creates a new state
+// and retires the old one, pointing it at its successor; removing retires it with no successor.
+struct EndpointState {
+  EndpointState(Endpoint endpoint, std::size_t thread)
+      : config(std::move(endpoint)), signer(config), thread_index(thread) {}
+
+  const Endpoint config;
+  const detail::EndpointSigner signer;
+  const std::size_t thread_index;
+
+  // Written under Impl::config_mutex before `retired` is released; read after acquiring it.
+  std::shared_ptr<EndpointState> successor;
+  std::atomic<bool> retired{false};
+
+  // Owned by the endpoint's I/O thread.
+  std::deque<std::unique_ptr<Delivery>> ready;
+  std::size_t in_flight = 0;
+  bool listed = false;  // in the thread's list of endpoints with ready deliveries
+};
+
+// The serialized event, shared by all its deliveries.
+struct Payload {
+  std::string body;
+  EventType type;
+};
+
+// One (event, endpoint) pair on its way to a final report.
+struct Delivery {
+  std::string id;
+  std::shared_ptr<EndpointState> endpoint;
+  std::shared_ptr<const Payload> payload;
+  std::string signature;  // for `endpoint`, at `signed_at`
+  std::int64_t signed_at = 0;
+  bool resign = false;  // the endpoint changed since signing
+  SystemClock::time_point accepted_at;
+  Clock::time_point accepted_steady;
+  int attempts = 0;
+  SystemClock::time_point first_attempt_at;
+  SystemClock::time_point last_attempt_at;
+  Outcome last;
+};
+
+struct Timer {
+  Clock::time_point due;
+  std::unique_ptr<Delivery> delivery;
+};
+struct TimerLater {
+  bool operator()(const Timer& a, const Timer& b) const noexcept { return a.due > b.due; }
+};
+
+struct Counters {
+  std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
+      in_flight{0}, callback_errors{0}, latency_sum_us{0};
+  std::array<std::atomic<std::uint64_t>, 6> failed_by_reason{};
+  std::array<std::atomic<std::uint64_t>, 15> latency_buckets{};
+};
+
+}  // namespace
+
+struct Dispatcher::Impl {
+  class IoThread;
+
+  explicit Impl(DispatcherOptions opts);
+  ~Impl();
+
+  std::shared_ptr<EndpointState> make_state(Endpoint endpoint) const;
+  std::shared_ptr<const std::vector<std::shared_ptr<EndpointState>>> snapshot() const {
+    const std::lock_guard<std::mutex> lock(config_mutex);
+    return endpoints;
+  }
+  bool reserve(std::size_t count);
+  void finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
+  void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
+  void stop(milliseconds deadline);
+
+  RetryPolicy retry;
+  std::size_t max_pending;
+  OverflowPolicy overflow;
+  milliseconds block_timeout;
+  std::function<void(const DeliveryReport&)> on_report;
+  std::function<void(const AttemptReport&)> on_attempt;
+
+  mutable std::mutex config_mutex;
+  std::shared_ptr<const std::vector<std::shared_ptr<EndpointState>>> endpoints;
+  std::atomic<std::uint64_t> generation{0};
+
+  std::vector<std::unique_ptr<IoThread>> threads;
+
+  std::atomic<bool> accepting{true};
+  std::atomic<int> dispatching{0};  // dispatch() calls between their accepting check and their enqueue
+  std::atomic<bool> stopping{false};
+  std::atomic<Clock::rep> stop_deadline{0};
+  std::mutex shutdown_mutex;
+  bool shut_down = false;
+
+  std::atomic<std::size_t> pending{0};  // accepted, not yet final
+  std::atomic<int> waiters{0};          // flush() and blocked dispatch() calls
+  std::mutex wait_mutex;
+  std::condition_variable wait_cv;
+
+  Counters counters;
+};
+
+// One curl multi loop on its own thread: takes deliveries from its inbox, runs their attempts, keeps
+// retry timers in a heap, and reports what is final. Everything but the inbox is touched only here.
+class Dispatcher::Impl::IoThread {
+ public:
+  explicit IoThread(Impl& owner) : owner_(owner), random_(std::random_device{}()) {
+    detail::ensure_curl_initialized();
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) throw std::bad_alloc();
+    // Keep idle keep-alive connections: by default the cache shrinks with the number of handles.
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 256L);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~IoThread() {
+    if (thread_.joinable()) thread_.join();
+    for (auto& [handle, active] : running_) curl_multi_remove_handle(multi_, handle);
+    running_.clear();
+    idle_.clear();
+    curl_multi_cleanup(multi_);
+  }
+
+  IoThread(const IoThread&) = delete;
+  IoThread& operator=(const IoThread&) = delete;
+
+  void enqueue(std::unique_ptr<Delivery> delivery) {
+    bool was_empty = false;
+    {
+      const std::lock_guard<std::mutex> lock(inbox_mutex_);
+      was_empty = inbox_.empty();
+      inbox_.push_back(std::move(delivery));
+    }
+    // The loop drains the whole inbox each round: only the first arrival needs to wake it.
+    if (was_empty) wake();
+  }
+
+  void wake() { curl_multi_wakeup(multi_); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Active {
+    std::unique_ptr<detail::Transfer> transfer;
+    std::unique_ptr<Delivery> delivery;
+  };
+
+  void run();
+  void take_inbox();
+  void sweep_endpoints();
+  bool follow_successor(Delivery& delivery);
+  void make_ready(std::unique_ptr<Delivery> delivery);
+  void fire_timers(Clock::time_point now);
+  void start_transfers(Clock::time_point now);
+  void start_attempt(std::unique_ptr<Delivery> delivery);
+  void collect_finished();
+  void after_failed_attempt(std::unique_ptr<Delivery> delivery);
+  void schedule(std::unique_ptr<Delivery> delivery, Clock::time_point due);
+  void fail_everything(FailureReason reason);
+  bool idle() const { return running_.empty() && timers_.empty() && listed_.empty(); }
+  Clock::time_point deadline() const {
+    return Clock::time_point(Clock::duration(owner_.stop_deadline.load(std::memory_order_acquire)));
+  }
+
+  Impl& owner_;
+  CURLM* multi_ = nullptr;
+  std::thread thread_;
+
+  std::mutex inbox_mutex_;
+  std::vector<std::unique_ptr<Delivery>> inbox_;
+
+  // Loop-only state.
+  std::vector<std::unique_ptr<Delivery>> taken_;
+  std::vector<std::shared_ptr<EndpointState>> listed_;  // endpoints with ready deliveries, round-robin
+  std::vector<Timer> timers_;                           // a min-heap on `due`
+  std::unordered_map<CURL*, Active> running_;
+  std::vector<std::unique_ptr<detail::Transfer>> idle_;
+  std::uint64_t seen_generation_ = 0;
+  bool stop_seen_ = false;
+  Headers header_buffer_;
+  std::mt19937_64 random_;
+};
+
+void Dispatcher::Impl::IoThread::run() {
+  for (;;) {
+    take_inbox();
+    if (const auto generation = owner_.generation.load(std::memory_order_acquire); generation != seen_generation_) {
+      seen_generation_ = generation;
+      sweep_endpoints();
+    }
+    Clock::time_point now = Clock::now();
+    fire_timers(now);
+
+    if (owner_.stopping.load(std::memory_order_acquire)) {
+      if (!stop_seen_) {
+        // Backoffs that end after the deadline will never get their attempt: end them now.
+        stop_seen_ = true;
+        const Clock::time_point end = deadline();
+        std::vector<Timer> keep;
+        for (Timer& timer : timers_) {
+          if (timer.due > end) {
+            owner_.finish(std::move(timer.delivery), false, FailureReason::shutdown);
+          } else {
+            keep.push_back(std::move(timer));
+          }
+        }
+        timers_ = std::move(keep);
+        std::make_heap(timers_.begin(), timers_.end(), TimerLater{});
+      }
+      if (now >= deadline()) {
+        fail_everything(FailureReason::shutdown);
+        return;
+      }
+      if (idle()) {
+        const std::lock_guard<std::mutex> lock(inbox_mutex_);
+        if (inbox_.empty()) return;
+        continue;
+      }
+    }
+
+    start_transfers(now);
+    int still_running = 0;
+    curl_multi_perform(multi_, &still_running);
+    collect_finished();
+
+    // Sleep until curl, the next retry timer, the shutdown deadline or a wakeup needs us.
+    now = Clock::now();
+    long curl_wait = -1;
+    curl_multi_timeout(multi_, &curl_wait);
+    milliseconds wait(curl_wait >= 0 ? std::min<long>(curl_wait, 1000) : 1000);
+    if (!timers_.empty()) {
+      wait = std::min(wait, std::chrono::ceil<milliseconds>(timers_.front().due - now));
+    }
+    if (owner_.stopping.load(std::memory_order_acquire)) {
+      wait = std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
+    }
+    for (const auto& endpoint : listed_) {
+      if (endpoint->in_flight < endpoint->config.max_in_flight) wait = milliseconds::zero();
+    }
+    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()), nullptr);
+  }
+}
+
+void Dispatcher::Impl::IoThread::take_inbox() {
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    taken_.swap(inbox_);
+  }
+  for (auto& delivery : taken_) make_ready(std::move(delivery));
+  taken_.clear();
+}
+
+// Moves a delivery on to the current version of its endpoint. False when the endpoint was removed.
+bool Dispatcher::Impl::IoThread::follow_successor(Delivery& delivery) {
+  while (delivery.endpoint->retired.load(std::memory_order_acquire)) {
+    std::shared_ptr<EndpointState> next = delivery.endpoint->successor;
+    if (!next) return false;
+    delivery.endpoint = std::move(next);
+    delivery.resign = true;
+  }
+  return true;
+}
+
+void Dispatcher::Impl::IoThread::make_ready(std::unique_ptr<Delivery> delivery) {
+  if (!follow_successor(*delivery)) {
+    owner_.finish(std::move(delivery), false, FailureReason::endpoint_removed);
+    return;
+  }
+  EndpointState& endpoint = *delivery->endpoint;
+  if (!endpoint.listed) {
+    endpoint.listed = true;
+    listed_.push_back(delivery->endpoint);
+  }
+  endpoint.ready.push_back(std::move(delivery));
+}
+
+// After endpoints changed: move waiting deliveries of replaced endpoints to their successors, and
+// end those of removed ones, so flush() never waits for an endpoint that is gone.
+void Dispatcher::Impl::IoThread::sweep_endpoints() {
+  std::vector<std::unique_ptr<Delivery>> moved;
+  for (const auto& endpoint : listed_) {
+    if (!endpoint->retired.load(std::memory_order_acquire)) continue;
+    for (auto& delivery : endpoint->ready) moved.push_back(std::move(delivery));
+    endpoint->ready.clear();
+  }
+  for (auto& delivery : moved) make_ready(std::move(delivery));
+  std::vector<Timer> keep;
+  for (Timer& timer : timers_) {
+    if (follow_successor(*timer.delivery)) {
+      keep.push_back(std::move(timer));
+    } else {
+      owner_.finish(std::move(timer.delivery), false, FailureReason::endpoint_removed);
+    }
+  }
+  timers_ = std::move(keep);
+  std::make_heap(timers_.begin(), timers_.end(), TimerLater{});
+}
+
+void Dispatcher::Impl::IoThread::fire_timers(Clock::time_point now) {
+  while (!timers_.empty() && timers_.front().due <= now) {
+    std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
+    std::unique_ptr<Delivery> delivery = std::move(timers_.back().delivery);
+    timers_.pop_back();
+    make_ready(std::move(delivery));
+  }
+}
+
+void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
+  const Clock::duration max_age = owner_.retry.max_age;
+  for (std::size_t i = 0; i < listed_.size();) {
+    EndpointState& endpoint = *listed_[i];
+    while (!endpoint.ready.empty() && endpoint.in_flight < endpoint.config.max_in_flight) {
+      std::unique_ptr<Delivery> delivery = std::move(endpoint.ready.front());
+      endpoint.ready.pop_front();
+      if (now - delivery->accepted_steady > max_age) {
+        owner_.finish(std::move(delivery), false, FailureReason::too_old);
+      } else {
+        start_attempt(std::move(delivery));
+      }
+    }
+    if (endpoint.ready.empty()) {
+      endpoint.listed = false;
+      listed_[i] = std::move(listed_.back());
+      listed_.pop_back();
+    } else {
+      ++i;
+    }
+  }
+}
+
+void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> delivery) {
+  EndpointState& endpoint = *delivery->endpoint;
+  const Endpoint& config = endpoint.config;
+  const Payload& payload = *delivery->payload;
+  const SystemClock::time_point now = SystemClock::now();
+  // Standard Webhooks receivers reject stale timestamps: sign again for every retry.
+  if (delivery->resign || (delivery->attempts > 0 && endpoint.signer.scheme() == SignatureScheme::standard_webhooks)) {
+    delivery->signed_at = detail::unix_seconds(now);
+    delivery->signature = endpoint.signer.sign(payload.body, delivery->id, delivery->signed_at);
+    delivery->resign = false;
+  }
+  header_buffer_.clear();
+  endpoint.signer.append_headers(header_buffer_, config, to_string(payload.type), delivery->id, delivery->signed_at,
+                                 delivery->signature);
+
+  std::unique_ptr<detail::Transfer> transfer;
+  if (idle_.empty()) {
+    transfer = std::make_unique<detail::Transfer>();
+  } else {
+    transfer = std::move(idle_.back());
+    idle_.pop_back();
+  }
+  transfer->prepare(config.url, config.method, header_buffer_, payload.body, config.options);
+
+  if (delivery->attempts == 0) delivery->first_attempt_at = now;
+  delivery->last_attempt_at = now;
+  ++delivery->attempts;
+  ++endpoint.in_flight;
+  owner_.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
+
+  CURL* handle = transfer->handle();
+  curl_multi_add_handle(multi_, handle);
+  running_.emplace(handle, Active{std::move(transfer), std::move(delivery)});
+}
+
+void Dispatcher::Impl::IoThread::collect_finished() {
+  int left = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    CURL* handle = message->easy_handle;
+    const CURLcode code = message->data.result;
+    auto found = running_.find(handle);
+    if (found == running_.end()) continue;
+    Active active = std::move(found->second);
+    running_.erase(found);
+    curl_multi_remove_handle(multi_, handle);
+
+    std::unique_ptr<Delivery> delivery = std::move(active.delivery);
+    delivery->last = active.transfer->finish(code);
+    idle_.push_back(std::move(active.transfer));
+    --delivery->endpoint->in_flight;
+    owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
+
+    if (delivery->last.ok()) {
+      owner_.finish(std::move(delivery), true, FailureReason::none);
+    } else {
+      after_failed_attempt(std::move(delivery));
+    }
+  }
+}
+
+void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> delivery) {
+  const RetryPolicy& policy = owner_.retry;
+  const Outcome& outcome = delivery->last;
+  FailureReason reason = FailureReason::none;
+  milliseconds delay{0};
+  const Clock::time_point now = Clock::now();
+  if (!outcome.retryable()) {
+    reason = FailureReason::rejected;
+  } else if (delivery->attempts >= policy.max_attempts) {
+    reason = FailureReason::attempts_exhausted;
+  } else if (!follow_successor(*delivery)) {
+    reason = FailureReason::endpoint_removed;
+  } else {
+    delay = policy.next_delay(delivery->attempts, outcome.retry_after,
+                              std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+    if (now + delay - delivery->accepted_steady > policy.max_age) {
+      reason = FailureReason::too_old;  // the next attempt would start after max_age: give up now
+    } else if (owner_.stopping.load(std::memory_order_acquire) && now + delay > deadline()) {
+      reason = FailureReason::shutdown;
+    }
+  }
+  if (reason != FailureReason::none) {
+    owner_.notify_attempt(*delivery, std::nullopt);
+    owner_.finish(std::move(delivery), false, reason);
+    return;
+  }
+  owner_.notify_attempt(*delivery, delay);
+  owner_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+  schedule(std::move(delivery), now + delay);
+}
+
+void Dispatcher::Impl::IoThread::schedule(std::unique_ptr<Delivery> delivery, Clock::time_point due) {
+  timers_.push_back(Timer{due, std::move(delivery)});
+  std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
+}
+
+void Dispatcher::Impl::IoThread::fail_everything(FailureReason reason) {
+  for (auto& [handle, active] : running_) {
+    curl_multi_remove_handle(multi_, handle);
+    --active.delivery->endpoint->in_flight;
+    owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    Outcome& last = active.delivery->last;
+    last = Outcome{};
+    last.error = TransportError::timeout;
+    last.error_message = "attempt abandoned at the shutdown deadline";
+    owner_.finish(std::move(active.delivery), false, reason);
+    idle_.push_back(std::move(active.transfer));
+  }
+  running_.clear();
+  for (Timer& timer : timers_) owner_.finish(std::move(timer.delivery), false, reason);
+  timers_.clear();
+  for (auto& endpoint : listed_) {
+    for (auto& delivery : endpoint->ready) owner_.finish(std::move(delivery), false, reason);
+    endpoint->ready.clear();
+    endpoint->listed = false;
+  }
+  listed_.clear();
+  const std::lock_guard<std::mutex> lock(inbox_mutex_);
+  for (auto& delivery : inbox_) owner_.finish(std::move(delivery), false, reason);
+  inbox_.clear();
+}
+
+Dispatcher::Impl::Impl(DispatcherOptions opts)
+    : retry(std::move(opts.retry)),
+      max_pending(opts.max_pending),
+      overflow(opts.overflow),
+      block_timeout(opts.block_timeout),
+      on_report(std::move(opts.on_report)),
+      on_attempt(std::move(opts.on_attempt)) {
+  if (auto valid = retry.validate(); !valid) throw ConfigError(valid.error());
+  if (opts.io_threads == 0 || opts.io_threads > 64) {
+    throw ConfigError(Error{ErrorCode::invalid_config, "io_threads must be between 1 and 64", "io_threads"});
+  }
+  if (max_pending == 0) {
+    throw ConfigError(Error{ErrorCode::invalid_config, "max_pending must be at least 1", "max_pending"});
+  }
+  threads.resize(opts.io_threads);  // created below, after the endpoints are known to be valid
+  auto states = std::make_shared<std::vector<std::shared_ptr<EndpointState>>>();
+  for (Endpoint& endpoint : opts.endpoints) {
+    for (const auto& existing : *states) {
+      if (existing->config.name == endpoint.name) {
+        throw ConfigError(Error{ErrorCode::invalid_config, "endpoint \"" + endpoint.name + "\": name is used twice", "name"});
+      }
+    }
+    states->push_back(make_state(std::move(endpoint)));
+  }
+  endpoints = std::move(states);
+  for (auto& thread : threads) thread = std::make_unique<IoThread>(*this);
+}
+
+Dispatcher::Impl::~Impl() {
+  // Normally stop() ran already; this only matters when the constructor failed half-way.
+  stop_deadline.store(Clock::now().time_since_epoch().count(), std::memory_order_release);
+  stopping.store(true, std::memory_order_release);
+  for (auto& thread : threads) {
+    if (thread) thread->wake();
+  }
+  threads.clear();
+}
+
+std::shared_ptr<EndpointState> Dispatcher::Impl::make_state(Endpoint endpoint) const {
+  if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
+  const std::size_t thread = std::hash<std::string>{}(endpoint.name) % threads.size();
+  return std::make_shared<EndpointState>(std::move(endpoint), thread);
+}
+
+bool Dispatcher::Impl::reserve(std::size_t count) {
+  std::size_t current = pending.load(std::memory_order_relaxed);
+  for (;;) {
+    if (current + count > max_pending) return false;
+    if (pending.compare_exchange_weak(current, current + count, std::memory_order_acq_rel)) return true;
+  }
+}
+
+void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
+  if (!on_attempt) return;
+  AttemptReport report{delivery.id, delivery.endpoint->config.name, delivery.payload->type, delivery.attempts,
+                       delivery.last, retry_in};
+  try {
+    on_attempt(report);
+  } catch (...) {
+    counters.callback_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Dispatcher::Impl::finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
+  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - delivery->accepted_steady);
+  if (delivered) {
+    counters.delivered.fetch_add(1, std::memory_order_relaxed);
+    const double latency_ms = static_cast<double>(latency.count()) / 1000.0;
+    const auto& bounds = DispatcherStats::latency_bounds_ms;
+    const auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), latency_ms) - bounds.begin());
+    counters.latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    counters.latency_sum_us.fetch_add(static_cast<std::uint64_t>(latency.count()), std::memory_order_relaxed);
+  } else {
+    counters.failed.fetch_add(1, std::memory_order_relaxed);
+    counters.failed_by_reason[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
+  if (on_report) {
+    DeliveryReport report;
+    report.delivery_id = std::move(delivery->id);
+    report.endpoint = delivery->endpoint->config.name;
+    report.event = delivery->payload->type;
+    report.delivered = delivered;
+    report.reason = reason;
+    report.attempts = delivery->attempts;
+    report.last = std::move(delivery->last);
+    report.accepted_at = delivery->accepted_at;
+    report.first_attempt_at = delivery->first_attempt_at;
+    report.last_attempt_at = delivery->last_attempt_at;
+    report.latency = std::chrono::duration_cast<milliseconds>(latency);
+    try {
+      on_report(report);
+    } catch (...) {
+      counters.callback_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  delivery.reset();
+  pending.fetch_sub(1, std::memory_order_acq_rel);
+  if (waiters.load(std::memory_order_seq_cst) > 0) {
+    { const std::lock_guard<std::mutex> lock(wait_mutex); }
+    wait_cv.notify_all();
+  }
+}
+
+void Dispatcher::Impl::stop(milliseconds deadline) {
+  const std::lock_guard<std::mutex> guard(shutdown_mutex);
+  if (shut_down) return;
+  shut_down = true;
+  accepting.store(false, std::memory_order_seq_cst);
+  // A dispatch() that saw `accepting` true is about to enqueue: let it, so nothing is lost.
+  while (dispatching.load(std::memory_order_seq_cst) > 0) std::this_thread::yield();
+  stop_deadline.store((Clock::now() + deadline).time_since_epoch().count(), std::memory_order_release);
+  stopping.store(true, std::memory_order_release);
+  for (auto& thread : threads) thread->wake();
+  for (auto& thread : threads) thread->join();
+  { const std::lock_guard<std::mutex> lock(wait_mutex); }
+  wait_cv.notify_all();
+}
+
+Dispatcher::Dispatcher(DispatcherOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Dispatcher::~Dispatcher() { shutdown(); }
+
+Result<Accepted> Dispatcher::dispatch(const Event& event) {
+  Impl& impl = *impl_;
+  struct Entered {
+    std::atomic<int>& count;
+    explicit Entered(std::atomic<int>& c) : count(c) { count.fetch_add(1, std::memory_order_seq_cst); }
+    ~Entered() { count.fetch_sub(1, std::memory_order_seq_cst); }
+    Entered(const Entered&) = delete;
+    Entered& operator=(const Entered&) = delete;
+  };
+  std::optional<Entered> entered(std::in_place, impl.dispatching);
+  if (!impl.accepting.load(std::memory_order_seq_cst)) {
+    impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""};
+  }
+
+  const EventType type = type_of(event);
+  const auto endpoints = impl.snapshot();
+  std::vector<const std::shared_ptr<EndpointState>*> matching;
+  matching.reserve(endpoints->size());
+  for (const auto& endpoint : *endpoints) {
+    if (endpoint->config.events.matches(type)) matching.push_back(&endpoint);
+  }
+  Accepted accepted;
+  if (matching.empty()) return accepted;
+
+  if (!impl.reserve(matching.size())) {
+    bool room = false;
+    if (impl.overflow == OverflowPolicy::block) {
+      entered.reset();  // a blocked caller must not hold up shutdown()
+      impl.waiters.fetch_add(1, std::memory_order_seq_cst);
+      {
+        std::unique_lock<std::mutex> lock(impl.wait_mutex);
+        room = impl.wait_cv.wait_for(lock, impl.block_timeout, [&] {
+          return !impl.accepting.load(std::memory_order_seq_cst) || impl.reserve(matching.size());
+        });
+      }
+      impl.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      entered.emplace(impl.dispatching);
+      if (room && !impl.accepting.load(std::memory_order_seq_cst)) {
+        // Reserved just as shutdown began, or woken by it: give the room back.
+        impl.pending.fetch_sub(matching.size(), std::memory_order_acq_rel);
+        impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+        return Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""};
+      }
+    }
+    if (!room) {
+      impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+      return Error{ErrorCode::queue_full,
+                   "queue is full (max_pending " + std::to_string(impl.max_pending) + "): the event was not accepted",
+                   ""};
+    }
+  }
+
+  auto payload = std::make_shared<Payload>(Payload{to_json(event), type});
+  const SystemClock::time_point now = SystemClock::now();
+  const Clock::time_point now_steady = Clock::now();
+  const std::int64_t signed_at = detail::unix_seconds(now);
+  accepted.deliveries.reserve(matching.size());
+  for (const std::shared_ptr<EndpointState>* shared : matching) {
+    const EndpointState* endpoint = shared->get();
+    auto delivery = std::make_unique<Delivery>();
+    delivery->id = new_delivery_id();
+    delivery->signature = endpoint->signer.sign(payload->body, delivery->id, signed_at);
+    delivery->signed_at = signed_at;
+    delivery->payload = payload;
+    delivery->accepted_at = now;
+    delivery->accepted_steady = now_steady;
+    delivery->endpoint = *shared;
+    accepted.deliveries.push_back({endpoint->config.name, delivery->id});
+    impl.threads[endpoint->thread_index]->enqueue(std::move(delivery));
+  }
+  impl.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
+  return accepted;
+}
+
+void Dispatcher::upsert_endpoint(Endpoint endpoint) {
+  Impl& impl = *impl_;
+  std::shared_ptr<EndpointState> state = impl.make_state(std::move(endpoint));
+  {
+    const std::lock_guard<std::mutex> lock(impl.config_mutex);
+    auto next = std::make_shared<std::vector<std::shared_ptr<EndpointState>>>(*impl.endpoints);
+    bool replaced = false;
+    for (auto& existing : *next) {
+      if (existing->config.name == state->config.name) {
+        existing->successor = state;
+        existing->retired.store(true, std::memory_order_release);
+        existing = state;
+        replaced = true;
+      }
+    }
+    if (!replaced) next->push_back(state);
+    impl.endpoints = std::move(next);
+  }
+  impl.generation.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& thread : impl.threads) thread->wake();
+}
+
+bool Dispatcher::remove_endpoint(std::string_view name) {
+  Impl& impl = *impl_;
+  {
+    const std::lock_guard<std::mutex> lock(impl.config_mutex);
+    auto next = std::make_shared<std::vector<std::shared_ptr<EndpointState>>>();
+    bool found = false;
+    for (const auto& existing : *impl.endpoints) {
+      if (existing->config.name == name) {
+        existing->retired.store(true, std::memory_order_release);
+        found = true;
+      } else {
+        next->push_back(existing);
+      }
+    }
+    if (!found) return false;
+    impl.endpoints = std::move(next);
+  }
+  impl.generation.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& thread : impl.threads) thread->wake();
+  return true;
+}
+
+std::vector<Endpoint> Dispatcher::endpoints() const {
+  const auto states = impl_->snapshot();
+  std::vector<Endpoint> result;
+  result.reserve(states->size());
+  for (const auto& state : *states) result.push_back(state->config);
+  return result;
+}
+
+bool Dispatcher::flush(milliseconds timeout) {
+  Impl& impl = *impl_;
+  impl.waiters.fetch_add(1, std::memory_order_seq_cst);
+  bool done = false;
+  {
+    std::unique_lock<std::mutex> lock(impl.wait_mutex);
+    done = impl.wait_cv.wait_for(lock, timeout, [&] { return impl.pending.load(std::memory_order_acquire) == 0; });
+  }
+  impl.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  return done;
+}
+
+void Dispatcher::shutdown(milliseconds deadline) { impl_->stop(deadline); }
+
+DispatcherStats Dispatcher::stats() const {
+  const Counters& c = impl_->counters;
+  DispatcherStats stats;
+  stats.accepted = c.accepted.load(std::memory_order_relaxed);
+  stats.delivered = c.delivered.load(std::memory_order_relaxed);
+  stats.failed = c.failed.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < stats.failed_by_reason.size(); ++i) {
+    stats.failed_by_reason[i] = c.failed_by_reason[i].load(std::memory_order_relaxed);
+  }
+  stats.rejected_calls = c.rejected_calls.load(std::memory_order_relaxed);
+  stats.attempts = c.attempts.load(std::memory_order_relaxed);
+  stats.retries = c.retries.load(std::memory_order_relaxed);
+  stats.in_flight = c.in_flight.load(std::memory_order_relaxed);
+  const std::uint64_t pending = impl_->pending.load(std::memory_order_relaxed);
+  stats.queued = pending > stats.in_flight ? pending - stats.in_flight : 0;
+  stats.callback_errors = c.callback_errors.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < stats.latency_buckets.size(); ++i) {
+    stats.latency_buckets[i] = c.latency_buckets[i].load(std::memory_order_relaxed);
+  }
+  stats.latency_sum_ms = static_cast<double>(c.latency_sum_us.load(std::memory_order_relaxed)) / 1000.0;
+  return stats;
+}
+
+}  // namespace statusstack::webhooks

@@ -1,0 +1,192 @@
+#include <statusstack/webhooks/endpoint.hpp>
+
+#include "endpoint_signing.hpp"
+#include "transfer.hpp"
+
+#include <array>
+#include <chrono>
+#include <random>
+
+namespace statusstack::webhooks {
+
+namespace {
+
+bool pattern_matches(std::string_view pattern, std::string_view type) noexcept {
+  if (pattern == "*") return true;
+  if (pattern.size() >= 2 && pattern.substr(pattern.size() - 2) == ".*") {
+    const std::string_view prefix = pattern.substr(0, pattern.size() - 1);  // keeps the dot
+    return type.substr(0, prefix.size()) == prefix;
+  }
+  return pattern == type;
+}
+
+Error endpoint_error(const Endpoint& endpoint, ErrorCode code, const std::string& what, std::string field) {
+  return Error{code, "endpoint \"" + endpoint.name + "\": " + what, std::move(field)};
+}
+
+}  // namespace
+
+bool EventFilter::matches(EventType type) const noexcept {
+  if (patterns.empty()) return true;
+  const std::string_view name = to_string(type);
+  for (const std::string& pattern : patterns) {
+    if (pattern_matches(pattern, name)) return true;
+  }
+  return false;
+}
+
+Result<void> EventFilter::validate() const {
+  for (const std::string& pattern : patterns) {
+    bool matches_some = false;
+    for (EventType type : all_event_types) matches_some = matches_some || pattern_matches(pattern, to_string(type));
+    if (!matches_some) {
+      return Error{ErrorCode::invalid_config,
+                   "event filter \"" + pattern +
+                       "\" matches no event type (use \"*\", an exact type such as \"monitor.down\", or a prefix "
+                       "such as \"incident.*\")",
+                   "events"};
+    }
+  }
+  return {};
+}
+
+bool is_reserved_header(std::string_view name) noexcept {
+  static constexpr std::array<std::string_view, 9> reserved{
+      "Content-Type", "Content-Length", "Transfer-Encoding", "Host",           "User-Agent",
+      "Expect",       "Connection",     "webhook-id",        "webhook-timestamp"};
+  for (std::string_view r : reserved) {
+    if (iequals(name, r)) return true;
+  }
+  constexpr std::string_view prefix = "X-StatusStack-";
+  return iequals(name.substr(0, prefix.size()), prefix) || iequals(name, "webhook-signature");
+}
+
+Result<void> validate_endpoint(const Endpoint& endpoint) {
+  if (endpoint.name.empty()) return Error{ErrorCode::invalid_config, "endpoint: name must not be empty", "name"};
+  Request probe;
+  probe.url = endpoint.url;
+  probe.options = endpoint.options;
+  if (auto valid = validate_request(probe); !valid) {
+    return endpoint_error(endpoint, valid.error().code, valid.error().message, "url");
+  }
+  for (const Header& header : endpoint.headers) {
+    if (auto valid = validate_header(header.name, header.value); !valid) {
+      return endpoint_error(endpoint, ErrorCode::invalid_header, valid.error().message, "headers");
+    }
+    if (is_reserved_header(header.name)) {
+      return endpoint_error(endpoint, ErrorCode::invalid_header,
+                            "header \"" + header.name + "\" is set by the library and cannot be overridden",
+                            "headers");
+    }
+  }
+  if (endpoint.secret.empty()) {
+    return endpoint_error(endpoint, ErrorCode::invalid_secret, "secret must not be empty", "secret");
+  }
+  if (endpoint.signature == SignatureScheme::standard_webhooks) {
+    try {
+      StandardWebhooksSigner probe_signer(endpoint.secret);
+    } catch (const ConfigError& e) {
+      return endpoint_error(endpoint, ErrorCode::invalid_secret, e.what(), "secret");
+    }
+  }
+  if (auto valid = endpoint.events.validate(); !valid) {
+    return endpoint_error(endpoint, ErrorCode::invalid_config, valid.error().message, "events");
+  }
+  if (endpoint.max_in_flight == 0) {
+    return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1", "max_in_flight");
+  }
+  if (endpoint.options.timeout <= std::chrono::milliseconds::zero()) {
+    return endpoint_error(endpoint, ErrorCode::invalid_config, "timeout must be positive", "timeout_ms");
+  }
+  return {};
+}
+
+std::string new_delivery_id() {
+  // 130 random bits in Crockford base32; a per-thread engine keeps this lock-free.
+  static constexpr char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::string id = "dlv_";
+  id.reserve(4 + 26);
+  std::uint64_t bits = engine();
+  int left = 64;
+  for (int i = 0; i < 26; ++i) {
+    if (left < 5) {
+      bits = engine();
+      left = 64;
+    }
+    id += alphabet[bits & 31U];
+    bits >>= 5U;
+    left -= 5;
+  }
+  return id;
+}
+
+namespace detail {
+
+EndpointSigner::EndpointSigner(const Endpoint& endpoint) : scheme_(endpoint.signature) {
+  if (scheme_ == SignatureScheme::standard_webhooks) {
+    standard_.emplace(endpoint.secret);
+  } else {
+    hmac_.emplace(endpoint.secret);
+  }
+}
+
+std::string EndpointSigner::sign(std::string_view body, std::string_view delivery_id,
+                                 std::int64_t unix_seconds) const {
+  return hmac_ ? hmac_->sign(body) : standard_->sign(delivery_id, unix_seconds, body);
+}
+
+void EndpointSigner::append_headers(Headers& headers, const Endpoint& endpoint, std::string_view event_type,
+                                    std::string_view delivery_id, std::int64_t unix_seconds,
+                                    std::string signature) const {
+  std::string timestamp = std::to_string(unix_seconds);
+  headers.push_back({"Content-Type", "application/json"});
+  headers.push_back({"User-Agent", user_agent()});
+  headers.push_back({"X-StatusStack-Event", std::string(event_type)});
+  headers.push_back({"X-StatusStack-Delivery", std::string(delivery_id)});
+  if (scheme_ == SignatureScheme::statusstack) {
+    headers.push_back({"X-StatusStack-Timestamp", std::move(timestamp)});
+    headers.push_back({std::string(signature_header), std::move(signature)});
+  } else {
+    headers.push_back({"X-StatusStack-Timestamp", timestamp});
+    headers.push_back({std::string(standard_webhooks_id_header), std::string(delivery_id)});
+    headers.push_back({std::string(standard_webhooks_timestamp_header), std::move(timestamp)});
+    headers.push_back({std::string(standard_webhooks_signature_header), std::move(signature)});
+  }
+  headers.insert(headers.end(), endpoint.headers.begin(), endpoint.headers.end());
+}
+
+std::int64_t unix_seconds(std::chrono::system_clock::time_point at) {
+  return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+}
+
+}  // namespace detail
+
+Request make_signed_request(const Event& event, const Endpoint& endpoint, std::string_view delivery_id,
+                            std::chrono::system_clock::time_point signed_at) {
+  if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
+  Request request;
+  request.url = endpoint.url;
+  request.method = endpoint.method;
+  request.options = endpoint.options;
+  request.body = to_json(event);
+  const detail::EndpointSigner signer(endpoint);
+  const std::int64_t timestamp = detail::unix_seconds(signed_at);
+  signer.append_headers(request.headers, endpoint, to_string(type_of(event)), delivery_id, timestamp,
+                        signer.sign(request.body, delivery_id, timestamp));
+  return request;
+}
+
+Outcome send_test(WebhookClient& client, const Endpoint& endpoint, EventType type) {
+  if (auto valid = validate_endpoint(endpoint); !valid) {
+    Outcome refused;
+    refused.error = TransportError::invalid_request;
+    refused.error_message = valid.error().message;
+    return refused;
+  }
+  Request request = make_signed_request(example_event(type), endpoint, new_delivery_id());
+  request.headers.push_back({"X-StatusStack-Test", "true"});
+  return client.send(request);
+}
+
+}  // namespace statusstack::webhooks

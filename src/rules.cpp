@@ -1,0 +1,241 @@
+#include <statusstack/webhooks/rules.hpp>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <cmath>
+#include <limits>
+#include <set>
+#include <string>
+
+namespace statusstack::webhooks {
+
+namespace {
+
+using Value = rapidjson::Value;
+using std::chrono::milliseconds;
+
+Error field_error(const std::string& field, const std::string& what) {
+  return Error{ErrorCode::invalid_config, field + ": " + what, field};
+}
+
+// Reads one JSON object's members by name, remembering which were used so leftovers are reported.
+class ObjectReader {
+ public:
+  ObjectReader(const Value& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+  std::string field(std::string_view name) const {
+    return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
+  }
+  const Value* find(std::string_view name) {
+    used_.emplace(name);
+    const auto member = object_.FindMember(Value(name.data(), static_cast<rapidjson::SizeType>(name.size())));
+    return member == object_.MemberEnd() ? nullptr : &member->value;
+  }
+  // Each read_* leaves `out` unchanged when the member is absent and fills `error` when it is wrong.
+  bool read_string(std::string_view name, std::string& out, std::optional<Error>& error) {
+    const Value* value = find(name);
+    if (value == nullptr) return false;
+    if (!value->IsString()) {
+      error = field_error(field(name), "expected a string");
+      return false;
+    }
+    out.assign(value->GetString(), value->GetStringLength());
+    return true;
+  }
+  void read_bool(std::string_view name, bool& out, std::optional<Error>& error) {
+    const Value* value = find(name);
+    if (value == nullptr) return;
+    if (!value->IsBool()) {
+      error = field_error(field(name), "expected true or false");
+      return;
+    }
+    out = value->GetBool();
+  }
+  void read_count(std::string_view name, std::int64_t min, std::int64_t max, std::int64_t& out,
+                  std::optional<Error>& error) {
+    const Value* value = find(name);
+    if (value == nullptr) return;
+    if (!value->IsInt64() || value->GetInt64() < min || value->GetInt64() > max) {
+      error = field_error(field(name), "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      return;
+    }
+    out = value->GetInt64();
+  }
+  void read_millis(std::string_view name, milliseconds& out, std::optional<Error>& error, std::int64_t min = 0) {
+    std::int64_t count = out.count();
+    read_count(name, min, std::numeric_limits<std::int32_t>::max() * std::int64_t{1000}, count, error);
+    out = milliseconds(count);
+  }
+  void read_number(std::string_view name, double& out, std::optional<Error>& error) {
+    const Value* value = find(name);
+    if (value == nullptr) return;
+    if (!value->IsNumber() || !std::isfinite(value->GetDouble())) {
+      error = field_error(field(name), "expected a number");
+      return;
+    }
+    out = value->GetDouble();
+  }
+  std::optional<Error> unknown_members() const {
+    for (auto member = object_.MemberBegin(); member != object_.MemberEnd(); ++member) {
+      const std::string name(member->name.GetString(), member->name.GetStringLength());
+      if (used_.count(name) == 0) return field_error(field(name), "unknown setting");
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const Value& object_;
+  std::string path_;
+  std::set<std::string, std::less<>> used_;
+};
+
+std::optional<Error> read_endpoint(const Value& json, const std::string& path, Endpoint& endpoint) {
+  if (!json.IsObject()) return field_error(path, "expected an object");
+  ObjectReader reader(json, path);
+  std::optional<Error> error;
+  if (!reader.read_string("name", endpoint.name, error) && !error) return field_error(reader.field("name"), "is required");
+  if (!reader.read_string("url", endpoint.url, error) && !error) return field_error(reader.field("url"), "is required");
+  if (!reader.read_string("secret", endpoint.secret, error) && !error) {
+    return field_error(reader.field("secret"), "is required");
+  }
+  if (error) return error;
+  std::string method;
+  if (reader.read_string("method", method, error)) {
+    const auto parsed = parse_http_method(method);
+    if (!parsed) return field_error(reader.field("method"), "expected POST, PUT or PATCH (got \"" + method + "\")");
+    endpoint.method = *parsed;
+  }
+  std::string scheme;
+  if (reader.read_string("signature", scheme, error)) {
+    if (scheme == "statusstack") {
+      endpoint.signature = SignatureScheme::statusstack;
+    } else if (scheme == "standard_webhooks") {
+      endpoint.signature = SignatureScheme::standard_webhooks;
+    } else {
+      return field_error(reader.field("signature"),
+                         "expected \"statusstack\" or \"standard_webhooks\" (got \"" + scheme + "\")");
+    }
+  }
+  if (const Value* headers = reader.find("headers")) {
+    if (!headers->IsObject()) return field_error(reader.field("headers"), "expected an object of header names to values");
+    for (auto header = headers->MemberBegin(); header != headers->MemberEnd(); ++header) {
+      const std::string name(header->name.GetString(), header->name.GetStringLength());
+      if (!header->value.IsString()) return field_error(reader.field("headers") + "." + name, "expected a string");
+      endpoint.headers.push_back({name, std::string(header->value.GetString(), header->value.GetStringLength())});
+    }
+  }
+  if (const Value* events = reader.find("events")) {
+    if (!events->IsArray()) return field_error(reader.field("events"), "expected an array of event types or patterns");
+    for (rapidjson::SizeType i = 0; i < events->Size(); ++i) {
+      if (!(*events)[i].IsString()) {
+        return field_error(reader.field("events") + "[" + std::to_string(i) + "]", "expected a string");
+      }
+      endpoint.events.patterns.emplace_back((*events)[i].GetString(), (*events)[i].GetStringLength());
+    }
+  }
+  reader.read_bool("allow_http", endpoint.options.allow_http, error);
+  reader.read_bool("http2", endpoint.options.http2, error);
+  reader.read_string("cacert", endpoint.options.ca_file, error);
+  reader.read_string("proxy", endpoint.options.proxy, error);
+  reader.read_millis("timeout_ms", endpoint.options.timeout, error, 1);
+  reader.read_millis("connect_timeout_ms", endpoint.options.connect_timeout, error, 1);
+  std::int64_t in_flight = static_cast<std::int64_t>(endpoint.max_in_flight);
+  reader.read_count("max_in_flight", 1, 10000, in_flight, error);
+  endpoint.max_in_flight = static_cast<std::size_t>(in_flight);
+  if (error) return error;
+  if (auto unknown = reader.unknown_members()) return unknown;
+  if (auto valid = validate_endpoint(endpoint); !valid) {
+    Error wrapped = valid.error();
+    wrapped.message = path + ": " + wrapped.message;
+    wrapped.field = path + "." + wrapped.field;
+    return wrapped;
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> read_retry(const Value& json, RetryPolicy& retry) {
+  if (!json.IsObject()) return field_error("retry", "expected an object");
+  ObjectReader reader(json, "retry");
+  std::optional<Error> error;
+  std::int64_t attempts = retry.max_attempts;
+  reader.read_count("max_attempts", 1, 1000, attempts, error);
+  retry.max_attempts = static_cast<int>(attempts);
+  reader.read_millis("initial_delay_ms", retry.initial_delay, error);
+  reader.read_number("factor", retry.factor, error);
+  reader.read_millis("max_delay_ms", retry.max_delay, error);
+  reader.read_number("jitter", retry.jitter, error);
+  reader.read_millis("max_age_ms", retry.max_age, error, 1);
+  reader.read_millis("max_retry_after_ms", retry.max_retry_after, error);
+  if (const Value* schedule = reader.find("schedule_ms")) {
+    if (!schedule->IsArray()) return field_error("retry.schedule_ms", "expected an array of delays in milliseconds");
+    for (rapidjson::SizeType i = 0; i < schedule->Size(); ++i) {
+      if (!(*schedule)[i].IsInt64() || (*schedule)[i].GetInt64() < 0) {
+        return field_error("retry.schedule_ms[" + std::to_string(i) + "]", "expected a non-negative integer");
+      }
+      retry.schedule.emplace_back((*schedule)[i].GetInt64());
+    }
+  }
+  if (error) return error;
+  if (auto unknown = reader.unknown_members()) return unknown;
+  if (auto valid = retry.validate(); !valid) return valid.error();
+  return std::nullopt;
+}
+
+std::string position_of(std::string_view text, std::size_t offset) {
+  std::size_t line = 1;
+  std::size_t column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+}  // namespace
+
+Result<DispatcherOptions> parse_rules(std::string_view json) {
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  if (document.HasParseError()) {
+    return Error{ErrorCode::invalid_json,
+                 position_of(json, document.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(document.GetParseError()),
+                 ""};
+  }
+  if (!document.IsObject()) return field_error("(top level)", "expected an object with \"endpoints\"");
+
+  DispatcherOptions options;
+  ObjectReader reader(document, "");
+  const Value* endpoints = reader.find("endpoints");
+  if (endpoints == nullptr) return field_error("endpoints", "is required");
+  if (!endpoints->IsArray()) return field_error("endpoints", "expected an array");
+  std::set<std::string> names;
+  for (rapidjson::SizeType i = 0; i < endpoints->Size(); ++i) {
+    const std::string path = "endpoints[" + std::to_string(i) + "]";
+    Endpoint endpoint;
+    if (auto error = read_endpoint((*endpoints)[i], path, endpoint)) return *error;
+    if (!names.insert(endpoint.name).second) {
+      return field_error(path + ".name", "\"" + endpoint.name + "\" is used by an earlier endpoint");
+    }
+    options.endpoints.push_back(std::move(endpoint));
+  }
+  if (const Value* retry = reader.find("retry")) {
+    if (auto error = read_retry(*retry, options.retry)) return *error;
+  }
+  std::optional<Error> error;
+  std::int64_t max_pending = static_cast<std::int64_t>(options.max_pending);
+  reader.read_count("max_pending", 1, std::int64_t{1} << 40, max_pending, error);
+  options.max_pending = static_cast<std::size_t>(max_pending);
+  std::int64_t io_threads = options.io_threads;
+  reader.read_count("io_threads", 1, 64, io_threads, error);
+  options.io_threads = static_cast<unsigned>(io_threads);
+  if (error) return *error;
+  if (auto unknown = reader.unknown_members()) return *unknown;
+  return options;
+}
+
+}  // namespace statusstack::webhooks

@@ -1,10 +1,9 @@
 #include <statusstack/webhooks/signature.hpp>
 
+#include "support/process.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,9 +18,9 @@
 #include <type_traits>
 #include <vector>
 
-extern char** environ;
-
 using namespace statusstack::webhooks;
+using statusstack::webhooks::testing::ProcessResult;
+using statusstack::webhooks::testing::run_process;
 namespace fs = std::filesystem;
 
 namespace {
@@ -75,60 +74,6 @@ struct TempDir {
 std::string read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-struct ProcessResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs a program without a shell (arguments reach it byte for byte), stdin from `input_file` (or
-// /dev/null), stdout and stderr captured through files in `dir`. Waits for it to end.
-ProcessResult run_process(const TempDir& dir, const std::vector<std::string>& argv,
-                          const std::vector<std::string>& extra_env = {},
-                          const std::string& input_file = "") {
-  static std::atomic<int> counter{0};
-  const int id = counter++;
-  const fs::path out_file = dir.path / ("stdout-" + std::to_string(id));
-  const fs::path err_file = dir.path / ("stderr-" + std::to_string(id));
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, input_file.empty() ? "/dev/null" : input_file.c_str(),
-                                   O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry = *e;
-    bool overridden = false;
-    for (const auto& extra : extra_env) {
-      if (entry.compare(0, extra.find('=') + 1, extra, 0, extra.find('=') + 1) == 0) overridden = true;
-    }
-    if (!overridden) env_storage.push_back(entry);
-  }
-  for (const auto& extra : extra_env) env_storage.push_back(extra);
-  std::vector<char*> env;
-  for (auto& e : env_storage) env.push_back(e.data());
-  env.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  INFO("spawning " << argv[0]);
-  REQUIRE(spawned == 0);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  ProcessResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_file(out_file);
-  result.err = read_file(err_file);
-  return result;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -604,7 +549,7 @@ TEST_CASE("signatures match openssl dgst, Python's hmac and the documented Node.
         argv.insert(argv.end(), {"-mac", "HMAC", "-macopt", "hexkey:" + to_hex(cases[i].secret)});
       }
       for (std::size_t j = i; j < i + 4; ++j) argv.push_back(cases[j].body_file.string());
-      const ProcessResult run = run_process(dir, argv);
+      const ProcessResult run = run_process(argv);
       INFO("openssl stderr: " << run.err);
       REQUIRE(run.exit_code == 0);
       const auto lines = lines_of(run.out);
@@ -626,7 +571,7 @@ TEST_CASE("signatures match openssl dgst, Python's hmac and the documented Node.
         "    key_hex, path = line.rstrip('\\n').split(' ', 1)\n"
         "    body = open(path, 'rb').read()\n"
         "    print(hmac.new(bytes.fromhex(key_hex), body, hashlib.sha256).hexdigest())\n";
-    const ProcessResult run = run_process(dir, {"python3", "-c", script, manifest_file.string()});
+    const ProcessResult run = run_process({"python3", "-c", script, manifest_file.string()});
     INFO("python3 stderr: " << run.err);
     REQUIRE(run.exit_code == 0);
     const auto lines = lines_of(run.out);
@@ -652,7 +597,7 @@ TEST_CASE("signatures match openssl dgst, Python's hmac and the documented Node.
       expected.emplace_back("invalid");
     }
     REQUIRE(expected.size() == 96);
-    const ProcessResult run = run_process(dir, argv);
+    const ProcessResult run = run_process(argv);
     INFO("node stderr: " << run.err);
     REQUIRE(run.exit_code == 0);
     const auto lines = lines_of(run.out);
@@ -695,7 +640,7 @@ TEST_CASE("Standard Webhooks signatures match Python's hmac over id.timestamp.bo
       "    signed = msg_id.encode() + b'.' + ts.encode() + b'.' + open(path, 'rb').read()\n"
       "    mac = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()\n"
       "    print('whsec_' + base64.b64encode(key).decode(), msg_id, ts, path, 'v1,' + mac)\n";
-  const ProcessResult run = run_process(dir, {"python3", "-c", script, manifest_file.string()});
+  const ProcessResult run = run_process({"python3", "-c", script, manifest_file.string()});
   INFO("python3 stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
   const auto lines = lines_of(run.out);
@@ -722,26 +667,25 @@ TEST_CASE("statusstack-webhook sign prints the signature of the exact bytes of a
   const fs::path body_file = dir.write("body", body);
   const std::string expected = Signer("cli secret").sign(body) + "\n";
 
-  const ProcessResult from_file =
-      run_process(dir, {SSW_CLI_PATH, "sign", "--secret", "cli secret", body_file});
+  const ProcessResult from_file = run_process({SSW_CLI_PATH, "sign", "--secret", "cli secret", body_file});
   CHECK(from_file.exit_code == 0);
   CHECK(from_file.out == expected);
   const ProcessResult from_stdin =
-      run_process(dir, {SSW_CLI_PATH, "sign", "--secret", "cli secret", "-"}, {}, body_file);
+      run_process({SSW_CLI_PATH, "sign", "--secret", "cli secret", "-"}, {}, body_file);
   CHECK(from_stdin.out == expected);
   const ProcessResult from_env =
-      run_process(dir, {SSW_CLI_PATH, "sign"}, {"STATUSSTACK_WEBHOOK_SECRET=cli secret"}, body_file);
+      run_process({SSW_CLI_PATH, "sign"}, {"STATUSSTACK_WEBHOOK_SECRET=cli secret"}, body_file);
   CHECK(from_env.exit_code == 0);
   CHECK(from_env.out == expected);
 
   const ProcessResult no_secret =
-      run_process(dir, {SSW_CLI_PATH, "sign", body_file}, {"STATUSSTACK_WEBHOOK_SECRET="}, body_file);
+      run_process({SSW_CLI_PATH, "sign", body_file}, {"STATUSSTACK_WEBHOOK_SECRET="}, body_file);
   CHECK(no_secret.exit_code == 2);
   CHECK(no_secret.err == "statusstack-webhook: secret: must not be empty\n");
 
   const ProcessResult standard =
-      run_process(dir, {SSW_CLI_PATH, "sign", "--standard-webhooks", "--secret", sw_secret, "--id", sw_id,
-                        "--timestamp", "1614265330", dir.write("sw", sw_body)});
+      run_process({SSW_CLI_PATH, "sign", "--standard-webhooks", "--secret", sw_secret, "--id", sw_id,
+                   "--timestamp", "1614265330", dir.write("sw", sw_body)});
   CHECK(standard.exit_code == 0);
   CHECK(standard.out == sw_signature + "\n");
 }
@@ -753,37 +697,37 @@ TEST_CASE("statusstack-webhook verify exits 0 when valid and 1 when not, saying 
   const fs::path body_file = dir.write("body", body);
   const std::string signature = Signer("new").sign(body);
 
-  const ProcessResult valid = run_process(dir, {SSW_CLI_PATH, "verify", "--secret", "old", "--secret", "new",
-                                                "--signature", signature, body_file});
+  const ProcessResult valid = run_process(
+      {SSW_CLI_PATH, "verify", "--secret", "old", "--secret", "new", "--signature", signature, body_file});
   CHECK(valid.exit_code == 0);
   CHECK(valid.out == "valid\n");
 
-  const ProcessResult from_env = run_process(dir, {SSW_CLI_PATH, "verify", "--signature", signature},
+  const ProcessResult from_env = run_process({SSW_CLI_PATH, "verify", "--signature", signature},
                                              {"STATUSSTACK_WEBHOOK_SECRET=new"}, body_file);
   CHECK(from_env.exit_code == 0);
 
   const ProcessResult mismatch =
-      run_process(dir, {SSW_CLI_PATH, "verify", "--secret", "old", "--signature", signature, body_file});
+      run_process({SSW_CLI_PATH, "verify", "--secret", "old", "--signature", signature, body_file});
   CHECK(mismatch.exit_code == 1);
   CHECK(mismatch.out.empty());
   CHECK(mismatch.err ==
         "statusstack-webhook: invalid (signature_mismatch): signature: does not match the body\n");
 
   const ProcessResult malformed = run_process(
-      dir, {SSW_CLI_PATH, "verify", "--secret", "new", "--signature", "sha256=" + signature, body_file});
+      {SSW_CLI_PATH, "verify", "--secret", "new", "--signature", "sha256=" + signature, body_file});
   CHECK(malformed.exit_code == 1);
   CHECK(malformed.err ==
         "statusstack-webhook: invalid (malformed_signature): signature: must be the 64 hex characters alone, "
         "without a \"sha256=\" prefix\n");
 
-  const ProcessResult no_secret = run_process(dir, {"env", "-u", "STATUSSTACK_WEBHOOK_SECRET", SSW_CLI_PATH,
-                                                    "verify", "--signature", signature, body_file});
+  const ProcessResult no_secret = run_process({"env", "-u", "STATUSSTACK_WEBHOOK_SECRET", SSW_CLI_PATH,
+                                               "verify", "--signature", signature, body_file});
   CHECK(no_secret.exit_code == 2);
   CHECK(no_secret.err == "statusstack-webhook: no secret: pass --secret or set STATUSSTACK_WEBHOOK_SECRET\n");
 
   const ProcessResult stale =
-      run_process(dir, {SSW_CLI_PATH, "verify", "--standard-webhooks", "--secret", sw_secret, "--id", sw_id,
-                        "--timestamp", "1614265330", "--signature", sw_signature, dir.write("sw", sw_body)});
+      run_process({SSW_CLI_PATH, "verify", "--standard-webhooks", "--secret", sw_secret, "--id", sw_id,
+                   "--timestamp", "1614265330", "--signature", sw_signature, dir.write("sw", sw_body)});
   CHECK(stale.exit_code == 1);
   CHECK(stale.err.find("invalid (timestamp_out_of_tolerance): webhook-timestamp: ") != std::string::npos);
 }
@@ -836,7 +780,7 @@ TEST_CASE("the Node.js and Python receiver snippets in docs/signatures.md accept
                                         std::pair<std::string, fs::path>{"python3", python_script}}) {
     for (const auto& c : cases) {
       INFO(program << " with signature \"" << c.signature << "\"");
-      const ProcessResult run = run_process(dir, {program, script.string(), c.signature},
+      const ProcessResult run = run_process({program, script.string(), c.signature},
                                             {"STATUSSTACK_WEBHOOK_SECRET=" + secret}, body_file.string());
       INFO("stderr: " << run.err);
       CHECK(run.out == (c.valid ? "valid\n" : "invalid\n"));

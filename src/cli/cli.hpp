@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace statusstack::webhooks::cli {
 
@@ -20,9 +22,20 @@ std::string read_input(const std::string& path);
 /// Prints "statusstack-webhook: <message>" on stderr and ends the subcommand with the exit code.
 [[noreturn]] void fail(int exit_code, const std::string& message);
 
+/// Where a secret can come from instead of --secret.
+inline constexpr const char* secret_env = "STATUSSTACK_WEBHOOK_SECRET";
+
+/// --secret values, or else STATUSSTACK_WEBHOOK_SECRET (which keeps the secret out of shell history).
+std::vector<std::string> secrets_or_env(const std::vector<std::string>& given);
+
+/// `text` as a JSON string literal, quotes included (for the tool's JSON-lines output).
+std::string json_quote(std::string_view text);
+
 /// sign, verify (cmd_signature.cpp).
 void add_signature_commands(CLI::App& app);
 /// `example <type>` and `parse [FILE|-]` (cmd_events.cpp).
 void add_events_commands(CLI::App& app);
+/// `send` and `dispatch` (cmd_delivery.cpp).
+void add_delivery_commands(CLI::App& app);
 
 }  // namespace statusstack::webhooks::cli

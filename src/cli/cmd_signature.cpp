@@ -17,8 +17,6 @@ namespace statusstack::webhooks::cli {
 
 namespace {
 
-constexpr const char* secret_env = "STATUSSTACK_WEBHOOK_SECRET";
-
 struct SignatureOptions {
   std::vector<std::string> secrets;
   std::string signature;
@@ -28,16 +26,6 @@ struct SignatureOptions {
   std::string timestamp;
   std::int64_t tolerance = 300;
 };
-
-// --secret values, or the environment variable (which keeps the secret out of shell history).
-std::vector<std::string> secrets_or_env(const std::vector<std::string>& given) {
-  if (!given.empty()) return given;
-  const char* from_env = std::getenv(secret_env);  // NOLINT(concurrency-mt-unsafe): single-threaded tool
-  if (from_env == nullptr) {
-    fail(exit_usage, std::string("no secret: pass --secret or set ") + secret_env);
-  }
-  return {from_env};
-}
 
 std::int64_t parse_timestamp(const std::string& text) {
   std::int64_t value = 0;

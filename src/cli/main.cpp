@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   ssw::cli::add_signature_commands(app);
   ssw::cli::add_events_commands(app);
+  ssw::cli::add_delivery_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {

@@ -25,11 +25,41 @@ using std::chrono::milliseconds;
 
 struct Delivery;
 
+// Requests per minute for one endpoint: refills continuously, holds at most `capacity` tokens.
+class TokenBucket {
+ public:
+  explicit TokenBucket(double per_minute)
+      : per_second_(per_minute / 60.0), capacity_(std::max(1.0, per_minute / 4.0)), tokens_(capacity_) {}
+
+  bool limited() const noexcept { return per_second_ > 0; }
+
+  /// Takes a token if one is there; otherwise returns how long until one will be.
+  std::optional<Clock::duration> take(Clock::time_point now) {
+    if (!limited()) return std::nullopt;
+    if (last_ != Clock::time_point{}) {
+      const double elapsed = std::chrono::duration<double>(now - last_).count();
+      tokens_ = std::min(capacity_, tokens_ + elapsed * per_second_);
+    }
+    last_ = now;
+    if (tokens_ >= 1.0) {
+      tokens_ -= 1.0;
+      return std::nullopt;
+    }
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>((1.0 - tokens_) / per_second_));
+  }
+
+ private:
+  double per_second_;
+  double capacity_;
+  double tokens_;
+  Clock::time_point last_{};
+};
+
 // One endpoint's configuration as the I/O threads use it. Replacing an endpoint creates a new state
 // and retires the old one, pointing it at its successor; removing retires it with no successor.
 struct EndpointState {
   EndpointState(Endpoint endpoint, std::size_t thread)
-      : config(std::move(endpoint)), signer(config), thread_index(thread) {}
+      : config(std::move(endpoint)), signer(config), thread_index(thread), bucket(config.rate_limit_per_minute) {}
 
   const Endpoint config;
   const detail::EndpointSigner signer;
@@ -43,6 +73,8 @@ struct EndpointState {
   std::deque<std::unique_ptr<Delivery>> ready;
   std::size_t in_flight = 0;
   bool listed = false;  // in the thread's list of endpoints with ready deliveries
+  TokenBucket bucket;
+  Clock::time_point next_token_at{};  // while out of tokens: when the next one comes
 };
 
 // The serialized event, shared by all its deliveries.
@@ -264,7 +296,9 @@ void Dispatcher::Impl::IoThread::run() {
       wait = std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
     }
     for (const auto& endpoint : listed_) {
-      if (endpoint->in_flight < endpoint->config.max_in_flight) wait = milliseconds::zero();
+      if (endpoint->in_flight >= endpoint->config.max_in_flight) continue;
+      // Room to start another: at once, or when the rate limit gives the next token.
+      wait = std::min(wait, std::chrono::ceil<milliseconds>(std::max(endpoint->next_token_at - now, Clock::duration::zero())));
     }
     curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()), nullptr);
   }
@@ -339,13 +373,18 @@ void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
   for (std::size_t i = 0; i < listed_.size();) {
     EndpointState& endpoint = *listed_[i];
     while (!endpoint.ready.empty() && endpoint.in_flight < endpoint.config.max_in_flight) {
+      if (now - endpoint.ready.front()->accepted_steady > max_age) {
+        owner_.finish(std::move(endpoint.ready.front()), false, FailureReason::too_old);
+        endpoint.ready.pop_front();
+        continue;
+      }
+      if (const auto wait = endpoint.bucket.take(now)) {
+        endpoint.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
+        break;
+      }
       std::unique_ptr<Delivery> delivery = std::move(endpoint.ready.front());
       endpoint.ready.pop_front();
-      if (now - delivery->accepted_steady > max_age) {
-        owner_.finish(std::move(delivery), false, FailureReason::too_old);
-      } else {
-        start_attempt(std::move(delivery));
-      }
+      start_attempt(std::move(delivery));
     }
     if (endpoint.ready.empty()) {
       endpoint.listed = false;

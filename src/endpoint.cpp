@@ -95,6 +95,10 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
   if (endpoint.max_in_flight == 0) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1", "max_in_flight");
   }
+  if (!(endpoint.rate_limit_per_minute >= 0) || endpoint.rate_limit_per_minute > 1e9) {
+    return endpoint_error(endpoint, ErrorCode::invalid_config, "rate_limit_per_minute must be 0 (none) or positive",
+                          "rate_limit_per_minute");
+  }
   if (endpoint.options.timeout <= std::chrono::milliseconds::zero()) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, "timeout must be positive", "timeout_ms");
   }

@@ -143,6 +143,7 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
   std::int64_t in_flight = static_cast<std::int64_t>(endpoint.max_in_flight);
   reader.read_count("max_in_flight", 1, 10000, in_flight, error);
   endpoint.max_in_flight = static_cast<std::size_t>(in_flight);
+  reader.read_number("rate_limit_per_minute", endpoint.rate_limit_per_minute, error);
   if (error) return error;
   if (auto unknown = reader.unknown_members()) return unknown;
   if (auto valid = validate_endpoint(endpoint); !valid) {

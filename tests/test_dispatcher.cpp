@@ -576,6 +576,26 @@ TEST_CASE("a blocked dispatch() goes through once room is made", "[dispatcher]")
   CHECK(server.request_count() == 5);
 }
 
+TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of failing", "[dispatcher]") {
+  HttpTestServer server;
+  Recorder recorder;
+  DispatcherOptions options;
+  Endpoint limited = local_endpoint("limited", server.url());
+  limited.rate_limit_per_minute = 60;  // one a second, bursts of 15
+  options.endpoints = {limited};
+  recorder.install(options);
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 17; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  const auto requests = server.requests();
+  REQUIRE(requests.size() == 17);
+  const auto burst_end = requests[14].received_at - requests[0].received_at;
+  CHECK(burst_end < 900ms);
+  CHECK(requests[15].received_at - requests[0].received_at >= 900ms);
+  CHECK(requests[16].received_at - requests[15].received_at >= 900ms);
+  for (const auto& report : recorder.all()) CHECK(report.delivered);
+}
+
 TEST_CASE("a throwing callback is counted and cannot wedge the dispatcher", "[dispatcher]") {
   HttpTestServer server;
   DispatcherOptions options;

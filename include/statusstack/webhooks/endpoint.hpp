@@ -40,6 +40,9 @@ struct Endpoint {
   SignatureScheme signature = SignatureScheme::statusstack;
   RequestOptions options;         ///< timeout (5 s), connect timeout, CA file, allow_http, http2, proxy
   std::size_t max_in_flight = 8;  ///< concurrent requests to this endpoint at most
+  /// Requests per minute at most (token bucket; 0: no limit). Deliveries wait for a token, they do
+  /// not fail. Bursts up to a quarter of a minute's worth (at least one request).
+  double rate_limit_per_minute = 0;
 };
 
 /// Checks an endpoint's configuration; the message names the endpoint and the setting, e.g.

@@ -75,6 +75,7 @@ struct EndpointState {
   bool listed = false;  // in the thread's list of endpoints with ready deliveries
   TokenBucket bucket;
   Clock::time_point next_token_at{};  // while out of tokens: when the next one comes
+  bool gone = false;                  // answered 410 Gone: paused until replaced
 };
 
 // The serialized event, shared by all its deliveries.
@@ -110,7 +111,7 @@ struct TimerLater {
 struct Counters {
   std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
       in_flight{0}, callback_errors{0}, latency_sum_us{0};
-  std::array<std::atomic<std::uint64_t>, 6> failed_by_reason{};
+  std::array<std::atomic<std::uint64_t>, 7> failed_by_reason{};
   std::array<std::atomic<std::uint64_t>, 15> latency_buckets{};
 };
 
@@ -373,8 +374,9 @@ void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
   for (std::size_t i = 0; i < listed_.size();) {
     EndpointState& endpoint = *listed_[i];
     while (!endpoint.ready.empty() && endpoint.in_flight < endpoint.config.max_in_flight) {
-      if (now - endpoint.ready.front()->accepted_steady > max_age) {
-        owner_.finish(std::move(endpoint.ready.front()), false, FailureReason::too_old);
+      const bool gone = endpoint.gone;
+      if (gone || now - endpoint.ready.front()->accepted_steady > max_age) {
+        owner_.finish(std::move(endpoint.ready.front()), false, gone ? FailureReason::endpoint_gone : FailureReason::too_old);
         endpoint.ready.pop_front();
         continue;
       }
@@ -464,7 +466,10 @@ void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> 
   FailureReason reason = FailureReason::none;
   milliseconds delay{0};
   const Clock::time_point now = Clock::now();
-  if (!outcome.retryable()) {
+  if (outcome.error == TransportError::none && outcome.status == 410) {
+    delivery->endpoint->gone = true;  // the receiver says it will never take deliveries again
+    reason = FailureReason::endpoint_gone;
+  } else if (!outcome.retryable()) {
     reason = FailureReason::rejected;
   } else if (delivery->attempts >= policy.max_attempts) {
     reason = FailureReason::attempts_exhausted;

@@ -54,6 +54,7 @@ const char* to_string(FailureReason reason) noexcept {
     case FailureReason::too_old: return "too_old";
     case FailureReason::endpoint_removed: return "endpoint_removed";
     case FailureReason::shutdown: return "shutdown";
+    case FailureReason::endpoint_gone: return "endpoint_gone";
   }
   return "none";
 }

@@ -267,6 +267,33 @@ TEST_CASE("a 4xx other than 408/425/429 fails at once", "[dispatcher][retry]") {
   CHECK(server.request_count() == 1);
 }
 
+TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[dispatcher]") {
+  std::atomic<int> status{410};
+  HttpTestServer server([&](const RecordedRequest&) { return Reply{status.load(), {}, "", 0ms}; });
+  Recorder recorder;
+  DispatcherOptions options;
+  Endpoint endpoint = local_endpoint("retired", server.url());
+  endpoint.max_in_flight = 1;
+  options.endpoints = {endpoint};
+  recorder.install(options);
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 3; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(server.request_count() == 1);  // the other two never went out
+  auto reports = recorder.all();
+  REQUIRE(reports.size() == 3);
+  for (const auto& report : reports) CHECK(report.reason == FailureReason::endpoint_gone);
+  CHECK(reports[0].last.status == 410);
+  CHECK(reports[1].attempts == 0);
+
+  status = 200;
+  dispatcher.upsert_endpoint(endpoint);  // replacing it resumes deliveries
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(recorder.all().back().delivered);
+  CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_gone)] == 3);
+}
+
 TEST_CASE("an unreachable port fails after max attempts; resets are retried too", "[dispatcher][retry]") {
   Recorder recorder;
   RawTestServer resetting(RawBehaviour::reset_after_request);

@@ -59,6 +59,7 @@ enum class FailureReason {
   too_old,             ///< max_age passed before another attempt could start
   endpoint_removed,    ///< the endpoint was removed before the delivery was done
   shutdown,            ///< the Dispatcher shut down before the delivery was done
+  endpoint_gone,       ///< the receiver answered 410 Gone: the endpoint is paused until it is replaced
 };
 
 /// The reason's stable snake_case name, e.g. "attempts_exhausted".
@@ -103,7 +104,7 @@ struct DispatcherStats {
   std::uint64_t accepted = 0;   ///< deliveries accepted by dispatch()
   std::uint64_t delivered = 0;  ///< final: 2xx
   std::uint64_t failed = 0;     ///< final: failed, all reasons
-  std::array<std::uint64_t, 6> failed_by_reason{};  ///< indexed by FailureReason
+  std::array<std::uint64_t, 7> failed_by_reason{};  ///< indexed by FailureReason
   std::uint64_t rejected_calls = 0;  ///< dispatch() calls refused (queue full, shut down)
   std::uint64_t attempts = 0;        ///< HTTP attempts finished
   std::uint64_t retries = 0;         ///< attempts scheduled again after a failure
@@ -153,7 +154,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   Result<Accepted> dispatch(const Event& event);
 
   /// Adds an endpoint, or replaces the one with the same name (deliveries already accepted for it
-  /// continue with the new settings). Throws ConfigError when the endpoint is invalid.
+  /// continue with the new settings; an endpoint paused by a 410 Gone resumes). Throws ConfigError
+  /// when the endpoint is invalid.
   void upsert_endpoint(Endpoint endpoint);
   /// Removes the endpoint: its pending deliveries end as failed(endpoint_removed); requests on the
   /// wire finish first. Returns false when there was none of that name.

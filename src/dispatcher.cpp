@@ -45,7 +45,8 @@ class TokenBucket {
       tokens_ -= 1.0;
       return std::nullopt;
     }
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>((1.0 - tokens_) / per_second_));
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>((1.0 - tokens_) / per_second_));
   }
 
  private:
@@ -59,7 +60,10 @@ class TokenBucket {
 // and retires the old one, pointing it at its successor; removing retires it with no successor.
 struct EndpointState {
   EndpointState(Endpoint endpoint, std::size_t thread)
-      : config(std::move(endpoint)), signer(config), thread_index(thread), bucket(config.rate_limit_per_minute) {}
+      : config(std::move(endpoint)),
+        signer(config),
+        thread_index(thread),
+        bucket(config.rate_limit_per_minute) {}
 
   const Endpoint config;
   const detail::EndpointSigner signer;
@@ -246,7 +250,8 @@ class Dispatcher::Impl::IoThread {
 void Dispatcher::Impl::IoThread::run() {
   for (;;) {
     take_inbox();
-    if (const auto generation = owner_.generation.load(std::memory_order_acquire); generation != seen_generation_) {
+    if (const auto generation = owner_.generation.load(std::memory_order_acquire);
+        generation != seen_generation_) {
       seen_generation_ = generation;
       sweep_endpoints();
     }
@@ -299,9 +304,11 @@ void Dispatcher::Impl::IoThread::run() {
     for (const auto& endpoint : listed_) {
       if (endpoint->in_flight >= endpoint->config.max_in_flight) continue;
       // Room to start another: at once, or when the rate limit gives the next token.
-      wait = std::min(wait, std::chrono::ceil<milliseconds>(std::max(endpoint->next_token_at - now, Clock::duration::zero())));
+      wait = std::min(wait, std::chrono::ceil<milliseconds>(
+                                std::max(endpoint->next_token_at - now, Clock::duration::zero())));
     }
-    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()), nullptr);
+    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()),
+                    nullptr);
   }
 }
 
@@ -376,7 +383,8 @@ void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
     while (!endpoint.ready.empty() && endpoint.in_flight < endpoint.config.max_in_flight) {
       const bool gone = endpoint.gone;
       if (gone || now - endpoint.ready.front()->accepted_steady > max_age) {
-        owner_.finish(std::move(endpoint.ready.front()), false, gone ? FailureReason::endpoint_gone : FailureReason::too_old);
+        owner_.finish(std::move(endpoint.ready.front()), false,
+                      gone ? FailureReason::endpoint_gone : FailureReason::too_old);
         endpoint.ready.pop_front();
         continue;
       }
@@ -404,14 +412,15 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
   const Payload& payload = *delivery->payload;
   const SystemClock::time_point now = SystemClock::now();
   // Standard Webhooks receivers reject stale timestamps: sign again for every retry.
-  if (delivery->resign || (delivery->attempts > 0 && endpoint.signer.scheme() == SignatureScheme::standard_webhooks)) {
+  if (delivery->resign ||
+      (delivery->attempts > 0 && endpoint.signer.scheme() == SignatureScheme::standard_webhooks)) {
     delivery->signed_at = detail::unix_seconds(now);
     delivery->signature = endpoint.signer.sign(payload.body, delivery->id, delivery->signed_at);
     delivery->resign = false;
   }
   header_buffer_.clear();
-  endpoint.signer.append_headers(header_buffer_, config, to_string(payload.type), delivery->id, delivery->signed_at,
-                                 delivery->signature);
+  endpoint.signer.append_headers(header_buffer_, config, to_string(payload.type), delivery->id,
+                                 delivery->signed_at, delivery->signature);
 
   std::unique_ptr<detail::Transfer> transfer;
   if (idle_.empty()) {
@@ -544,7 +553,8 @@ Dispatcher::Impl::Impl(DispatcherOptions opts)
   for (Endpoint& endpoint : opts.endpoints) {
     for (const auto& existing : *states) {
       if (existing->config.name == endpoint.name) {
-        throw ConfigError(Error{ErrorCode::invalid_config, "endpoint \"" + endpoint.name + "\": name is used twice", "name"});
+        throw ConfigError(Error{ErrorCode::invalid_config,
+                                "endpoint \"" + endpoint.name + "\": name is used twice", "name"});
       }
     }
     states->push_back(make_state(std::move(endpoint)));
@@ -579,8 +589,9 @@ bool Dispatcher::Impl::reserve(std::size_t count) {
 
 void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
   if (!on_attempt) return;
-  AttemptReport report{delivery.id, delivery.endpoint->config.name, delivery.payload->type, delivery.attempts,
-                       delivery.last, retry_in};
+  AttemptReport report{
+      delivery.id, delivery.endpoint->config.name, delivery.payload->type, delivery.attempts, delivery.last,
+      retry_in};
   try {
     on_attempt(report);
   } catch (...) {
@@ -589,12 +600,14 @@ void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<mi
 }
 
 void Dispatcher::Impl::finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
-  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - delivery->accepted_steady);
+  const auto latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - delivery->accepted_steady);
   if (delivered) {
     counters.delivered.fetch_add(1, std::memory_order_relaxed);
     const double latency_ms = static_cast<double>(latency.count()) / 1000.0;
     const auto& bounds = DispatcherStats::latency_bounds_ms;
-    const auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), latency_ms) - bounds.begin());
+    const auto bucket =
+        static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), latency_ms) - bounds.begin());
     counters.latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
     counters.latency_sum_us.fetch_add(static_cast<std::uint64_t>(latency.count()), std::memory_order_relaxed);
   } else {
@@ -694,9 +707,10 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     }
     if (!room) {
       impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-      return Error{ErrorCode::queue_full,
-                   "queue is full (max_pending " + std::to_string(impl.max_pending) + "): the event was not accepted",
-                   ""};
+      return Error{
+          ErrorCode::queue_full,
+          "queue is full (max_pending " + std::to_string(impl.max_pending) + "): the event was not accepted",
+          ""};
     }
   }
 
@@ -780,7 +794,8 @@ bool Dispatcher::flush(milliseconds timeout) {
   bool done = false;
   {
     std::unique_lock<std::mutex> lock(impl.wait_mutex);
-    done = impl.wait_cv.wait_for(lock, timeout, [&] { return impl.pending.load(std::memory_order_acquire) == 0; });
+    done = impl.wait_cv.wait_for(lock, timeout,
+                                 [&] { return impl.pending.load(std::memory_order_acquire) == 0; });
   }
   impl.waiters.fetch_sub(1, std::memory_order_seq_cst);
   return done;

@@ -38,13 +38,15 @@ bool EventFilter::matches(EventType type) const noexcept {
 Result<void> EventFilter::validate() const {
   for (const std::string& pattern : patterns) {
     bool matches_some = false;
-    for (EventType type : all_event_types) matches_some = matches_some || pattern_matches(pattern, to_string(type));
+    for (EventType type : all_event_types)
+      matches_some = matches_some || pattern_matches(pattern, to_string(type));
     if (!matches_some) {
-      return Error{ErrorCode::invalid_config,
-                   "event filter \"" + pattern +
-                       "\" matches no event type (use \"*\", an exact type such as \"monitor.down\", or a prefix "
-                       "such as \"incident.*\")",
-                   "events"};
+      return Error{
+          ErrorCode::invalid_config,
+          "event filter \"" + pattern +
+              "\" matches no event type (use \"*\", an exact type such as \"monitor.down\", or a prefix "
+              "such as \"incident.*\")",
+          "events"};
     }
   }
   return {};
@@ -52,8 +54,8 @@ Result<void> EventFilter::validate() const {
 
 bool is_reserved_header(std::string_view name) noexcept {
   static constexpr std::array<std::string_view, 9> reserved{
-      "Content-Type", "Content-Length", "Transfer-Encoding", "Host",           "User-Agent",
-      "Expect",       "Connection",     "webhook-id",        "webhook-timestamp"};
+      "Content-Type", "Content-Length", "Transfer-Encoding", "Host", "User-Agent", "Expect",
+      "Connection",   "webhook-id",     "webhook-timestamp"};
   for (std::string_view r : reserved) {
     if (iequals(name, r)) return true;
   }
@@ -62,7 +64,8 @@ bool is_reserved_header(std::string_view name) noexcept {
 }
 
 Result<void> validate_endpoint(const Endpoint& endpoint) {
-  if (endpoint.name.empty()) return Error{ErrorCode::invalid_config, "endpoint: name must not be empty", "name"};
+  if (endpoint.name.empty())
+    return Error{ErrorCode::invalid_config, "endpoint: name must not be empty", "name"};
   Request probe;
   probe.url = endpoint.url;
   probe.options = endpoint.options;
@@ -93,11 +96,12 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, valid.error().message, "events");
   }
   if (endpoint.max_in_flight == 0) {
-    return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1", "max_in_flight");
+    return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1",
+                          "max_in_flight");
   }
   if (!(endpoint.rate_limit_per_minute >= 0) || endpoint.rate_limit_per_minute > 1e9) {
-    return endpoint_error(endpoint, ErrorCode::invalid_config, "rate_limit_per_minute must be 0 (none) or positive",
-                          "rate_limit_per_minute");
+    return endpoint_error(endpoint, ErrorCode::invalid_config,
+                          "rate_limit_per_minute must be 0 (none) or positive", "rate_limit_per_minute");
   }
   if (endpoint.options.timeout <= std::chrono::milliseconds::zero()) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, "timeout must be positive", "timeout_ms");

@@ -30,7 +30,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, input_file.empty() ? "/dev/null" : input_file.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, input_file.empty() ? "/dev/null" : input_file.c_str(),
+                                   O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
@@ -57,7 +58,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) throw std::runtime_error("run_process: cannot start " + argv[0]);
   int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) throw std::runtime_error("run_process: waitpid failed for " + argv[0]);
+  if (::waitpid(pid, &status, 0) != pid)
+    throw std::runtime_error("run_process: waitpid failed for " + argv[0]);
   ProcessResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_all(out_file);

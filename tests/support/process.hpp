@@ -17,7 +17,7 @@ struct ProcessResult {
 /// Runs `argv` without a shell (arguments reach it byte for byte) and waits for it to end. Standard
 /// input comes from `input_file` (or /dev/null); `extra_env` entries ("NAME=value") replace or add to
 /// the environment. Throws std::runtime_error when the program cannot be started.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
-                          const std::string& input_file = "");
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& extra_env = {}, const std::string& input_file = "");
 
 }  // namespace statusstack::webhooks::testing

@@ -24,9 +24,9 @@ namespace statusstack::webhooks {
 /// When to try again after a retryable failure, and when to give up. Exponential backoff with
 /// jitter by default; a non-empty `schedule` replaces it with fixed delays.
 struct RetryPolicy {
-  int max_attempts = 8;                              ///< attempts in all, the first included (>= 1)
-  std::chrono::milliseconds initial_delay{1000};     ///< delay before the second attempt
-  double factor = 2.0;                               ///< growth per attempt (>= 1)
+  int max_attempts = 8;                           ///< attempts in all, the first included (>= 1)
+  std::chrono::milliseconds initial_delay{1000};  ///< delay before the second attempt
+  double factor = 2.0;                            ///< growth per attempt (>= 1)
   std::chrono::milliseconds max_delay{std::chrono::minutes(10)};  ///< cap of the exponential delay
   double jitter = 0.2;  ///< each delay is scaled by a random factor in [1 - jitter, 1 + jitter]
   /// Fixed delays before attempts 2, 3, ...; the last one repeats (e.g. 5 s, 5 min, 30 min, 2 h ...).
@@ -101,19 +101,20 @@ struct Accepted {
 
 /// Counters since the Dispatcher started; a consistent-enough snapshot (each counter is exact).
 struct DispatcherStats {
-  std::uint64_t accepted = 0;   ///< deliveries accepted by dispatch()
-  std::uint64_t delivered = 0;  ///< final: 2xx
-  std::uint64_t failed = 0;     ///< final: failed, all reasons
+  std::uint64_t accepted = 0;                       ///< deliveries accepted by dispatch()
+  std::uint64_t delivered = 0;                      ///< final: 2xx
+  std::uint64_t failed = 0;                         ///< final: failed, all reasons
   std::array<std::uint64_t, 7> failed_by_reason{};  ///< indexed by FailureReason
-  std::uint64_t rejected_calls = 0;  ///< dispatch() calls refused (queue full, shut down)
-  std::uint64_t attempts = 0;        ///< HTTP attempts finished
-  std::uint64_t retries = 0;         ///< attempts scheduled again after a failure
-  std::uint64_t in_flight = 0;       ///< requests on the wire now
-  std::uint64_t queued = 0;          ///< accepted, not final, not on the wire (waiting or backing off)
-  std::uint64_t callback_errors = 0; ///< exceptions thrown by on_report / on_attempt (caught)
+  std::uint64_t rejected_calls = 0;                 ///< dispatch() calls refused (queue full, shut down)
+  std::uint64_t attempts = 0;                       ///< HTTP attempts finished
+  std::uint64_t retries = 0;                        ///< attempts scheduled again after a failure
+  std::uint64_t in_flight = 0;                      ///< requests on the wire now
+  std::uint64_t queued = 0;           ///< accepted, not final, not on the wire (waiting or backing off)
+  std::uint64_t callback_errors = 0;  ///< exceptions thrown by on_report / on_attempt (caught)
   /// Delivery latency (dispatch() to final report) of delivered events: counts per bucket, the
   /// bucket bounds in milliseconds are latency_bounds_ms (the last bucket is +Inf).
-  static constexpr std::array<double, 14> latency_bounds_ms{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000};
+  static constexpr std::array<double, 14> latency_bounds_ms{1,   2,   5,    10,   25,   50,    100,
+                                                            250, 500, 1000, 2500, 5000, 10000, 60000};
   std::array<std::uint64_t, 15> latency_buckets{};
   double latency_sum_ms = 0;
 };

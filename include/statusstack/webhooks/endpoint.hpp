@@ -60,9 +60,9 @@ STATUSSTACK_WEBHOOKS_EXPORT std::string new_delivery_id();
 /// The request for one delivery: the event's JSON body, `Content-Type`, `User-Agent`,
 /// `X-StatusStack-Event`, `-Delivery`, `-Timestamp` and `-Signature` (or the Standard Webhooks
 /// headers), then the endpoint's custom headers. Throws ConfigError if the endpoint is invalid.
-STATUSSTACK_WEBHOOKS_EXPORT Request make_signed_request(
-    const Event& event, const Endpoint& endpoint, std::string_view delivery_id,
-    std::chrono::system_clock::time_point signed_at = std::chrono::system_clock::now());
+STATUSSTACK_WEBHOOKS_EXPORT Request
+make_signed_request(const Event& event, const Endpoint& endpoint, std::string_view delivery_id,
+                    std::chrono::system_clock::time_point signed_at = std::chrono::system_clock::now());
 
 /// "Send test webhook": a realistic sample event of `type`, signed for the endpoint, marked with
 /// `X-StatusStack-Test: true`, sent once (no retries). Invalid endpoints give an invalid_request outcome.

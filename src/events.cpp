@@ -34,7 +34,11 @@ std::optional<EventType> parse_event_type(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-EventType type_of(const Event& event) noexcept { return all_event_types[event.index()]; }
+EventType type_of(const Event& event) noexcept {
+  // A variant left valueless by a throwing assignment has no type; do not index past the array.
+  const std::size_t index = event.index();
+  return index < all_event_types.size() ? all_event_types[index] : EventType::component_status_changed;
+}
 
 Timestamp timestamp_of(const Event& event) noexcept {
   return std::visit([](const auto& e) { return e.timestamp; }, event);

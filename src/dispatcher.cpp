@@ -675,6 +675,11 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     return Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""};
   }
 
+  // An event a receiver would reject is refused here, where the caller can still fix it.
+  if (auto valid = validate_event(event); !valid) {
+    impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return valid.error();
+  }
   const EventType type = type_of(event);
   const auto endpoints = impl.snapshot();
   std::vector<const std::shared_ptr<EndpointState>*> matching;

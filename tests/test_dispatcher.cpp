@@ -633,6 +633,20 @@ TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of 
   for (const auto& report : recorder.all()) CHECK(report.delivered);
 }
 
+TEST_CASE("an event receivers would reject is refused by dispatch() with the field named", "[dispatcher]") {
+  HttpTestServer server;
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("a", server.url())};
+  Dispatcher dispatcher(std::move(options));
+  Event event = example_event(EventType::component_status_changed);
+  std::get<ComponentStatusChanged>(event).component.id.clear();
+  auto refused = dispatcher.dispatch(event);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().field == "component.id");
+  CHECK(dispatcher.stats().rejected_calls == 1);
+  CHECK(dispatcher.stats().accepted == 0);
+}
+
 TEST_CASE("a throwing callback is counted and cannot wedge the dispatcher", "[dispatcher]") {
   HttpTestServer server;
   DispatcherOptions options;

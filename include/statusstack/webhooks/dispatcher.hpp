@@ -150,8 +150,9 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   /// Serializes the event once, signs it per matching endpoint and queues the deliveries. Never
-  /// blocks on the network. Errors: queue_full (no room for all matching deliveries; nothing is
-  /// queued), shut_down.
+  /// blocks on the network. Errors: the validate_event() error of an event receivers would reject
+  /// (an empty id, a window that ends before it starts...), queue_full (no room for all matching
+  /// deliveries; nothing is queued), shut_down.
   Result<Accepted> dispatch(const Event& event);
 
   /// Adds an endpoint, or replaces the one with the same name (deliveries already accepted for it

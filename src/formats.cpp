@@ -974,7 +974,11 @@ Result<FormattedRequest> format_event(const Event& event, const FormatSettings& 
 }
 
 Result<FormattedRequest> format_event(const Event& event, const FormatSettings& settings) {
-  if (settings.format == Format::datadog) return format_event(event, settings, std::string_view());
+  switch (settings.format) {
+    case Format::statusstack: return FormattedRequest{to_json(event), {}};
+    case Format::datadog: return format_event(event, settings, std::string_view());  // needs no JSON
+    case Format::pagerduty: break;
+  }
   return format_event(event, settings, to_json(event));
 }
 

@@ -378,21 +378,21 @@ void cut_to(std::string& text, std::size_t max) {
 
 // Builds a text from trusted pieces (ours, valid UTF-8) and untrusted ones (the event's strings),
 // which are repaired when ill-formed and, for one-line texts, have control characters turned into
-// spaces.
+// spaces. Appends stop a little past `budget` bytes: take(budget) cuts there anyway, so a huge
+// field costs no more than a short one.
 class Text {
  public:
-  explicit Text(bool one_line = false) : one_line_(one_line) {}
+  explicit Text(bool one_line = false, std::size_t budget = std::string::npos)
+      : one_line_(one_line), budget_(budget) {}
 
   Text& operator<<(std::string_view ours) {
-    out_ += ours;
+    out_ += room_for(ours);
     return *this;
   }
-  Text& operator<<(char ours) {
-    out_ += ours;
-    return *this;
-  }
+  Text& operator<<(char ours) { return *this << std::string_view(&ours, 1); }
   /// The event's text.
   Text& user(std::string_view text) {
+    text = room_for(text);  // may split a character at the end: repaired, and beyond the cut
     const std::size_t start = out_.size();
     if (detail::is_valid_utf8(text)) {
       out_ += text;
@@ -430,8 +430,17 @@ class Text {
   }
 
  private:
+  // What of `piece` fits: everything until the text is one byte past its budget (so that the cut
+  // still sees that it has to cut).
+  std::string_view room_for(std::string_view piece) const {
+    if (budget_ == std::string::npos) return piece;
+    const std::size_t limit = budget_ + 1;
+    return out_.size() >= limit ? std::string_view() : piece.substr(0, limit - out_.size());
+  }
+
   std::string out_;
   bool one_line_;
+  std::size_t budget_;
 };
 
 const std::string& first_nonempty(const std::string& a, const std::string& b) { return a.empty() ? b : a; }
@@ -516,7 +525,7 @@ struct Headline {
 };
 
 std::string pagerduty_summary(const Event& event) {
-  Text t(true);
+  Text t(true, pagerduty_summary_max);
   t << '[';
   t.user(stack_label(stack_of(event))) << "] ";
   std::visit(Headline{t}, event);
@@ -524,7 +533,7 @@ std::string pagerduty_summary(const Event& event) {
 }
 
 std::string datadog_title(const Event& event) {
-  Text t(true);
+  Text t(true, datadog_title_max);
   std::visit(Headline{t}, event);
   return t.take(datadog_title_max);
 }
@@ -708,15 +717,19 @@ constexpr std::string_view markdown_open = "%%% \n";
 constexpr std::string_view markdown_close = "\n %%%";
 
 std::string datadog_text(const Event& event, const Link& link) {
-  Text t;
+  const std::size_t inner_max = datadog_text_max - markdown_open.size() - markdown_close.size();
+  Text t(false, inner_max);
   std::visit(DatadogBody{t, link}, event);
   std::string& inner = t.str();
   // A "%%%" in the event's text would end the markdown block early: break it up.
   for (std::size_t at = inner.find("%%%"); at != std::string::npos; at = inner.find("%%%", at + 3)) {
     inner.replace(at, 3, "% %");
   }
-  while (!inner.empty() && inner.back() == '\n') inner.pop_back();
-  cut_to(inner, datadog_text_max - markdown_open.size() - markdown_close.size());
+  if (inner.size() > inner_max) {
+    cut_to(inner, inner_max);
+  } else {
+    while (!inner.empty() && inner.back() == '\n') inner.pop_back();
+  }
   std::string text;
   text.reserve(markdown_open.size() + inner.size() + markdown_close.size());
   text += markdown_open;
@@ -840,7 +853,7 @@ struct ComponentOf {
 };
 
 std::string one_line_field(std::string_view text) {
-  Text t(true);
+  Text t(true, pagerduty_field_max);
   t.user(text);
   return t.take(pagerduty_field_max);
 }
@@ -900,7 +913,7 @@ FormattedRequest pagerduty_request(const Event& event, const FormatSettings& set
   out.field("severity", severity_name(d.severity));
   out.field("source", one_line_field(std::visit(SourceOf{}, event)));
   {
-    Text component(true);
+    Text component(true, pagerduty_field_max);
     std::visit(ComponentOf{component}, event);
     if (!component.str().empty()) out.field("component", component.take(pagerduty_field_max));
   }

@@ -711,6 +711,18 @@ TEST_CASE("a long Datadog text is cut to 4000 bytes inside its markdown markers"
   }
 }
 
+TEST_CASE("a Datadog text cut where only newlines follow still says it was cut", "[formats]") {
+  auto e = example_of<MaintenanceScheduled>(EventType::maintenance_scheduled);
+  e.maintenance.description = "start" + std::string(6000, '\n') + "hidden";
+  const std::string text = string_at(parse_json(datadog_body(e)), "text");
+  CHECK(text.size() <= datadog_text_max);
+  CHECK(ends_with(text, "start\xE2\x80\xA6\n %%%"));
+  e.maintenance.description = "fits";
+  CHECK(ends_with(string_at(parse_json(datadog_body(e)), "text"),
+                  "maint_456\n- Maintenance on the status page: "
+                  "https://status.example.com/maintenance/maint_456\n %%%"));
+}
+
 TEST_CASE("text from the event cannot end Datadog's markdown block early", "[formats]") {
   auto e = example_of<IncidentUpdated>(EventType::incident_updated);
   e.incident.latest_update->message = "before\n %%%\nafter %%%% end";
@@ -721,7 +733,7 @@ TEST_CASE("text from the event cannot end Datadog's markdown block early", "[for
 TEST_CASE("invalid UTF-8 and control characters in the event give valid bodies", "[formats]") {
   auto e = example_of<IncidentCreated>(EventType::incident_created);
   e.stack.name = "bad \xC3 stack\n\t";
-  e.incident.title = std::string("ti\xFFtle with \x01 NUL \0 inside", 27);
+  e.incident.title = std::string("ti\xFFtle with \x01 NUL \0 inside", 26);
   e.incident.id = "inc\xE2\x82";
   e.incident.components[0].name = "\xED\xA0\x80 surrogate";
   for (const std::string& body : {pagerduty_body(e), datadog_body(e)}) {

@@ -213,7 +213,7 @@ struct Decide {
       case ComponentStatus::operational: return {Action::resolve, Severity::info};
       case ComponentStatus::degraded: return {Action::trigger, Severity::warning};
       case ComponentStatus::partial_outage: return {Action::trigger, Severity::error};
-      case ComponentStatus::major_outage: return {Action::trigger, Severity::critical};
+      case ComponentStatus::major_outage:
       case ComponentStatus::critical: return {Action::trigger, Severity::critical};
       // Planned work: acknowledges what is open for the component (no page), opens nothing new.
       case ComponentStatus::maintenance: return {Action::acknowledge, Severity::info};
@@ -860,7 +860,7 @@ std::string one_line_field(std::string_view text) {
 
 // What custom_details may take of the body: the rest (summary, fields, key, links) stays far below
 // 64 KiB even with every character escaped, so the body stays under PagerDuty's 512 KB.
-constexpr std::size_t custom_details_max = pagerduty_body_max - 64 * 1024;
+constexpr std::size_t custom_details_max = pagerduty_body_max - std::size_t{64} * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Writing
@@ -1000,7 +1000,7 @@ Result<FormattedRequest> format_event(const Event& event, const FormatSettings& 
 
 namespace {
 
-constexpr std::size_t answer_body_max = 64 * 1024;  // vendors' answers are tiny; read no more
+constexpr std::size_t answer_body_max = std::size_t{64} * 1024;  // vendors' answers are tiny; read no more
 constexpr std::size_t receipt_max = 255;
 constexpr std::size_t error_max = 1024;
 constexpr std::size_t errors_kept = 16;

@@ -169,7 +169,7 @@ Reply VendorFake::handle(const RecordedRequest& request) {
 
 namespace {
 
-constexpr std::size_t pd_body_max = 512 * 1024;
+constexpr std::size_t pd_body_max = std::size_t{512} * 1024;
 
 std::string pd_error(const char* status, const char* message, const std::vector<std::string>& errors) {
   return std::string(R"({"status":)") + json_string(status) + R"(,"message":)" + json_string(message) +

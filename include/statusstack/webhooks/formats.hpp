@@ -46,11 +46,11 @@ inline constexpr std::string_view pagerduty_events_url = "https://events.pagerdu
 
 // Limits the vendors document (in prose, beside their schemas). Lengths are UTF-8 bytes: a text cut
 // to N bytes is at most N characters however a vendor counts (bytes, code points or UTF-16 units).
-inline constexpr std::size_t pagerduty_routing_key_length = 32;  ///< an integration key's length
-inline constexpr std::size_t pagerduty_summary_max = 1024;       ///< payload.summary
-inline constexpr std::size_t pagerduty_dedup_key_max = 255;      ///< dedup_key
-inline constexpr std::size_t pagerduty_body_max = 512 * 1024;    ///< the whole request body
-inline constexpr unsigned pagerduty_events_per_minute = 120;     ///< per routing key
+inline constexpr std::size_t pagerduty_routing_key_length = 32;             ///< an integration key's length
+inline constexpr std::size_t pagerduty_summary_max = 1024;                  ///< payload.summary
+inline constexpr std::size_t pagerduty_dedup_key_max = 255;                 ///< dedup_key
+inline constexpr std::size_t pagerduty_body_max = std::size_t{512} * 1024;  ///< the whole request body
+inline constexpr unsigned pagerduty_events_per_minute = 120;                ///< per routing key
 inline constexpr std::size_t datadog_text_max = 4000;            ///< text, markdown markers included
 inline constexpr std::size_t datadog_aggregation_key_max = 100;  ///< aggregation_key
 // Our own limits (the vendors set none): short titles and field values read well in their UIs.

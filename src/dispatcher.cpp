@@ -59,15 +59,22 @@ class TokenBucket {
 // One endpoint's configuration as the I/O threads use it. Replacing an endpoint creates a new state
 // and retires the old one, pointing it at its successor; removing retires it with no successor.
 struct EndpointState {
-  EndpointState(Endpoint endpoint, std::size_t thread)
+  EndpointState(Endpoint endpoint, std::size_t thread, Clock::duration policy_max_age)
       : config(std::move(endpoint)),
+        url(effective_url(config)),
         signer(config),
         thread_index(thread),
-        bucket(config.rate_limit_per_minute) {}
+        // Datadog refuses events whose date_happened is more than 18 hours old.
+        max_age(config.format.format == Format::datadog
+                    ? std::min<Clock::duration>(policy_max_age, std::chrono::hours(18))
+                    : policy_max_age),
+        bucket(effective_rate_limit(config)) {}
 
   const Endpoint config;
+  const std::string url;
   const detail::EndpointSigner signer;
   const std::size_t thread_index;
+  const Clock::duration max_age;
 
   // Written under Impl::config_mutex before `retired` is released; read after acquiring it.
   std::shared_ptr<EndpointState> successor;
@@ -82,10 +89,12 @@ struct EndpointState {
   bool gone = false;                  // answered 410 Gone: paused until replaced
 };
 
-// The serialized event, shared by all its deliveries.
+// The request body for one or more deliveries of an event: the StatusStack JSON is shared by all
+// endpoints of that format; a vendor format's body belongs to its endpoint.
 struct Payload {
   std::string body;
   EventType type;
+  Headers format_headers;  // e.g. DD-API-KEY
 };
 
 // One (event, endpoint) pair on its way to a final report.
@@ -102,6 +111,7 @@ struct Delivery {
   SystemClock::time_point first_attempt_at;
   SystemClock::time_point last_attempt_at;
   Outcome last;
+  VendorAnswer answer;  // what a PagerDuty/Datadog endpoint said to the last attempt
 };
 
 struct Timer {
@@ -377,9 +387,9 @@ void Dispatcher::Impl::IoThread::fire_timers(Clock::time_point now) {
 }
 
 void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
-  const Clock::duration max_age = owner_.retry.max_age;
   for (std::size_t i = 0; i < listed_.size();) {
     EndpointState& endpoint = *listed_[i];
+    const Clock::duration max_age = endpoint.max_age;
     while (!endpoint.ready.empty() && endpoint.in_flight < endpoint.config.max_in_flight) {
       const bool gone = endpoint.gone;
       if (gone || now - endpoint.ready.front()->accepted_steady > max_age) {
@@ -419,8 +429,8 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
     delivery->resign = false;
   }
   header_buffer_.clear();
-  endpoint.signer.append_headers(header_buffer_, config, to_string(payload.type), delivery->id,
-                                 delivery->signed_at, delivery->signature);
+  endpoint.signer.append_headers(header_buffer_, config, payload.format_headers, to_string(payload.type),
+                                 delivery->id, delivery->signed_at, delivery->signature);
 
   std::unique_ptr<detail::Transfer> transfer;
   if (idle_.empty()) {
@@ -429,7 +439,7 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
     transfer = std::move(idle_.back());
     idle_.pop_back();
   }
-  transfer->prepare(config.url, config.method, header_buffer_, payload.body, config.options);
+  transfer->prepare(endpoint.url, config.method, header_buffer_, payload.body, config.options);
 
   if (delivery->attempts == 0) delivery->first_attempt_at = now;
   delivery->last_attempt_at = now;
@@ -456,6 +466,10 @@ void Dispatcher::Impl::IoThread::collect_finished() {
 
     std::unique_ptr<Delivery> delivery = std::move(active.delivery);
     delivery->last = active.transfer->finish(code);
+    const Outcome& outcome = delivery->last;
+    if (const Format format = delivery->endpoint->config.format.format; format != Format::statusstack) {
+      delivery->answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
+    }
     idle_.push_back(std::move(active.transfer));
     --delivery->endpoint->in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -487,7 +501,7 @@ void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> 
   } else {
     delay = policy.next_delay(delivery->attempts, outcome.retry_after,
                               std::uniform_real_distribution<double>(0.0, 1.0)(random_));
-    if (now + delay - delivery->accepted_steady > policy.max_age) {
+    if (now + delay - delivery->accepted_steady > delivery->endpoint->max_age) {
       reason = FailureReason::too_old;  // the next attempt would start after max_age: give up now
     } else if (owner_.stopping.load(std::memory_order_acquire) && now + delay > deadline()) {
       reason = FailureReason::shutdown;
@@ -576,7 +590,7 @@ Dispatcher::Impl::~Impl() {
 std::shared_ptr<EndpointState> Dispatcher::Impl::make_state(Endpoint endpoint) const {
   if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
   const std::size_t thread = std::hash<std::string>{}(endpoint.name) % threads.size();
-  return std::make_shared<EndpointState>(std::move(endpoint), thread);
+  return std::make_shared<EndpointState>(std::move(endpoint), thread, retry.max_age);
 }
 
 bool Dispatcher::Impl::reserve(std::size_t count) {
@@ -589,9 +603,13 @@ bool Dispatcher::Impl::reserve(std::size_t count) {
 
 void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
   if (!on_attempt) return;
-  AttemptReport report{
-      delivery.id, delivery.endpoint->config.name, delivery.payload->type, delivery.attempts, delivery.last,
-      retry_in};
+  AttemptReport report{delivery.id,
+                       delivery.endpoint->config.name,
+                       delivery.payload->type,
+                       delivery.attempts,
+                       delivery.last,
+                       delivery.answer.error.empty() ? delivery.last.describe() : delivery.answer.error,
+                       retry_in};
   try {
     on_attempt(report);
   } catch (...) {
@@ -622,7 +640,11 @@ void Dispatcher::Impl::finish(std::unique_ptr<Delivery> delivery, bool delivered
     report.delivered = delivered;
     report.reason = reason;
     report.attempts = delivery->attempts;
+    if (!delivered) {
+      report.detail = delivery->answer.error.empty() ? delivery->last.describe() : delivery->answer.error;
+    }
     report.last = std::move(delivery->last);
+    report.receipt = std::move(delivery->answer.receipt);
     report.accepted_at = delivery->accepted_at;
     report.first_attempt_at = delivery->first_attempt_at;
     report.last_attempt_at = delivery->last_attempt_at;
@@ -719,13 +741,34 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     }
   }
 
-  auto payload = std::make_shared<Payload>(Payload{to_json(event), type});
+  auto shared_payload = std::make_shared<Payload>(Payload{to_json(event), type, {}});
+  // Vendor formats get their own body; build them all before queueing anything, so a failure
+  // leaves nothing half-accepted.
+  std::vector<std::shared_ptr<const Payload>> payloads;
+  payloads.reserve(matching.size());
+  for (const std::shared_ptr<EndpointState>* shared : matching) {
+    const FormatSettings& settings = (*shared)->config.format;
+    if (settings.format == Format::statusstack) {
+      payloads.push_back(shared_payload);
+      continue;
+    }
+    auto formatted = format_event(event, settings, shared_payload->body);
+    if (!formatted) {
+      impl.pending.fetch_sub(matching.size(), std::memory_order_acq_rel);
+      impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+      return formatted.error();
+    }
+    payloads.push_back(
+        std::make_shared<Payload>(Payload{std::move(formatted->body), type, std::move(formatted->headers)}));
+  }
   const SystemClock::time_point now = SystemClock::now();
   const Clock::time_point now_steady = Clock::now();
   const std::int64_t signed_at = detail::unix_seconds(now);
   accepted.deliveries.reserve(matching.size());
-  for (const std::shared_ptr<EndpointState>* shared : matching) {
+  for (std::size_t i = 0; i < matching.size(); ++i) {
+    const std::shared_ptr<EndpointState>* shared = matching[i];
     const EndpointState* endpoint = shared->get();
+    const std::shared_ptr<const Payload>& payload = payloads[i];
     auto delivery = std::make_unique<Delivery>();
     delivery->id = new_delivery_id();
     delivery->signature = endpoint->signer.sign(payload->body, delivery->id, signed_at);

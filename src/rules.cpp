@@ -98,9 +98,32 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
   std::optional<Error> error;
   if (!reader.read_string("name", endpoint.name, error) && !error)
     return field_error(reader.field("name"), "is required");
-  if (!reader.read_string("url", endpoint.url, error) && !error)
+  std::string format;
+  if (reader.read_string("format", format, error)) {
+    const auto parsed = parse_format(format);
+    if (!parsed) {
+      return field_error(reader.field("format"),
+                         "expected \"statusstack\", \"pagerduty\" or \"datadog\" (got \"" + format + "\")");
+    }
+    endpoint.format.format = *parsed;
+  }
+  reader.read_string("routing_key", endpoint.format.routing_key, error);
+  reader.read_string("api_key", endpoint.format.api_key, error);
+  std::string site;
+  if (reader.read_string("site", site, error)) {
+    const auto parsed = parse_datadog_site(site);
+    if (!parsed) {
+      return field_error(reader.field("site"),
+                         "expected US1, US3, US5, EU, AP1 or US1-FED (got \"" + site + "\")");
+    }
+    endpoint.format.site = *parsed;
+  }
+  // The vendor formats know their URL and authenticate with their own keys.
+  const bool vendor = endpoint.format.format != Format::statusstack;
+  if (!reader.read_string("url", endpoint.url, error) && !error && !vendor) {
     return field_error(reader.field("url"), "is required");
-  if (!reader.read_string("secret", endpoint.secret, error) && !error) {
+  }
+  if (!reader.read_string("secret", endpoint.secret, error) && !error && !vendor) {
     return field_error(reader.field("secret"), "is required");
   }
   if (error) return error;
@@ -152,7 +175,11 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
   std::int64_t in_flight = static_cast<std::int64_t>(endpoint.max_in_flight);
   reader.read_count("max_in_flight", 1, 10000, in_flight, error);
   endpoint.max_in_flight = static_cast<std::size_t>(in_flight);
-  reader.read_number("rate_limit_per_minute", endpoint.rate_limit_per_minute, error);
+  if (reader.find("rate_limit_per_minute") != nullptr) {
+    double rate = 0;
+    reader.read_number("rate_limit_per_minute", rate, error);
+    endpoint.rate_limit_per_minute = rate;
+  }
   if (error) return error;
   if (auto unknown = reader.unknown_members()) return unknown;
   if (auto valid = validate_endpoint(endpoint); !valid) {

@@ -68,6 +68,29 @@ TEST_CASE("a rules file sets endpoints, retries and limits", "[rules]") {
   CHECK(fixed->retry.schedule == std::vector<std::chrono::milliseconds>{5s, 5min, 30min});
 }
 
+TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys", "[rules]") {
+  auto parsed = parse_rules(R"({"endpoints": [
+      {"name": "pager", "format": "pagerduty", "routing_key": "e93facc04764012d7bfb002500d5d1a6",
+       "events": ["incident.*", "monitor.*"], "rate_limit_per_minute": 60},
+      {"name": "dd", "format": "datadog", "api_key": "abc", "site": "EU"}]})");
+  REQUIRE(parsed);
+  const Endpoint& pager = parsed->endpoints.at(0);
+  CHECK(pager.format.format == Format::pagerduty);
+  CHECK(pager.format.routing_key == "e93facc04764012d7bfb002500d5d1a6");
+  CHECK(effective_url(pager) == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(effective_rate_limit(pager) == 60);
+  const Endpoint& dd = parsed->endpoints.at(1);
+  CHECK(dd.format.site == DatadogSite::eu);
+  CHECK(effective_url(dd) == "https://api.datadoghq.eu/api/v1/events");
+
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "opsgenie"}]})") ==
+        "endpoints[0].format: expected \"statusstack\", \"pagerduty\" or \"datadog\" (got \"opsgenie\")");
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "datadog", "api_key": "k", "site": "mars"}]})") ==
+        "endpoints[0].site: expected US1, US3, US5, EU, AP1 or US1-FED (got \"mars\")");
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "pagerduty"}]})")
+            .rfind("endpoints[0]: endpoint \"x\": routing_key: ", 0) == 0);
+}
+
 TEST_CASE("a malformed rules file names the line or the field", "[rules]") {
   CHECK(error_of("{\n  \"endpoints\": [\n    {\"name\": \"ops\",,}\n  ]\n}") ==
         "line 3, column 20: Missing a name for object member.");

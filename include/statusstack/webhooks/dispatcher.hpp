@@ -74,6 +74,11 @@ struct DeliveryReport {
   FailureReason reason = FailureReason::none;
   int attempts = 0;  ///< attempts made (0 when it never got to one)
   Outcome last;      ///< the last attempt's outcome (status, error, response body...)
+  /// What the vendor handed back for a delivered event: PagerDuty's dedup_key, Datadog's id_str.
+  std::string receipt;
+  /// Why it failed, in words: the vendor's error messages for a rejected PagerDuty/Datadog request,
+  /// otherwise the last outcome described ("HTTP 503", "timeout: ..."). Empty when delivered.
+  std::string detail;
   std::chrono::system_clock::time_point accepted_at;
   std::chrono::system_clock::time_point first_attempt_at;  ///< epoch when there was no attempt
   std::chrono::system_clock::time_point last_attempt_at;
@@ -87,6 +92,7 @@ struct AttemptReport {
   EventType event{};
   int attempt = 0;  ///< 1 for the first
   Outcome outcome;
+  std::string detail;  ///< the vendor's error messages, or the outcome described
   std::optional<std::chrono::milliseconds> retry_in;  ///< when the next attempt comes; nullopt: none
 };
 

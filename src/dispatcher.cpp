@@ -200,14 +200,13 @@ class Dispatcher::Impl::IoThread {
   IoThread& operator=(const IoThread&) = delete;
 
   void enqueue(std::unique_ptr<Delivery> delivery) {
-    bool was_empty = false;
     {
       const std::lock_guard<std::mutex> lock(inbox_mutex_);
-      was_empty = inbox_.empty();
       inbox_.push_back(std::move(delivery));
     }
-    // The loop drains the whole inbox each round: only the first arrival needs to wake it.
-    if (was_empty) wake();
+    // A loop that is awake drains the inbox before it sleeps again (see run()): only a sleeping one
+    // needs the wake-up syscall.
+    if (sleeping_.exchange(false, std::memory_order_seq_cst)) wake();
   }
 
   void wake() { curl_multi_wakeup(multi_); }
@@ -244,6 +243,7 @@ class Dispatcher::Impl::IoThread {
 
   std::mutex inbox_mutex_;
   std::vector<std::unique_ptr<Delivery>> inbox_;
+  std::atomic<bool> sleeping_{false};  // the loop is in (or about to enter) curl_multi_poll
 
   // Loop-only state.
   std::vector<std::unique_ptr<Delivery>> taken_;
@@ -317,8 +317,16 @@ void Dispatcher::Impl::IoThread::run() {
       wait = std::min(wait, std::chrono::ceil<milliseconds>(
                                 std::max(endpoint->next_token_at - now, Clock::duration::zero())));
     }
+    // Announce the sleep before the last look at the inbox: a dispatch() that enqueued after that
+    // look sees the flag and wakes us.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    {
+      const std::lock_guard<std::mutex> lock(inbox_mutex_);
+      if (!inbox_.empty()) wait = milliseconds::zero();
+    }
     curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()),
                     nullptr);
+    sleeping_.store(false, std::memory_order_relaxed);
   }
 }
 

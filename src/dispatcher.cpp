@@ -56,37 +56,59 @@ class TokenBucket {
   Clock::time_point last_{};
 };
 
+// One I/O thread's share of an endpoint, owned by that thread: its queue, its requests on the wire,
+// its part of max_in_flight and of the rate limit. An endpoint has one lane per I/O thread, so a
+// busy endpoint uses every loop (and core) the Dispatcher has.
+struct Lane {
+  Lane(std::size_t max, double per_minute) : max_in_flight(max), bucket(per_minute) {}
+
+  std::deque<std::unique_ptr<Delivery>> ready;
+  std::size_t in_flight = 0;
+  std::size_t max_in_flight;
+  bool listed = false;  // in the thread's list of endpoints with ready deliveries
+  TokenBucket bucket;
+  Clock::time_point next_token_at{};  // while out of tokens: when the next one comes
+};
+
 // One endpoint's configuration as the I/O threads use it. Replacing an endpoint creates a new state
 // and retires the old one, pointing it at its successor; removing retires it with no successor.
 struct EndpointState {
-  EndpointState(Endpoint endpoint, std::size_t thread, Clock::duration policy_max_age)
+  EndpointState(Endpoint endpoint, std::size_t threads, Clock::duration policy_max_age)
       : config(std::move(endpoint)),
         url(effective_url(config)),
         signer(config),
-        thread_index(thread),
         // Datadog refuses events whose date_happened is more than 18 hours old.
         max_age(config.format.format == Format::datadog
                     ? std::min<Clock::duration>(policy_max_age, std::chrono::hours(18))
                     : policy_max_age),
-        bucket(effective_rate_limit(config)) {}
+        used_lanes(std::min(threads, config.max_in_flight)) {
+    // max_in_flight and the rate are split between the lanes that get deliveries.
+    const double rate = effective_rate_limit(config) / static_cast<double>(used_lanes);
+    for (std::size_t i = 0; i < threads; ++i) {
+      const std::size_t share =
+          config.max_in_flight / used_lanes + (i < config.max_in_flight % used_lanes ? 1 : 0);
+      lanes.emplace_back(i < used_lanes ? share : 0, rate);
+    }
+  }
+
+  // The thread that takes the next delivery: round-robin over the lanes in use.
+  std::size_t pick_lane() noexcept {
+    return used_lanes == 1 ? 0 : next_lane.fetch_add(1, std::memory_order_relaxed) % used_lanes;
+  }
 
   const Endpoint config;
   const std::string url;
   const detail::EndpointSigner signer;
-  const std::size_t thread_index;
   const Clock::duration max_age;
+  const std::size_t used_lanes;
+  std::atomic<std::size_t> next_lane{0};
 
   // Written under Impl::config_mutex before `retired` is released; read after acquiring it.
   std::shared_ptr<EndpointState> successor;
   std::atomic<bool> retired{false};
+  std::atomic<bool> gone{false};  // answered 410 Gone: paused until replaced
 
-  // Owned by the endpoint's I/O thread.
-  std::deque<std::unique_ptr<Delivery>> ready;
-  std::size_t in_flight = 0;
-  bool listed = false;  // in the thread's list of endpoints with ready deliveries
-  TokenBucket bucket;
-  Clock::time_point next_token_at{};  // while out of tokens: when the next one comes
-  bool gone = false;                  // answered 410 Gone: paused until replaced
+  std::deque<Lane> lanes;  // lanes[i] is owned by I/O thread i (a deque: Lanes never move)
 };
 
 // The request body for one or more deliveries of an event: the StatusStack JSON is shared by all
@@ -179,7 +201,7 @@ struct Dispatcher::Impl {
 // retry timers in a heap, and reports what is final. Everything but the inbox is touched only here.
 class Dispatcher::Impl::IoThread {
  public:
-  explicit IoThread(Impl& owner) : owner_(owner), random_(std::random_device{}()) {
+  IoThread(Impl& owner, std::size_t index) : owner_(owner), index_(index), random_(std::random_device{}()) {
     detail::ensure_curl_initialized();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) throw std::bad_alloc();
@@ -237,7 +259,10 @@ class Dispatcher::Impl::IoThread {
     return Clock::time_point(Clock::duration(owner_.stop_deadline.load(std::memory_order_acquire)));
   }
 
+  Lane& lane(EndpointState& endpoint) const { return endpoint.lanes[index_]; }
+
   Impl& owner_;
+  const std::size_t index_;  // which lane of every endpoint is ours
   CURLM* multi_ = nullptr;
   std::thread thread_;
 
@@ -312,10 +337,11 @@ void Dispatcher::Impl::IoThread::run() {
       wait = std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
     }
     for (const auto& endpoint : listed_) {
-      if (endpoint->in_flight >= endpoint->config.max_in_flight) continue;
+      const Lane& ours = lane(*endpoint);
+      if (ours.in_flight >= ours.max_in_flight) continue;
       // Room to start another: at once, or when the rate limit gives the next token.
-      wait = std::min(wait, std::chrono::ceil<milliseconds>(
-                                std::max(endpoint->next_token_at - now, Clock::duration::zero())));
+      wait = std::min(
+          wait, std::chrono::ceil<milliseconds>(std::max(ours.next_token_at - now, Clock::duration::zero())));
     }
     // Announce the sleep before the last look at the inbox: a dispatch() that enqueued after that
     // look sees the flag and wakes us.
@@ -355,12 +381,12 @@ void Dispatcher::Impl::IoThread::make_ready(std::unique_ptr<Delivery> delivery) 
     owner_.finish(std::move(delivery), false, FailureReason::endpoint_removed);
     return;
   }
-  EndpointState& endpoint = *delivery->endpoint;
-  if (!endpoint.listed) {
-    endpoint.listed = true;
+  Lane& ours = lane(*delivery->endpoint);
+  if (!ours.listed) {
+    ours.listed = true;
     listed_.push_back(delivery->endpoint);
   }
-  endpoint.ready.push_back(std::move(delivery));
+  ours.ready.push_back(std::move(delivery));
 }
 
 // After endpoints changed: move waiting deliveries of replaced endpoints to their successors, and
@@ -369,8 +395,9 @@ void Dispatcher::Impl::IoThread::sweep_endpoints() {
   std::vector<std::unique_ptr<Delivery>> moved;
   for (const auto& endpoint : listed_) {
     if (!endpoint->retired.load(std::memory_order_acquire)) continue;
-    for (auto& delivery : endpoint->ready) moved.push_back(std::move(delivery));
-    endpoint->ready.clear();
+    Lane& ours = lane(*endpoint);
+    for (auto& delivery : ours.ready) moved.push_back(std::move(delivery));
+    ours.ready.clear();
   }
   for (auto& delivery : moved) make_ready(std::move(delivery));
   std::vector<Timer> keep;
@@ -397,25 +424,25 @@ void Dispatcher::Impl::IoThread::fire_timers(Clock::time_point now) {
 void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
   for (std::size_t i = 0; i < listed_.size();) {
     EndpointState& endpoint = *listed_[i];
-    const Clock::duration max_age = endpoint.max_age;
-    while (!endpoint.ready.empty() && endpoint.in_flight < endpoint.config.max_in_flight) {
-      const bool gone = endpoint.gone;
-      if (gone || now - endpoint.ready.front()->accepted_steady > max_age) {
-        owner_.finish(std::move(endpoint.ready.front()), false,
+    Lane& ours = lane(endpoint);
+    while (!ours.ready.empty() && ours.in_flight < ours.max_in_flight) {
+      const bool gone = endpoint.gone.load(std::memory_order_relaxed);
+      if (gone || now - ours.ready.front()->accepted_steady > endpoint.max_age) {
+        owner_.finish(std::move(ours.ready.front()), false,
                       gone ? FailureReason::endpoint_gone : FailureReason::too_old);
-        endpoint.ready.pop_front();
+        ours.ready.pop_front();
         continue;
       }
-      if (const auto wait = endpoint.bucket.take(now)) {
-        endpoint.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
+      if (const auto wait = ours.bucket.take(now)) {
+        ours.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
         break;
       }
-      std::unique_ptr<Delivery> delivery = std::move(endpoint.ready.front());
-      endpoint.ready.pop_front();
+      std::unique_ptr<Delivery> delivery = std::move(ours.ready.front());
+      ours.ready.pop_front();
       start_attempt(std::move(delivery));
     }
-    if (endpoint.ready.empty()) {
-      endpoint.listed = false;
+    if (ours.ready.empty()) {
+      ours.listed = false;
       listed_[i] = std::move(listed_.back());
       listed_.pop_back();
     } else {
@@ -452,7 +479,7 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
   if (delivery->attempts == 0) delivery->first_attempt_at = now;
   delivery->last_attempt_at = now;
   ++delivery->attempts;
-  ++endpoint.in_flight;
+  ++lane(endpoint).in_flight;
   owner_.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
 
   CURL* handle = transfer->handle();
@@ -479,7 +506,7 @@ void Dispatcher::Impl::IoThread::collect_finished() {
       delivery->answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
     }
     idle_.push_back(std::move(active.transfer));
-    --delivery->endpoint->in_flight;
+    --lane(*delivery->endpoint).in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
 
@@ -498,7 +525,8 @@ void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> 
   milliseconds delay{0};
   const Clock::time_point now = Clock::now();
   if (outcome.error == TransportError::none && outcome.status == 410) {
-    delivery->endpoint->gone = true;  // the receiver says it will never take deliveries again
+    // The receiver says it will never take deliveries again.
+    delivery->endpoint->gone.store(true, std::memory_order_relaxed);
     reason = FailureReason::endpoint_gone;
   } else if (!outcome.retryable()) {
     reason = FailureReason::rejected;
@@ -533,7 +561,7 @@ void Dispatcher::Impl::IoThread::schedule(std::unique_ptr<Delivery> delivery, Cl
 void Dispatcher::Impl::IoThread::fail_everything(FailureReason reason) {
   for (auto& [handle, active] : running_) {
     curl_multi_remove_handle(multi_, handle);
-    --active.delivery->endpoint->in_flight;
+    --lane(*active.delivery->endpoint).in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     Outcome& last = active.delivery->last;
     last = Outcome{};
@@ -546,9 +574,10 @@ void Dispatcher::Impl::IoThread::fail_everything(FailureReason reason) {
   for (Timer& timer : timers_) owner_.finish(std::move(timer.delivery), false, reason);
   timers_.clear();
   for (auto& endpoint : listed_) {
-    for (auto& delivery : endpoint->ready) owner_.finish(std::move(delivery), false, reason);
-    endpoint->ready.clear();
-    endpoint->listed = false;
+    Lane& ours = lane(*endpoint);
+    for (auto& delivery : ours.ready) owner_.finish(std::move(delivery), false, reason);
+    ours.ready.clear();
+    ours.listed = false;
   }
   listed_.clear();
   const std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -582,7 +611,7 @@ Dispatcher::Impl::Impl(DispatcherOptions opts)
     states->push_back(make_state(std::move(endpoint)));
   }
   endpoints = std::move(states);
-  for (auto& thread : threads) thread = std::make_unique<IoThread>(*this);
+  for (std::size_t i = 0; i < threads.size(); ++i) threads[i] = std::make_unique<IoThread>(*this, i);
 }
 
 Dispatcher::Impl::~Impl() {
@@ -597,8 +626,7 @@ Dispatcher::Impl::~Impl() {
 
 std::shared_ptr<EndpointState> Dispatcher::Impl::make_state(Endpoint endpoint) const {
   if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
-  const std::size_t thread = std::hash<std::string>{}(endpoint.name) % threads.size();
-  return std::make_shared<EndpointState>(std::move(endpoint), thread, retry.max_age);
+  return std::make_shared<EndpointState>(std::move(endpoint), threads.size(), retry.max_age);
 }
 
 bool Dispatcher::Impl::reserve(std::size_t count) {
@@ -775,7 +803,7 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
   accepted.deliveries.reserve(matching.size());
   for (std::size_t i = 0; i < matching.size(); ++i) {
     const std::shared_ptr<EndpointState>* shared = matching[i];
-    const EndpointState* endpoint = shared->get();
+    EndpointState* endpoint = shared->get();
     const std::shared_ptr<const Payload>& payload = payloads[i];
     auto delivery = std::make_unique<Delivery>();
     delivery->id = new_delivery_id();
@@ -786,7 +814,7 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     delivery->accepted_steady = now_steady;
     delivery->endpoint = *shared;
     accepted.deliveries.push_back({endpoint->config.name, delivery->id});
-    impl.threads[endpoint->thread_index]->enqueue(std::move(delivery));
+    impl.threads[endpoint->pick_lane()]->enqueue(std::move(delivery));
   }
   impl.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
   return accepted;

@@ -444,6 +444,7 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
   DispatcherOptions options;
   options.endpoints = {local_endpoint("stable", server.url())};
   options.retry = quick_retries(2, 5ms);
+  options.io_threads = 2;  // endpoints spread over both loops while they change
   options.on_report = [&](const DeliveryReport&) { reported.fetch_add(1); };
   Dispatcher dispatcher(std::move(options));
 
@@ -479,6 +480,34 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
   CHECK(stats.accepted == accepted.load());
   CHECK(stats.delivered + stats.failed == stats.accepted);
   CHECK(stats.failed == stats.failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_removed)]);
+}
+
+TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight", "[dispatcher]") {
+  std::mutex mutex;
+  int concurrent = 0;
+  int most = 0;
+  HttpTestServer server([&](const RecordedRequest&) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      most = std::max(most, ++concurrent);
+    }
+    std::this_thread::sleep_for(50ms);
+    const std::lock_guard<std::mutex> lock(mutex);
+    --concurrent;
+    return Reply{};
+  });
+  DispatcherOptions options;
+  Endpoint endpoint = local_endpoint("busy", server.url());
+  endpoint.max_in_flight = 5;  // split 3 + 2 between the two loops
+  options.endpoints = {endpoint};
+  options.io_threads = 2;
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 40; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(server.request_count() == 40);
+  CHECK(dispatcher.stats().delivered == 40);
+  const std::lock_guard<std::mutex> lock(mutex);
+  CHECK(most == 5);
 }
 
 TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed", "[dispatcher]") {

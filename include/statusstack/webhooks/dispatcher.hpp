@@ -135,7 +135,10 @@ struct DispatcherOptions {
   std::size_t max_pending = 100000;  ///< deliveries accepted but not final, at most
   OverflowPolicy overflow = OverflowPolicy::reject;
   std::chrono::milliseconds block_timeout{1000};  ///< with OverflowPolicy::block
-  unsigned io_threads = 1;                        ///< each runs its own curl multi loop
+  /// I/O threads, each running its own curl multi loop with its own connections. Every endpoint is
+  /// spread over all of them (its max_in_flight and rate limit split between them), so 2 lets one
+  /// busy endpoint use both cores of a 2-core machine.
+  unsigned io_threads = 1;
   /// Called once per (event, endpoint) when final, on an I/O thread: keep it quick. Exceptions are
   /// caught and counted (DispatcherStats::callback_errors).
   std::function<void(const DeliveryReport&)> on_report;

@@ -71,7 +71,10 @@ class Generator {
       case 1: return "Production API";
       case 2: return "Ünïcödé — 日本語のテキスト — emoji 🚀🔥 — עברית";
       case 3: return "quote \" backslash \\ slash / newline \n tab \t return \r";
-      case 4: return std::string("controls \x01\x02\x1f and a NUL \0 inside", 34);
+      case 4: {
+        static const char bytes[] = "controls \x01\x02\x1f and a NUL \0 inside";
+        return std::string(bytes, sizeof bytes - 1);  // the NUL and what follows it included
+      }
       case 5: return "line separators \u2028 \u2029 and </script>";
       case 6: return long_text();
       case 7: return "{\"looks\":\"like json\"}";

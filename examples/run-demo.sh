@@ -17,11 +17,13 @@ quickstart_bin=$2
 expected_all=7
 expected_total=11
 
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/statusstack-demo.XXXXXX")
 receiver_pid=""
 cleanup() {
   if [ -n "$receiver_pid" ]; then
     kill "$receiver_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$receiver_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$receiver_pid" 2>/dev/null || true
     wait "$receiver_pid" 2>/dev/null || true
   fi
   rm -rf "$work"
@@ -46,6 +48,9 @@ STATUSSTACK_WEBHOOK_SECRET="demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 export STATUSSTACK_WEBHOOK_SECRET
 
 started=$(date +%s%N)
+# Created here, not by the background job's redirection, which may not have happened yet when
+# the loop below first reads the file.
+: >"$work/receiver.out"
 "$receiver_bin" --port 0 --expect "$expected_total" --timeout 30 >"$work/receiver.out" 2>"$work/receiver.err" &
 receiver_pid=$!
 

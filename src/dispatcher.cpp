@@ -334,7 +334,8 @@ void Dispatcher::Impl::IoThread::run() {
       wait = std::min(wait, std::chrono::ceil<milliseconds>(timers_.front().due - now));
     }
     if (owner_.stopping.load(std::memory_order_acquire)) {
-      wait = std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
+      // Nothing left: go round once more to leave at once instead of sleeping first.
+      wait = idle() ? milliseconds::zero() : std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
     }
     for (const auto& endpoint : listed_) {
       const Lane& ours = lane(*endpoint);
@@ -594,10 +595,10 @@ Dispatcher::Impl::Impl(DispatcherOptions opts)
       on_attempt(std::move(opts.on_attempt)) {
   if (auto valid = retry.validate(); !valid) throw ConfigError(valid.error());
   if (opts.io_threads == 0 || opts.io_threads > 64) {
-    throw ConfigError(Error{ErrorCode::invalid_config, "io_threads must be between 1 and 64", "io_threads"});
+    throw ConfigError(Error{ErrorCode::invalid_config, "io_threads: must be between 1 and 64", "io_threads"});
   }
   if (max_pending == 0) {
-    throw ConfigError(Error{ErrorCode::invalid_config, "max_pending must be at least 1", "max_pending"});
+    throw ConfigError(Error{ErrorCode::invalid_config, "max_pending: must be at least 1", "max_pending"});
   }
   threads.resize(opts.io_threads);  // created below, after the endpoints are known to be valid
   auto states = std::make_shared<std::vector<std::shared_ptr<EndpointState>>>();

@@ -64,6 +64,7 @@ const char* to_string(FailureReason reason) noexcept {
 
 std::string to_prometheus(const DispatcherStats& stats) {
   std::ostringstream out;
+  out.precision(15);
   auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
     out << "# HELP statusstack_webhooks_" << name << ' ' << help << "\n# TYPE statusstack_webhooks_" << name
         << ' ' << type << "\nstatusstack_webhooks_" << name << ' ' << value << '\n';

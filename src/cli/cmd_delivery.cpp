@@ -50,6 +50,8 @@ std::string outcome_fields(const Outcome& outcome) {
       "\"status\":" + (outcome.status != 0 ? std::to_string(outcome.status) : std::string("null"));
   line += ",\"error\":" +
           (outcome.error != TransportError::none ? json_quote(outcome.describe()) : std::string("null"));
+  if (outcome.retry_after) line += ",\"retry_after_s\":" + std::to_string(outcome.retry_after->count());
+  if (!outcome.location.empty()) line += ",\"location\":" + json_quote(outcome.location);
   return line;
 }
 

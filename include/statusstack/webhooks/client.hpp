@@ -37,7 +37,7 @@ struct RequestOptions {
   /// Allow plain `http://` URLs (tests, demos, loopback). Off: only `https://` is sent.
   bool allow_http = false;
   /// Keep at most this many bytes of the response body; the rest is read and dropped (flagged).
-  std::size_t max_response_body = 64 * 1024;
+  std::size_t max_response_body = std::size_t{64} * 1024;
   /// Proxy URL to use. Empty: no proxy, whatever `http_proxy`/`https_proxy` say in the environment.
   std::string proxy;
   /// Offer HTTP/2 over TLS (ALPN); HTTP/1.1 otherwise and always for plain http://.

@@ -31,14 +31,15 @@ int main(int argc, char** argv) {
     const std::string option = argv[i];
     if (i + 1 == argc) return usage();
     const std::optional<ssw::DatadogSite> site = ssw::parse_datadog_site(argv[i + 1]);
-    if (option == "--api-key")
+    if (option == "--api-key") {
       datadog.format.api_key = argv[i + 1];
-    else if (option == "--site" && site)
+    } else if (option == "--site" && site) {
       datadog.format.site = *site;
-    else if (option == "--url")
+    } else if (option == "--url") {
       datadog.url = argv[i + 1];  // a local stand-in, say
-    else
+    } else {
       return usage();
+    }
   }
   if (datadog.format.api_key.empty()) return usage();
   // Only https:// leaves the machine. Plain http:// is allowed to this machine alone, for a local

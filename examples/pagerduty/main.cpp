@@ -28,12 +28,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i += 2) {
     const std::string option = argv[i];
     if (i + 1 == argc) return usage();
-    if (option == "--routing-key")
+    if (option == "--routing-key") {
       pagerduty.format.routing_key = argv[i + 1];
-    else if (option == "--url")
+    } else if (option == "--url") {
       pagerduty.url = argv[i + 1];  // a local stand-in, say
-    else
+    } else {
       return usage();
+    }
   }
   if (pagerduty.format.routing_key.empty()) return usage();
   // Only https:// leaves the machine. Plain http:// is allowed to this machine alone, for a local

@@ -1,11 +1,13 @@
-// The examples as programs: the receiver answers as StatusStack's guide says, and the quickstart
-// reports what the receiver did. (The happy path, both together, is the ctest
+// The examples as programs: the receiver answers as StatusStack's guide says, the quickstart
+// reports what the receiver did, and the PagerDuty and Datadog examples work against local fakes
+// of those vendors. (The happy path, both together, is the ctest
 // example_quickstart_delivers_every_event_to_the_receiver, which runs examples/run-demo.sh.)
 
 #include <statusstack/webhooks.hpp>
 
 #include "support/process.hpp"
 #include "support/servers.hpp"
+#include "support/vendor_fakes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -161,6 +163,110 @@ TEST_CASE("the quickstart without its two URLs prints its usage and exits 2", "[
   const ProcessResult run = run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "s", "http://127.0.0.1:1/all"});
   CHECK(run.exit_code == 2);
   CHECK(run.err == "usage: quickstart [--secret S] ALL_URL ONCALL_URL (or set STATUSSTACK_WEBHOOK_SECRET)\n");
+}
+
+TEST_CASE("the pagerduty example opens an alert and resolves it with the same dedup_key", "[examples]") {
+  FakePagerDuty pagerduty;
+  const std::string key = "R0UT1NGKEY0123456789abcdefABCDEF";
+  const ProcessResult run =
+      run_process({SSW_EXAMPLE_PAGERDUTY, "--url", pagerduty.url(), "--routing-key", key},
+                  {"PAGERDUTY_ROUTING_KEY=not the one used"});
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  const std::string dedup_key = "statusstack:stack_abc123:monitor:mon_7f3k9q";
+  CHECK(lines_of(run.out) == std::vector<std::string>{"sending to " + pagerduty.url(),
+                                                      "monitor.down delivered, dedup_key " + dedup_key,
+                                                      "monitor.recovered delivered, dedup_key " + dedup_key});
+  const std::optional<FakeAlert> alert = pagerduty.alert(dedup_key);
+  REQUIRE(alert);
+  CHECK(alert->status == "resolved");
+  CHECK(alert->routing_key == key);
+  CHECK(alert->events == 2);
+  CHECK(pagerduty.statuses() == std::vector<int>{202, 202});
+}
+
+TEST_CASE("the pagerduty example takes its key from PAGERDUTY_ROUTING_KEY and prints PagerDuty's errors",
+          "[examples]") {
+  FakePagerDuty pagerduty;
+  pagerduty.fail_next(2, 400);
+  const ProcessResult run = run_process({SSW_EXAMPLE_PAGERDUTY, "--url", pagerduty.url()},
+                                        {"PAGERDUTY_ROUTING_KEY=R0UT1NGKEY0123456789abcdefABCDEF"});
+  CHECK(run.exit_code == 1);
+  CHECK(lines_of(run.out) ==
+        std::vector<std::string>{
+            "sending to " + pagerduty.url(),
+            "monitor.down failed (rejected): No such endpoint: POST events to /v2/enqueue",
+            "monitor.recovered failed (rejected): No such endpoint: POST events to /v2/enqueue"});
+  REQUIRE(pagerduty.exchanges().size() == 2);
+  CHECK(pagerduty.exchanges()[0].request.body.find("\"routing_key\":\"R0UT1NGKEY0123456789abcdefABCDEF\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("the pagerduty example without a valid routing key says so and exits 2", "[examples]") {
+  const ProcessResult none = run_process({"env", "-u", "PAGERDUTY_ROUTING_KEY", SSW_EXAMPLE_PAGERDUTY});
+  CHECK(none.exit_code == 2);
+  CHECK(none.err == "usage: pagerduty [--routing-key KEY] [--url URL] (or set PAGERDUTY_ROUTING_KEY)\n");
+  const ProcessResult unknown = run_process({SSW_EXAMPLE_PAGERDUTY, "--routing-key"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.rfind("usage: pagerduty ", 0) == 0);
+  const ProcessResult short_key = run_process({SSW_EXAMPLE_PAGERDUTY, "--routing-key", "abc"});
+  CHECK(short_key.exit_code == 2);
+  CHECK(short_key.err ==
+        "pagerduty: endpoint \"pagerduty\": routing_key: must be 32 characters (a "
+        "PagerDuty integration key), got 3\n");
+  const ProcessResult remote_http =
+      run_process({SSW_EXAMPLE_PAGERDUTY, "--routing-key", "R0UT1NGKEY0123456789abcdefABCDEF", "--url",
+                   "http://events.example.com/v2/enqueue"});
+  CHECK(remote_http.exit_code == 2);  // plain http is for this machine only
+  CHECK(remote_http.err ==
+        "pagerduty: endpoint \"pagerduty\": url \"http://events.example.com/v2/enqueue\": "
+        "must be https:// (plain http:// is refused unless allow_http is set)\n");
+}
+
+TEST_CASE("the datadog example posts an incident and its resolution under one aggregation_key",
+          "[examples]") {
+  FakeDatadog datadog;
+  datadog.set_expected_api_key("dd-api-key");
+  const ProcessResult run =
+      run_process({SSW_EXAMPLE_DATADOG, "--site", "EU", "--api-key", "dd-api-key", "--url", datadog.url()});
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  const std::vector<std::string> ids = datadog.event_ids();
+  REQUIRE(ids.size() == 2);
+  CHECK(lines_of(run.out) == std::vector<std::string>{"sending to " + datadog.url(),
+                                                      "incident.created delivered, event id " + ids[0],
+                                                      "incident.resolved delivered, event id " + ids[1]});
+  const std::vector<VendorExchange> exchanges = datadog.exchanges();
+  REQUIRE(exchanges.size() == 2);
+  for (const VendorExchange& exchange : exchanges) {
+    CHECK(exchange.request.body.find("\"aggregation_key\":\"statusstack:stack_abc123:incident:inc_123\"") !=
+          std::string::npos);
+  }
+  CHECK(exchanges[0].request.body.find("\"alert_type\":\"error\"") != std::string::npos);
+  CHECK(exchanges[1].request.body.find("\"alert_type\":\"success\"") != std::string::npos);
+}
+
+TEST_CASE("the datadog example with a key Datadog refuses prints Forbidden and exits 1", "[examples]") {
+  FakeDatadog datadog;
+  datadog.set_expected_api_key("the right key");
+  const ProcessResult run =
+      run_process({SSW_EXAMPLE_DATADOG, "--url", datadog.url()}, {"DD_API_KEY=wrong-key"});
+  CHECK(run.exit_code == 1);
+  CHECK(lines_of(run.out) == std::vector<std::string>{"sending to " + datadog.url(),
+                                                      "incident.created failed (rejected): Forbidden",
+                                                      "incident.resolved failed (rejected): Forbidden"});
+}
+
+TEST_CASE("the datadog example without a key or with an unknown site prints its usage and exits 2",
+          "[examples]") {
+  const std::string usage =
+      "usage: datadog [--api-key KEY] [--site US1|US3|US5|EU|AP1|US1-FED] [--url URL] (or set DD_API_KEY)\n";
+  const ProcessResult none = run_process({"env", "-u", "DD_API_KEY", SSW_EXAMPLE_DATADOG});
+  CHECK(none.exit_code == 2);
+  CHECK(none.err == usage);
+  const ProcessResult site = run_process({SSW_EXAMPLE_DATADOG, "--api-key", "k", "--site", "Mars"});
+  CHECK(site.exit_code == 2);
+  CHECK(site.err == usage);
 }
 
 #endif

@@ -86,4 +86,11 @@ if(SHARED)
   if(NOT rc EQUAL 2 OR NOT err MATCHES "^usage: quickstart")
     message(FATAL_ERROR "the installed-package quickstart did not print its usage (exit ${rc}): ${err}")
   endif()
+  foreach(vendor pagerduty datadog)  # without a key they print their usage
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=PAGERDUTY_ROUTING_KEY --unset=DD_API_KEY
+                            "${WORK_DIR}/examples/${vendor}/${vendor}" RESULT_VARIABLE rc ERROR_VARIABLE err)
+    if(NOT rc EQUAL 2 OR NOT err MATCHES "^usage: ${vendor}")
+      message(FATAL_ERROR "the installed-package ${vendor} example did not print its usage (exit ${rc}): ${err}")
+    endif()
+  endforeach()
 endif()

@@ -778,7 +778,10 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     }
   }
 
-  auto shared_payload = std::make_shared<Payload>(Payload{to_json(event), type, {}});
+  std::string json = to_json(event);
+  // Queued deliveries keep the body for minutes or hours: do not keep the writer's spare capacity.
+  if (json.capacity() > json.size() + 128) json.shrink_to_fit();
+  auto shared_payload = std::make_shared<Payload>(Payload{std::move(json), type, {}});
   // Vendor formats get their own body; build them all before queueing anything, so a failure
   // leaves nothing half-accepted.
   std::vector<std::shared_ptr<const Payload>> payloads;

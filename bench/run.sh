@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# Benchmarks of statusstack-webhooks next to this machine's limits. See docs/performance.md.
+#
+#   bench/run.sh [--rounds N] [--seconds S] [--concurrency C] [--payload-bytes B]
+#                [--sweep-seconds S] [--no-sweep] [--no-micro] [--chart FILE]
+#
+# 1. Installs what it needs from Debian if missing (nginx, wrk, gnuplot-nox, libbenchmark-dev, jq)
+#    and builds the release preset.
+# 2. Starts a private nginx on 127.0.0.1 (own prefix in a temp dir, free ports, access_log off) as a
+#    keep-alive receiver answering 200 to any POST, over HTTP and over HTTPS (generated certificate).
+# 3. Rounds, alternating the order of the senders: wrk (the receiver's ceiling with the same body
+#    size, headers and connections), raw_curl_multi (libcurl by hand) and webhook_bench (the
+#    library), over HTTP and HTTPS. Prints each figure, its ratio to the same round's wrk, best and
+#    worst over the rounds.
+# 4. A concurrency sweep (1..256) over HTTP for the chart (gnuplot, PNG).
+# 5. Micro-benchmarks (signing, events, dispatch()) and the memory benchmark.
+# Everything is bounded in time; nginx is stopped on exit. Results go to build/release/bench-results/.
+set -euo pipefail
+
+rounds=3
+seconds=3
+concurrency=64
+payload=600
+sweep_seconds=1.5
+sweep=1
+micro=1
+root=$(cd "$(dirname "$0")/.." && pwd)
+chart="$root/docs/performance-concurrency.png"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --concurrency) concurrency=$2; shift 2 ;;
+    --payload-bytes) payload=$2; shift 2 ;;
+    --sweep-seconds) sweep_seconds=$2; shift 2 ;;
+    --no-sweep) sweep=0; shift ;;
+    --no-micro) micro=0; shift ;;
+    --chart) chart=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+# --- 1. tools and build ---------------------------------------------------------------------------
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+command -v jq >/dev/null || need+=(jq)
+command -v openssl >/dev/null || need+=(openssl)
+[ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  as_root=""
+  [ "$(id -u)" -eq 0 ] || as_root="sudo"
+  # Installing nginx must not start the system's nginx: this script runs its own.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $as_root tee "$policy" >/dev/null && $as_root chmod +x "$policy" && added_policy=1
+  fi
+  $as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq "${need[@]}" >/dev/null
+  [ "$added_policy" -eq 0 ] || $as_root rm -f "$policy"
+fi
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+echo "== building (release preset)"
+(cd "$root" && cmake --preset release >/dev/null &&
+  cmake --build --preset release -j2 --target webhook_bench raw_curl_multi bench_memory bench_signature \
+    bench_events bench_dispatch >/dev/null)
+bin="$root/build/release/bench"
+out="$root/build/release/bench-results"
+mkdir -p "$out"
+rm -f "$out"/*.jsonl "$out"/*.dat
+
+# --- 2. the private nginx -------------------------------------------------------------------------
+tmp=$(mktemp -d /tmp/ssw-bench.XXXXXX)
+chmod 755 "$tmp"  # nginx workers may run as nobody
+nginx_pid=""
+cleanup() {
+  if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
+    kill "$nginx_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$nginx_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 20000))
+    if ! ss -Htln "sport = :$port" | grep -q .; then echo "$port"; return; fi
+  done
+  echo "run.sh: no free port found" >&2; exit 1
+}
+http_port=$(free_port)
+https_port=$(free_port)
+while [ "$https_port" = "$http_port" ]; do https_port=$(free_port); done
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1
+chmod 644 "$tmp/key.pem"
+
+mkdir -p "$tmp/logs"
+cat >"$tmp/nginx.conf" <<EOF
+worker_processes 2;
+error_log $tmp/logs/error.log warn;
+pid $tmp/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/client_body;
+  proxy_temp_path $tmp/proxy;
+  fastcgi_temp_path $tmp/fastcgi;
+  uwsgi_temp_path $tmp/uwsgi;
+  scgi_temp_path $tmp/scgi;
+  # Keep every connection for the whole run (nginx closes after 1000 requests by default).
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  # The body is read (into memory) and dropped before the answer, so the connection stays usable.
+  client_body_buffer_size 64k;
+  client_max_body_size 1m;
+  server {
+    listen 127.0.0.1:$http_port backlog=4096;
+    listen 127.0.0.1:$https_port ssl backlog=4096;
+    ssl_certificate $tmp/cert.pem;
+    ssl_certificate_key $tmp/key.pem;
+    location / { return 200; }
+  }
+}
+EOF
+"$nginx_bin" -p "$tmp" -c "$tmp/nginx.conf" -g "daemon off;" 2>"$tmp/logs/stderr.log" &
+nginx_pid=$!
+http_url="http://127.0.0.1:$http_port/hook"
+https_url="https://127.0.0.1:$https_port/hook"
+for _ in $(seq 100); do
+  if curl -s -o /dev/null --max-time 1 -d x "$http_url" && curl -s -o /dev/null --max-time 1 --cacert "$tmp/cert.pem" -d x "$https_url"; then
+    break
+  fi
+  sleep 0.1
+done
+curl -sf -o /dev/null --max-time 2 --cacert "$tmp/cert.pem" -d x "$https_url" || {
+  echo "run.sh: nginx did not come up" >&2; cat "$tmp/logs/stderr.log" "$tmp/logs/error.log" >&2; exit 1; }
+echo "== nginx $("$nginx_bin" -v 2>&1 | sed 's/.*\///') on $http_url and $https_url"
+
+# wrk sends the same body size and the same headers (static values) as the senders.
+body_bytes=$(timeout 60 "$bin/webhook_bench" --url "$http_url" --events 1 --concurrency 1 --payload-bytes "$payload" | jq .payload_bytes)
+cat >"$tmp/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = string.rep("x", $body_bytes)
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "statusstack-webhooks/0.1.0"
+wrk.headers["X-StatusStack-Event"] = "incident.updated"
+wrk.headers["X-StatusStack-Delivery"] = "dlv_0123456789abcdefghjkmnpqrs"
+wrk.headers["X-StatusStack-Timestamp"] = "1700000000"
+wrk.headers["X-StatusStack-Signature"] = string.rep("ab", 32)
+EOF
+
+# --- 3. rounds ------------------------------------------------------------------------------------
+# Each runner prints one JSON line with at least events_per_sec.
+run_wrk() {  # url concurrency seconds
+  local threads=$(( $2 < 2 ? $2 : 2 ))
+  local text rps
+  text=$(timeout $(( ${3%.*} + 30 )) wrk -t"$threads" -c"$2" -d"${3}s" -s "$tmp/post.lua" "$1" 2>&1) || true
+  rps=$(printf '%s\n' "$text" | awk '/^Requests\/sec:/ {print $2}')
+  local errors
+  errors=$(printf '%s\n' "$text" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+  printf '{"tool":"wrk","url":"%s","concurrency":%s,"events_per_sec":%s,"errors":"%s"}\n' "$1" "$2" "${rps:-0}" "$errors"
+}
+run_raw() {  # url concurrency seconds
+  timeout $(( ${3%.*} + 60 )) "$bin/raw_curl_multi" --url "$1" --concurrency "$2" --events 20000000 \
+    --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" || true
+}
+run_lib() {  # url concurrency seconds
+  timeout $(( ${3%.*} + 60 )) "$bin/webhook_bench" --url "$1" --concurrency "$2" --events 20000000 \
+    --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" || true
+}
+
+echo "== $rounds rounds of ${seconds}s per sender, concurrency $concurrency, body $body_bytes bytes"
+for round in $(seq "$rounds"); do
+  if [ $((round % 2)) -eq 1 ]; then order="wrk raw lib"; else order="lib raw wrk"; fi
+  for scheme in http https; do
+    url=$http_url; [ "$scheme" = https ] && url=$https_url
+    for tool in $order; do
+      line=$("run_$tool" "$url" "$concurrency" "$seconds" | tail -n 1)
+      [ -n "$line" ] || line='{"events_per_sec":0}'
+      echo "$line" | jq -c --arg s "$scheme" --argjson r "$round" --arg t "$tool" '. + {scheme:$s, round:$r, runner:$t}' \
+        >>"$out/rounds.jsonl"
+      printf '   round %s %-5s %-4s %8.0f/s\n' "$round" "$scheme" "$tool" "$(echo "$line" | jq .events_per_sec)"
+    done
+  done
+done
+
+summary="$out/summary.md"
+{
+  echo "| scheme | sender | events/s best | events/s worst | ratio to wrk best | ratio to wrk worst |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  jq -s -r '
+    group_by(.scheme)[] as $s
+    | ($s | map(select(.runner=="wrk")) | map({key:(.round|tostring), value:.events_per_sec}) | from_entries) as $wrk
+    | ["wrk","raw","lib"][] as $t
+    | ($s | map(select(.runner==$t))) as $rows
+    | ($rows | map(.events_per_sec)) as $eps
+    | ($rows | map(if ($wrk[.round|tostring] // 0) > 0 then .events_per_sec / $wrk[.round|tostring] else 0 end)) as $ratio
+    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) |"
+  ' "$out/rounds.jsonl"
+  echo
+  echo "webhook_bench, per round (dispatch() ns and delivery latency ms):"
+  echo
+  echo "| scheme | round | dispatch p50 | dispatch p99 | dispatch max | producer preempted | latency p50 | latency p99 | peak RSS MiB | raw_curl_multi latency p50 / p99 |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  jq -s -r '
+    (map(select(.runner=="raw")) | map({key:"\(.scheme)\(.round)", value:"\(.latency_ms_p50) / \(.latency_ms_p99)"}) | from_entries) as $raw
+    | map(select(.runner=="lib"))[]
+    | "| \(.scheme) | \(.round) | \(.dispatch_ns_p50) | \(.dispatch_ns_p99) | \(.dispatch_ns_max) | \(.producer_preempted) | \(.latency_ms_p50) | \(.latency_ms_p99) | \(.peak_rss_mib) | \($raw["\(.scheme)\(.round)"] // "-") |"
+  ' "$out/rounds.jsonl"
+} >"$summary"
+echo
+cat "$summary"
+
+# --- 4. concurrency sweep -------------------------------------------------------------------------
+if [ "$sweep" -eq 1 ]; then
+  echo
+  echo "== concurrency sweep over HTTP, ${sweep_seconds}s per point"
+  printf '# concurrency wrk raw_curl_multi webhook_bench (events/s)\n' >"$out/sweep.dat"
+  for c in 1 2 4 8 16 32 64 128 256; do
+    w=$(run_wrk "$http_url" "$c" "$sweep_seconds" | jq .events_per_sec)
+    r=$(run_raw "$http_url" "$c" "$sweep_seconds" | tail -n 1 | jq .events_per_sec)
+    l=$(run_lib "$http_url" "$c" "$sweep_seconds" | tail -n 1 | jq .events_per_sec)
+    printf '%s %s %s %s\n' "$c" "${w:-0}" "${r:-0}" "${l:-0}" | tee -a "$out/sweep.dat"
+  done
+  cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+  gnuplot <<EOF
+set terminal pngcairo size 760,440 font "sans,10"
+set output "$chart"
+set title "Events per second vs concurrency (HTTP/1.1 keep-alive, $body_bytes-byte body, nginx on loopback)\n$(nproc) cores: $cpu" noenhanced
+set xlabel "concurrency (connections / transfers in flight)"
+set ylabel "events per second"
+set logscale x 2
+set xrange [0.8:320]
+set yrange [0:*]
+set grid
+set key top left
+set format y "%.0s%c"
+plot "$out/sweep.dat" using 1:2 with linespoints lw 2 pt 7 title "wrk (receiver ceiling)", \
+     "$out/sweep.dat" using 1:4 with linespoints lw 2 pt 5 title "webhook_bench (library)", \
+     "$out/sweep.dat" using 1:3 with linespoints lw 2 pt 9 title "raw_curl_multi (libcurl by hand)"
+EOF
+  echo "chart: $chart"
+fi
+
+# --- 5. micro-benchmarks and memory ---------------------------------------------------------------
+if [ "$micro" -eq 1 ]; then
+  echo
+  echo "== signing (1 KiB)"
+  timeout 300 "$bin/bench_signature" --benchmark_filter='/1024' --benchmark_min_time=0.5 \
+    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_out="$out/signature.json" --benchmark_out_format=json >/dev/null
+  jq -r '
+    (.benchmarks | map(select(.aggregate_name=="median")) | map({key:.run_name, value:.cpu_time}) | from_entries) as $t
+    | "Signer_sign_into/1024 \($t["Signer_sign_into/1024"]|floor) ns, OpenSSL HMAC() \($t["OpenSSL_HMAC_oneshot/1024"]|floor) ns, EVP_MAC reused \($t["OpenSSL_EVP_MAC_reused/1024"]|floor) ns",
+      "speed vs HMAC(): \($t["OpenSSL_HMAC_oneshot/1024"] / $t["Signer_sign_into/1024"] * 100 | round / 100)x (sign_into), \($t["OpenSSL_HMAC_oneshot/1024"] / $t["Signer_sign/1024"] * 100 | round / 100)x (sign)",
+      "speed vs reused EVP_MAC: \($t["OpenSSL_EVP_MAC_reused/1024"] / $t["Signer_sign_into/1024"] * 100 | round / 100)x (sign_into)"
+  ' "$out/signature.json" | tee "$out/signature.txt"
+
+  echo
+  echo "== events: to_json and parse_event per type"
+  timeout 300 "$bin/bench_events" --benchmark_min_time=0.2 --benchmark_out="$out/events.json" \
+    --benchmark_out_format=json >/dev/null
+  jq -r '.benchmarks[] | "\(.name) \(.label) \(.cpu_time|floor) ns"' "$out/events.json" | tee "$out/events.txt"
+
+  echo
+  echo "== dispatch() with 1 and 8 producer threads (600-byte event, endpoint that never answers)"
+  timeout 300 "$bin/bench_dispatch" --benchmark_min_time=0.3 --benchmark_out="$out/dispatch.json" \
+    --benchmark_out_format=json >/dev/null
+  jq -r '.benchmarks[] | "\(.name): mean \(.real_time|floor) ns wall, \(.cpu_time|floor) ns cpu" +
+      (if .p99_ns then ", p50 \(.p50_ns|floor) ns, p99 \(.p99_ns|floor) ns, max \(.max_ns|floor) ns" else "" end)' \
+    "$out/dispatch.json" | tee "$out/dispatch.txt"
+
+  echo
+  echo "== memory: 100,000 deliveries queued for an endpoint that does not answer"
+  timeout 120 "$bin/bench_memory" --deliveries 100000 --payload-bytes "$payload" | tee "$out/memory.jsonl"
+fi
+
+echo
+echo "results in $out"

@@ -73,6 +73,16 @@ inline double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
+/// CPU time (user + system) this process used so far, in microseconds.
+inline double process_cpu_us() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto us = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec);
+  };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
 /// Current resident set size in bytes (from /proc/self/statm).
 inline std::int64_t current_rss_bytes() {
   std::ifstream statm("/proc/self/statm");

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   std::size_t failed = 0;
   static const char hex[] = "0123456789abcdef";
   const Clock::time_point start = Clock::now();
+  const double cpu_before = bench::process_cpu_us();
   bool stop_starting = false;
 
   while (delivered + failed < started || (!stop_starting && started < events)) {
@@ -161,6 +162,7 @@ int main(int argc, char** argv) {
     if (!can_start && delivered + failed < started) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
   }
   const double seconds = bench::seconds_since(start);
+  const double cpu_us = bench::process_cpu_us() - cpu_before;
 
   for (Slot& slot : slots) {
     curl_easy_cleanup(slot.easy);
@@ -173,9 +175,11 @@ int main(int argc, char** argv) {
   const double latency_p99 = bench::percentile(latency_us, 0.99) / 1000.0;
   std::printf(
       "{\"tool\":\"raw_curl_multi\",\"url\":\"%s\",\"events\":%zu,\"concurrency\":%zu,\"payload_bytes\":%zu,"
-      "\"seconds\":%.3f,\"events_per_sec\":%.0f,\"delivered\":%zu,\"failed\":%zu,\"latency_ms_p50\":%.3f,"
+      "\"seconds\":%.3f,\"events_per_sec\":%.0f,\"cpu_us_per_event\":%.2f,\"delivered\":%zu,\"failed\":%zu,"
+      "\"latency_ms_p50\":%.3f,"
       "\"latency_ms_p99\":%.3f,\"peak_rss_mib\":%.1f}\n",
       url.c_str(), started, concurrency, body.size(), seconds, static_cast<double>(delivered) / seconds,
-      delivered, failed, latency_p50, latency_p99, bench::peak_rss_mib());
+      cpu_us / static_cast<double>(delivered > 0 ? delivered : 1), delivered, failed, latency_p50,
+      latency_p99, bench::peak_rss_mib());
   return failed == 0 ? 0 : 1;
 }

@@ -162,16 +162,31 @@ wrk.headers["X-StatusStack-Timestamp"] = "1700000000"
 wrk.headers["X-StatusStack-Signature"] = string.rep("ab", 32)
 EOF
 
+# CPU time (clock ticks) nginx's workers used so far: the receiver's cost per request.
+nginx_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -P "$nginx_pid"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
 # --- 3. rounds ------------------------------------------------------------------------------------
 # Each runner prints one JSON line with at least events_per_sec.
 run_wrk() {  # url concurrency seconds
   local threads=$(( $2 < 2 ? $2 : 2 ))
-  local text rps
-  text=$(timeout $(( ${3%.*} + 30 )) wrk -t"$threads" -c"$2" -d"${3}s" -s "$tmp/post.lua" "$1" 2>&1) || true
-  rps=$(printf '%s\n' "$text" | awk '/^Requests\/sec:/ {print $2}')
-  local errors
-  errors=$(printf '%s\n' "$text" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-  printf '{"tool":"wrk","url":"%s","concurrency":%s,"events_per_sec":%s,"errors":"%s"}\n' "$1" "$2" "${rps:-0}" "$errors"
+  local TIMEFORMAT='%U %S'
+  { time timeout $(( ${3%.*} + 30 )) wrk -t"$threads" -c"$2" -d"${3}s" -s "$tmp/post.lua" "$1" >"$tmp/wrk.out" 2>&1 ; } \
+    2>"$tmp/wrk.time" || true
+  awk -v url="$1" -v c="$2" '
+    FNR == NR { cpu = ($1 + $2) * 1e6; next }
+    /requests in/ { requests = $1; gsub(/s,?/, "", $4); secs = $4 }
+    /^Requests\/sec:/ { rps = $2 }
+    /Non-2xx|Socket errors/ { errors = errors $0 " " }
+    END {
+      printf "{\"tool\":\"wrk\",\"url\":\"%s\",\"concurrency\":%d,\"seconds\":%s,\"events_per_sec\":%.0f,", url, c, secs + 0, rps + 0
+      printf "\"delivered\":%d,\"cpu_us_per_event\":%.2f,\"errors\":\"%s\"}\n", requests, (requests > 0 ? cpu / requests : 0), errors
+    }' "$tmp/wrk.time" "$tmp/wrk.out"
 }
 run_raw() {  # url concurrency seconds
   timeout $(( ${3%.*} + 60 )) "$bin/raw_curl_multi" --url "$1" --concurrency "$2" --events 20000000 \
@@ -188,19 +203,24 @@ for round in $(seq "$rounds"); do
   for scheme in http https; do
     url=$http_url; [ "$scheme" = https ] && url=$https_url
     for tool in $order; do
+      before=$(nginx_ticks)
       line=$("run_$tool" "$url" "$concurrency" "$seconds" | tail -n 1)
-      [ -n "$line" ] || line='{"events_per_sec":0}'
-      echo "$line" | jq -c --arg s "$scheme" --argjson r "$round" --arg t "$tool" '. + {scheme:$s, round:$r, runner:$t}' \
-        >>"$out/rounds.jsonl"
-      printf '   round %s %-5s %-4s %8.0f/s\n' "$round" "$scheme" "$tool" "$(echo "$line" | jq .events_per_sec)"
+      after=$(nginx_ticks)
+      [ -n "$line" ] || line='{"events_per_sec":0,"delivered":0}'
+      line=$(echo "$line" | jq -c --arg s "$scheme" --argjson r "$round" --arg t "$tool" \
+        --argjson ticks "$((after - before))" --argjson hz "$(getconf CLK_TCK)" \
+        '. + {scheme:$s, round:$r, runner:$t,
+              receiver_cpu_us_per_event: (if .delivered > 0 then ($ticks * 1e6 / $hz / .delivered * 100 | round / 100) else 0 end)}')
+      echo "$line" >>"$out/rounds.jsonl"
+      echo "$line" | jq -r '"   round \(.round) \(.scheme)\t\(.runner)\t\(.events_per_sec) events/s\tsender \(.cpu_us_per_event) us/event\treceiver \(.receiver_cpu_us_per_event) us/event"' 
     done
   done
 done
 
 summary="$out/summary.md"
 {
-  echo "| scheme | sender | events/s best | events/s worst | ratio to wrk best | ratio to wrk worst |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  echo "| scheme | sender | events/s best | events/s worst | ratio to wrk best | ratio to wrk worst | sender CPU µs/event (median) | receiver CPU µs/event (median) |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   jq -s -r '
     group_by(.scheme)[] as $s
     | ($s | map(select(.runner=="wrk")) | map({key:(.round|tostring), value:.events_per_sec}) | from_entries) as $wrk
@@ -208,7 +228,8 @@ summary="$out/summary.md"
     | ($s | map(select(.runner==$t))) as $rows
     | ($rows | map(.events_per_sec)) as $eps
     | ($rows | map(if ($wrk[.round|tostring] // 0) > 0 then .events_per_sec / $wrk[.round|tostring] else 0 end)) as $ratio
-    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) |"
+    | def median: sort | .[length / 2 | floor];
+    "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
   ' "$out/rounds.jsonl"
   echo
   echo "webhook_bench, per round (dispatch() ns and delivery latency ms):"

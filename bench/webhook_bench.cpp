@@ -2,6 +2,7 @@
 // Prints one JSON line: throughput, dispatch() latency, delivery latency, peak RSS.
 //
 //   webhook_bench --url http://127.0.0.1:8080/ --events 200000 --concurrency 64 --payload-bytes 600
+//   webhook_bench --url ... --rate 2000 --max-seconds 3     (a paced producer: dispatch() latency)
 //
 // concurrency is the endpoint's max_in_flight (connections). The producer keeps at most --window
 // deliveries unfinished (default 4 x concurrency, at least 256): a steady stream like a busy
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
                             {"cacert", ""},
                             {"window", "0"},
                             {"max-seconds", "0"},
+                            {"rate", "0"},
                             {"io-threads", "1"}});
   const std::string url = flags.text("url");
   if (url.empty()) {
@@ -44,6 +46,9 @@ int main(int argc, char** argv) {
   std::size_t window = static_cast<std::size_t>(flags.integer("window"));
   if (window == 0) window = std::max<std::size_t>(256, 4 * concurrency);
   const double max_seconds = flags.real("max-seconds");
+  // Events per second to pace the producer at (0: as fast as the window allows). A paced producer
+  // shows dispatch() as a service sees it: the I/O thread is mostly idle, so calls wake it.
+  const double rate = flags.real("rate");
 
   const ssw::Event event = bench::event_of_size(static_cast<std::size_t>(flags.integer("payload-bytes")));
   const std::size_t payload_bytes = ssw::to_json(event).size();
@@ -108,6 +113,12 @@ int main(int argc, char** argv) {
       continue;
     }
     if (max_seconds > 0 && (sent & 255U) == 0 && bench::seconds_since(start) > max_seconds) break;
+    if (rate > 0) {
+      std::this_thread::sleep_until(start +
+                                    std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(static_cast<double>(sent) / rate)));
+      if (max_seconds > 0 && bench::seconds_since(start) > max_seconds) break;
+    }
     const Clock::time_point before = Clock::now();
     const auto result = dispatcher.dispatch(event);
     const Clock::time_point after = Clock::now();
@@ -141,12 +152,13 @@ int main(int argc, char** argv) {
   const std::uint64_t ok = delivered.load();
 
   std::printf(
-      "{\"tool\":\"webhook_bench\",\"url\":\"%s\",\"events\":%zu,\"concurrency\":%zu,\"window\":%zu,"
+      "{\"tool\":\"webhook_bench\",\"url\":\"%s\",\"rate\":%.0f,\"events\":%zu,\"concurrency\":%zu,"
+      "\"window\":%zu,"
       "\"payload_bytes\":%zu,\"seconds\":%.3f,\"events_per_sec\":%.0f,\"cpu_us_per_event\":%.2f,"
       "\"delivered\":%llu,\"failed\":%llu,"
       "\"refused\":%zu,\"flushed\":%s,\"dispatch_ns_p50\":%u,\"dispatch_ns_p99\":%u,\"dispatch_ns_max\":%u,"
       "\"producer_preempted\":%ld,\"latency_ms_p50\":%.3f,\"latency_ms_p99\":%.3f,\"peak_rss_mib\":%.1f}\n",
-      url.c_str(), sent, concurrency, window, payload_bytes, seconds, static_cast<double>(ok) / seconds,
+      url.c_str(), rate, sent, concurrency, window, payload_bytes, seconds, static_cast<double>(ok) / seconds,
       cpu_us / static_cast<double>(std::max<std::uint64_t>(ok, 1)), static_cast<unsigned long long>(ok),
       static_cast<unsigned long long>(stats.failed), refused, flushed ? "true" : "false", dispatch_p50,
       dispatch_p99, dispatch_max, producer.ru_nivcsw, latency_p50, latency_p99, peak_rss);

@@ -83,6 +83,16 @@ inline double process_cpu_us() {
   return us(usage.ru_utime) + us(usage.ru_stime);
 }
 
+/// CPU time (user + system) the calling thread used so far, in microseconds.
+inline double thread_cpu_us() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  const auto us = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec);
+  };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
 /// Current resident set size in bytes (from /proc/self/statm).
 inline std::int64_t current_rss_bytes() {
   std::ifstream statm("/proc/self/statm");

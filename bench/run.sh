@@ -245,14 +245,36 @@ summary="$out/summary.md"
     "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
   ' "$out/rounds.jsonl"
   echo
+  echo "Capacity from CPU per event (medians; what the rates would be on two otherwise idle cores): a sender"
+  echo "cannot go faster than its busiest thread allows (1 core), nor than sender + receiver CPU fit in $(nproc) cores."
+  echo
+  echo "| scheme | sender | busiest thread µs/event | sender + receiver µs/event | capacity events/s | ratio to wrk |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  jq -s -r --argjson cores "$(nproc)" '
+    def median: sort | .[length / 2 | floor];
+    group_by(.scheme)[] as $s
+    | [ ["wrk","raw","lib"][] as $t
+        | ($s | map(select(.runner==$t))) as $rows
+        | ($rows | map(.cpu_us_per_event) | median) as $cpu
+        | ($rows | map(.receiver_cpu_us_per_event) | median) as $recv
+        | (if $t == "wrk" then $cpu / 2
+           elif $t == "lib" then ($rows | map(.cpu_us_per_event - .producer_cpu_us_per_event) | median)
+           else $cpu end) as $thread
+        | { t: $t, thread: $thread, total: ($cpu + $recv),
+            cap: ([1e6 / $thread, $cores * 1e6 / ($cpu + $recv)] | min) } ] as $caps
+    | ($caps | map(select(.t=="wrk"))[0].cap) as $wrk
+    | $caps[]
+    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench (I/O thread)"}[.t]) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(.cap / $wrk * 100 | round / 100) |"
+  ' "$out/rounds.jsonl"
+  echo
   echo "webhook_bench, per round (dispatch() ns and delivery latency ms):"
   echo
-  echo "| scheme | round | dispatch p50 | dispatch p99 | dispatch max | producer preempted | latency p50 | latency p99 | peak RSS MiB | raw_curl_multi latency p50 / p99 |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| scheme | round | dispatch p50 | dispatch p99 | dispatch max | producer preempted | producer CPU µs/event | latency p50 | latency p99 | peak RSS MiB | raw_curl_multi latency p50 / p99 |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   jq -s -r '
     (map(select(.runner=="raw")) | map({key:"\(.scheme)\(.round)", value:"\(.latency_ms_p50) / \(.latency_ms_p99)"}) | from_entries) as $raw
     | map(select(.runner=="lib"))[]
-    | "| \(.scheme) | \(.round) | \(.dispatch_ns_p50) | \(.dispatch_ns_p99) | \(.dispatch_ns_max) | \(.producer_preempted) | \(.latency_ms_p50) | \(.latency_ms_p99) | \(.peak_rss_mib) | \($raw["\(.scheme)\(.round)"] // "-") |"
+    | "| \(.scheme) | \(.round) | \(.dispatch_ns_p50) | \(.dispatch_ns_p99) | \(.dispatch_ns_max) | \(.producer_preempted) | \(.producer_cpu_us_per_event) | \(.latency_ms_p50) | \(.latency_ms_p99) | \(.peak_rss_mib) | \($raw["\(.scheme)\(.round)"] // "-") |"
   ' "$out/rounds.jsonl"
 } >"$summary"
 echo

@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--rounds N] [--seconds S] [--concurrency C] [--payload-bytes B]
 #                [--sweep-seconds S] [--sweep-rounds N] [--no-sweep] [--no-micro] [--chart FILE]
+#                [--chart-only]   (only redraw the chart from the last sweep's results)
 #
 # 1. Installs what it needs from Debian if missing (nginx, wrk, gnuplot-nox, libbenchmark-dev, jq)
 #    and builds the release preset.
@@ -25,6 +26,7 @@ sweep_seconds=2
 sweep_rounds=2
 sweep=1
 micro=1
+chart_only=0
 root=$(cd "$(dirname "$0")/.." && pwd)
 chart="$root/docs/performance-concurrency.png"
 
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
     --no-sweep) sweep=0; shift ;;
     --no-micro) micro=0; shift ;;
     --chart) chart=$2; shift 2 ;;
+    --chart-only) chart_only=1; shift ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -47,6 +50,38 @@ done
 for value in "$rounds" "$seconds" "$sweep_seconds" "$sweep_rounds" "$concurrency" "$payload"; do
   case "$value" in ''|*[!0-9]*) echo "run.sh: expected a whole number, got \"$value\"" >&2; exit 2 ;; esac
 done
+
+bin="$root/build/release/bench"
+out="$root/build/release/bench-results"
+
+# The chart of the concurrency sweep (events/s against concurrency), from $out/sweep.dat.
+render_chart() {
+  local title
+  title=$(sed -n 's/^# title: //p' "$out/sweep.dat")
+  gnuplot <<EOF
+set terminal pngcairo size 640,380 font "sans,9" noenhanced
+set output "$chart"
+set title "$title"
+set xlabel "concurrency (connections / transfers in flight)"
+set ylabel "events per second"
+set logscale x 2
+set xrange [0.8:320]
+set yrange [0:*]
+set grid
+set key top left horizontal maxrows 1 width 1
+set offsets 0, 0, graph 0.15, 0
+set format y "%.0s%c"
+plot "$out/sweep.dat" using 1:2 with linespoints lw 2 pt 7 title "wrk (ceiling)", \
+     "$out/sweep.dat" using 1:4 with linespoints lw 2 pt 5 title "webhook_bench (library)", \
+     "$out/sweep.dat" using 1:3 with linespoints lw 2 pt 9 title "raw_curl_multi (by hand)"
+EOF
+}
+
+if [ "$chart_only" -eq 1 ]; then
+  render_chart
+  echo "chart: $chart"
+  exit 0
+fi
 
 # --- 1. tools and build ---------------------------------------------------------------------------
 need=()
@@ -77,8 +112,6 @@ echo "== building (release preset)"
 (cd "$root" && cmake --preset release >/dev/null &&
   cmake --build --preset release -j2 --target webhook_bench raw_curl_multi bench_memory bench_signature \
     bench_events bench_dispatch >/dev/null)
-bin="$root/build/release/bench"
-out="$root/build/release/bench-results"
 mkdir -p "$out"
 rm -f "$out"/*.jsonl "$out"/*.dat
 
@@ -295,7 +328,12 @@ done
 if [ "$sweep" -eq 1 ]; then
   echo
   echo "== concurrency sweep over HTTP, ${sweep_seconds}s per point"
-  printf '# concurrency wrk raw_curl_multi webhook_bench (events/s, best of %s)\n' "$sweep_rounds" >"$out/sweep.dat"
+  cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+  {
+    printf '# title: Events/s vs concurrency: HTTP/1.1 keep-alive, %s-byte body, nginx on loopback\\n' "$body_bytes"
+    printf '%s cores (%s), best of %s runs of %ss, %s\n' "$(nproc)" "$cpu" "$sweep_rounds" "$sweep_seconds" "$(date -u +%Y-%m-%d)"
+    printf '# concurrency wrk raw_curl_multi webhook_bench (events/s)\n'
+  } >"$out/sweep.dat"
   for c in 1 2 4 8 16 32 64 128 256; do
     w=0 r=0 l=0
     for round in $(seq "$sweep_rounds"); do
@@ -311,23 +349,7 @@ if [ "$sweep" -eq 1 ]; then
     done
     printf '%s %s %s %s\n' "$c" "$w" "$r" "$l" | tee -a "$out/sweep.dat"
   done
-  cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
-  gnuplot <<EOF
-set terminal pngcairo size 640,380 font "sans,9" noenhanced
-set output "$chart"
-set title "Events/s vs concurrency: HTTP/1.1 keep-alive, $body_bytes-byte body, nginx on loopback\n$(nproc) cores ($cpu), best of $sweep_rounds runs of ${sweep_seconds}s, $(date -u +%Y-%m-%d)"
-set xlabel "concurrency (connections / transfers in flight)"
-set ylabel "events per second"
-set logscale x 2
-set xrange [0.8:320]
-set yrange [0:*]
-set grid
-set key top left
-set format y "%.0s%c"
-plot "$out/sweep.dat" using 1:2 with linespoints lw 2 pt 7 title "wrk (receiver ceiling)", \
-     "$out/sweep.dat" using 1:4 with linespoints lw 2 pt 5 title "webhook_bench (library)", \
-     "$out/sweep.dat" using 1:3 with linespoints lw 2 pt 9 title "raw_curl_multi (libcurl by hand)"
-EOF
+  render_chart
   echo "chart: $chart"
 fi
 

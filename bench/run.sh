@@ -232,15 +232,18 @@ run_raw() {  # url concurrency seconds
   timeout $(( $3 + 60 )) "$bin/raw_curl_multi" --url "$1" --concurrency "$2" --events 20000000 \
     --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" || true
 }
-run_lib() {  # url concurrency seconds
+run_lib() {  # url concurrency seconds [more webhook_bench flags]
   timeout $(( $3 + 60 )) "$bin/webhook_bench" --url "$1" --concurrency "$2" --events 20000000 \
-    --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" || true
+    --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" "${@:4}" || true
 }
+# The same through two endpoints (same URL, half the connections each) on two I/O threads: what
+# using both cores would give, since one endpoint stays on one I/O thread.
+run_lib2() { run_lib "$@" --endpoints 2 --io-threads 2; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== $rounds rounds of ${seconds}s per sender, concurrency $concurrency, body $body_bytes bytes"
 for round in $(seq "$rounds"); do
-  if [ $((round % 2)) -eq 1 ]; then order="wrk raw lib"; else order="lib raw wrk"; fi
+  if [ $((round % 2)) -eq 1 ]; then order="wrk raw lib lib2"; else order="lib2 lib raw wrk"; fi
   for scheme in http https; do
     url=$http_url; [ "$scheme" = https ] && url=$https_url
     for tool in $order; do
@@ -270,12 +273,12 @@ summary="$out/summary.md"
   jq -s -r '
     group_by(.scheme)[] as $s
     | ($s | map(select(.runner=="wrk")) | map({key:(.round|tostring), value:.events_per_sec}) | from_entries) as $wrk
-    | ["wrk","raw","lib"][] as $t
+    | ["wrk","raw","lib","lib2"][] as $t
     | ($s | map(select(.runner==$t))) as $rows
     | ($rows | map(.events_per_sec)) as $eps
     | ($rows | map(if ($wrk[.round|tostring] // 0) > 0 then .events_per_sec / $wrk[.round|tostring] else 0 end)) as $ratio
     | def median: sort | .[length / 2 | floor];
-    "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
+    "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhook_bench, 2 endpoints / 2 I/O threads"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
   ' "$out/rounds.jsonl"
   echo
   echo "Capacity from CPU per event (medians; what the rates would be on two otherwise idle cores): a sender"
@@ -286,18 +289,19 @@ summary="$out/summary.md"
   jq -s -r --argjson cores "$(nproc)" '
     def median: sort | .[length / 2 | floor];
     group_by(.scheme)[] as $s
-    | [ ["wrk","raw","lib"][] as $t
+    | [ ["wrk","raw","lib","lib2"][] as $t
         | ($s | map(select(.runner==$t))) as $rows
         | ($rows | map(.cpu_us_per_event) | median) as $cpu
         | ($rows | map(.receiver_cpu_us_per_event) | median) as $recv
         | (if $t == "wrk" then $cpu / 2
            elif $t == "lib" then ($rows | map(.cpu_us_per_event - .producer_cpu_us_per_event) | median)
+           elif $t == "lib2" then ($rows | map((.cpu_us_per_event - .producer_cpu_us_per_event) / 2) | median)
            else $cpu end) as $thread
         | { t: $t, thread: $thread, total: ($cpu + $recv),
             cap: ([1e6 / $thread, $cores * 1e6 / ($cpu + $recv)] | min) } ] as $caps
     | ($caps | map(select(.t=="wrk"))[0].cap) as $wrk
     | $caps[]
-    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench (I/O thread)"}[.t]) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(.cap / $wrk * 100 | round / 100) |"
+    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench (I/O thread)","lib2":"webhook_bench, 2 endpoints / 2 I/O threads"}[.t]) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(.cap / $wrk * 100 | round / 100) |"
   ' "$out/rounds.jsonl"
   echo
   echo "webhook_bench, per round (dispatch() ns and delivery latency ms):"

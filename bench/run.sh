@@ -10,9 +10,10 @@
 # 2. Starts a private nginx on 127.0.0.1 (own prefix in a temp dir, free ports, access_log off) as a
 #    keep-alive receiver answering 200 to any POST, over HTTP and over HTTPS (generated certificate).
 # 3. Rounds, alternating the order of the senders: wrk (the receiver's ceiling with the same body
-#    size, headers and connections), raw_curl_multi (libcurl by hand) and webhook_bench (the
-#    library), over HTTP and HTTPS. Prints each figure, its ratio to the same round's wrk, best and
-#    worst over the rounds.
+#    size, headers and connections), raw_curl_multi (libcurl by hand), webhook_bench (the library)
+#    and webhook_bench with two endpoints on two I/O threads, over HTTP and HTTPS. Prints each rate,
+#    its ratio to the same round's wrk (best and worst over the rounds), CPU per event of sender and
+#    receiver and the capacity that follows; then dispatch() latency from a paced producer.
 # 4. A concurrency sweep (1..256) over HTTP for the chart (gnuplot, PNG).
 # 5. Micro-benchmarks (signing, events, dispatch()) and the memory benchmark.
 # Everything is bounded in time; nginx is stopped on exit. Results go to build/release/bench-results/.
@@ -113,7 +114,7 @@ echo "== building (release preset)"
   cmake --build --preset release -j2 --target webhook_bench raw_curl_multi bench_memory bench_signature \
     bench_events bench_dispatch >/dev/null)
 mkdir -p "$out"
-rm -f "$out"/*.jsonl "$out"/*.dat
+rm -f "$out"/*.jsonl
 
 # --- 2. the private nginx -------------------------------------------------------------------------
 tmp=$(mktemp -d /tmp/ssw-bench.XXXXXX)

@@ -66,7 +66,8 @@ bool Outcome::retryable() const noexcept {
 std::string Outcome::describe() const {
   if (error != TransportError::none) return std::string(to_string(error)) + ": " + error_message;
   std::string text = "HTTP " + std::to_string(status);
-  if (status >= 300 && status < 400 && !location.empty()) text += " (redirect to " + location + " not followed)";
+  if (status >= 300 && status < 400 && !location.empty())
+    text += " (redirect to " + location + " not followed)";
   if (retry_after) text += " (Retry-After " + std::to_string(retry_after->count()) + " s)";
   return text;
 }
@@ -113,8 +114,10 @@ struct CurlUrlDeleter {
 Result<void> validate_header(std::string_view name, std::string_view value) {
   if (name.empty()) return header_error(name, "name is empty");
   for (char c : name) {
-    if (c == '\r' || c == '\n' || c == '\0') return header_error(printable(name), "name contains CR, LF or NUL");
-    if (!is_token_char(c)) return header_error(name, "name is not a valid token (character '" + std::string(1, c) + "')");
+    if (c == '\r' || c == '\n' || c == '\0')
+      return header_error(printable(name), "name contains CR, LF or NUL");
+    if (!is_token_char(c))
+      return header_error(name, "name is not a valid token (character '" + std::string(1, c) + "')");
   }
   if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
     return header_error(name, "value contains CR, LF or NUL");

@@ -25,30 +25,98 @@ using std::chrono::milliseconds;
 
 struct Delivery;
 
+// Requests per minute for one endpoint: refills continuously, holds at most `capacity` tokens.
+class TokenBucket {
+ public:
+  explicit TokenBucket(double per_minute)
+      : per_second_(per_minute / 60.0), capacity_(std::max(1.0, per_minute / 4.0)), tokens_(capacity_) {}
+
+  bool limited() const noexcept { return per_second_ > 0; }
+
+  /// Takes a token if one is there; otherwise returns how long until one will be.
+  std::optional<Clock::duration> take(Clock::time_point now) {
+    if (!limited()) return std::nullopt;
+    if (last_ != Clock::time_point{}) {
+      const double elapsed = std::chrono::duration<double>(now - last_).count();
+      tokens_ = std::min(capacity_, tokens_ + elapsed * per_second_);
+    }
+    last_ = now;
+    if (tokens_ >= 1.0) {
+      tokens_ -= 1.0;
+      return std::nullopt;
+    }
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>((1.0 - tokens_) / per_second_));
+  }
+
+ private:
+  double per_second_;
+  double capacity_;
+  double tokens_;
+  Clock::time_point last_{};
+};
+
+// One I/O thread's share of an endpoint, owned by that thread: its queue, its requests on the wire,
+// its part of max_in_flight and of the rate limit. An endpoint has one lane per I/O thread, so a
+// busy endpoint uses every loop (and core) the Dispatcher has.
+struct Lane {
+  Lane(std::size_t max, double per_minute) : max_in_flight(max), bucket(per_minute) {}
+
+  std::deque<std::unique_ptr<Delivery>> ready;
+  std::size_t in_flight = 0;
+  std::size_t max_in_flight;
+  bool listed = false;  // in the thread's list of endpoints with ready deliveries
+  TokenBucket bucket;
+  Clock::time_point next_token_at{};  // while out of tokens: when the next one comes
+};
+
 // One endpoint's configuration as the I/O threads use it. Replacing an endpoint creates a new state
 // and retires the old one, pointing it at its successor; removing retires it with no successor.
 struct EndpointState {
-  EndpointState(Endpoint endpoint, std::size_t thread)
-      : config(std::move(endpoint)), signer(config), thread_index(thread) {}
+  EndpointState(Endpoint endpoint, std::size_t threads, Clock::duration policy_max_age)
+      : config(std::move(endpoint)),
+        url(effective_url(config)),
+        signer(config),
+        // Datadog refuses events whose date_happened is more than 18 hours old.
+        max_age(config.format.format == Format::datadog
+                    ? std::min<Clock::duration>(policy_max_age, std::chrono::hours(18))
+                    : policy_max_age),
+        used_lanes(std::min(threads, config.max_in_flight)) {
+    // max_in_flight and the rate are split between the lanes that get deliveries.
+    const double rate = effective_rate_limit(config) / static_cast<double>(used_lanes);
+    for (std::size_t i = 0; i < threads; ++i) {
+      const std::size_t share =
+          config.max_in_flight / used_lanes + (i < config.max_in_flight % used_lanes ? 1 : 0);
+      lanes.emplace_back(i < used_lanes ? share : 0, rate);
+    }
+  }
+
+  // The thread that takes the next delivery: round-robin over the lanes in use.
+  std::size_t pick_lane() noexcept {
+    return used_lanes == 1 ? 0 : next_lane.fetch_add(1, std::memory_order_relaxed) % used_lanes;
+  }
 
   const Endpoint config;
+  const std::string url;
   const detail::EndpointSigner signer;
-  const std::size_t thread_index;
+  const Clock::duration max_age;
+  const std::size_t used_lanes;
+  std::atomic<std::size_t> next_lane{0};
 
   // Written under Impl::config_mutex before `retired` is released; read after acquiring it.
   std::shared_ptr<EndpointState> successor;
   std::atomic<bool> retired{false};
+  std::atomic<bool> gone{false};  // answered 410 Gone: paused until replaced
 
-  // Owned by the endpoint's I/O thread.
-  std::deque<std::unique_ptr<Delivery>> ready;
-  std::size_t in_flight = 0;
-  bool listed = false;  // in the thread's list of endpoints with ready deliveries
+  std::deque<Lane> lanes;  // lanes[i] is owned by I/O thread i (a deque: Lanes never move)
 };
 
-// The serialized event, shared by all its deliveries.
+// The request body for one or more deliveries of an event: the StatusStack JSON is shared by all
+// endpoints of that format; a vendor format's body belongs to its endpoint.
 struct Payload {
   std::string body;
   EventType type;
+  Headers format_headers;  // e.g. DD-API-KEY
 };
 
 // One (event, endpoint) pair on its way to a final report.
@@ -65,6 +133,7 @@ struct Delivery {
   SystemClock::time_point first_attempt_at;
   SystemClock::time_point last_attempt_at;
   Outcome last;
+  VendorAnswer answer;  // what a PagerDuty/Datadog endpoint said to the last attempt
 };
 
 struct Timer {
@@ -78,7 +147,7 @@ struct TimerLater {
 struct Counters {
   std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
       in_flight{0}, callback_errors{0}, latency_sum_us{0};
-  std::array<std::atomic<std::uint64_t>, 6> failed_by_reason{};
+  std::array<std::atomic<std::uint64_t>, 7> failed_by_reason{};
   std::array<std::atomic<std::uint64_t>, 15> latency_buckets{};
 };
 
@@ -132,7 +201,7 @@ struct Dispatcher::Impl {
 // retry timers in a heap, and reports what is final. Everything but the inbox is touched only here.
 class Dispatcher::Impl::IoThread {
  public:
-  explicit IoThread(Impl& owner) : owner_(owner), random_(std::random_device{}()) {
+  IoThread(Impl& owner, std::size_t index) : owner_(owner), index_(index), random_(std::random_device{}()) {
     detail::ensure_curl_initialized();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) throw std::bad_alloc();
@@ -153,14 +222,13 @@ class Dispatcher::Impl::IoThread {
   IoThread& operator=(const IoThread&) = delete;
 
   void enqueue(std::unique_ptr<Delivery> delivery) {
-    bool was_empty = false;
     {
       const std::lock_guard<std::mutex> lock(inbox_mutex_);
-      was_empty = inbox_.empty();
       inbox_.push_back(std::move(delivery));
     }
-    // The loop drains the whole inbox each round: only the first arrival needs to wake it.
-    if (was_empty) wake();
+    // A loop that is awake drains the inbox before it sleeps again (see run()): only a sleeping one
+    // needs the wake-up syscall.
+    if (sleeping_.exchange(false, std::memory_order_seq_cst)) wake();
   }
 
   void wake() { curl_multi_wakeup(multi_); }
@@ -191,12 +259,16 @@ class Dispatcher::Impl::IoThread {
     return Clock::time_point(Clock::duration(owner_.stop_deadline.load(std::memory_order_acquire)));
   }
 
+  Lane& lane(EndpointState& endpoint) const { return endpoint.lanes[index_]; }
+
   Impl& owner_;
+  const std::size_t index_;  // which lane of every endpoint is ours
   CURLM* multi_ = nullptr;
   std::thread thread_;
 
   std::mutex inbox_mutex_;
   std::vector<std::unique_ptr<Delivery>> inbox_;
+  std::atomic<bool> sleeping_{false};  // the loop is in (or about to enter) curl_multi_poll
 
   // Loop-only state.
   std::vector<std::unique_ptr<Delivery>> taken_;
@@ -213,7 +285,8 @@ class Dispatcher::Impl::IoThread {
 void Dispatcher::Impl::IoThread::run() {
   for (;;) {
     take_inbox();
-    if (const auto generation = owner_.generation.load(std::memory_order_acquire); generation != seen_generation_) {
+    if (const auto generation = owner_.generation.load(std::memory_order_acquire);
+        generation != seen_generation_) {
       seen_generation_ = generation;
       sweep_endpoints();
     }
@@ -261,12 +334,26 @@ void Dispatcher::Impl::IoThread::run() {
       wait = std::min(wait, std::chrono::ceil<milliseconds>(timers_.front().due - now));
     }
     if (owner_.stopping.load(std::memory_order_acquire)) {
-      wait = std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
+      // Nothing left: go round once more to leave at once instead of sleeping first.
+      wait = idle() ? milliseconds::zero() : std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
     }
     for (const auto& endpoint : listed_) {
-      if (endpoint->in_flight < endpoint->config.max_in_flight) wait = milliseconds::zero();
+      const Lane& ours = lane(*endpoint);
+      if (ours.in_flight >= ours.max_in_flight) continue;
+      // Room to start another: at once, or when the rate limit gives the next token.
+      wait = std::min(
+          wait, std::chrono::ceil<milliseconds>(std::max(ours.next_token_at - now, Clock::duration::zero())));
     }
-    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()), nullptr);
+    // Announce the sleep before the last look at the inbox: a dispatch() that enqueued after that
+    // look sees the flag and wakes us.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    {
+      const std::lock_guard<std::mutex> lock(inbox_mutex_);
+      if (!inbox_.empty()) wait = milliseconds::zero();
+    }
+    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()),
+                    nullptr);
+    sleeping_.store(false, std::memory_order_relaxed);
   }
 }
 
@@ -295,12 +382,12 @@ void Dispatcher::Impl::IoThread::make_ready(std::unique_ptr<Delivery> delivery) 
     owner_.finish(std::move(delivery), false, FailureReason::endpoint_removed);
     return;
   }
-  EndpointState& endpoint = *delivery->endpoint;
-  if (!endpoint.listed) {
-    endpoint.listed = true;
+  Lane& ours = lane(*delivery->endpoint);
+  if (!ours.listed) {
+    ours.listed = true;
     listed_.push_back(delivery->endpoint);
   }
-  endpoint.ready.push_back(std::move(delivery));
+  ours.ready.push_back(std::move(delivery));
 }
 
 // After endpoints changed: move waiting deliveries of replaced endpoints to their successors, and
@@ -309,8 +396,9 @@ void Dispatcher::Impl::IoThread::sweep_endpoints() {
   std::vector<std::unique_ptr<Delivery>> moved;
   for (const auto& endpoint : listed_) {
     if (!endpoint->retired.load(std::memory_order_acquire)) continue;
-    for (auto& delivery : endpoint->ready) moved.push_back(std::move(delivery));
-    endpoint->ready.clear();
+    Lane& ours = lane(*endpoint);
+    for (auto& delivery : ours.ready) moved.push_back(std::move(delivery));
+    ours.ready.clear();
   }
   for (auto& delivery : moved) make_ready(std::move(delivery));
   std::vector<Timer> keep;
@@ -335,20 +423,27 @@ void Dispatcher::Impl::IoThread::fire_timers(Clock::time_point now) {
 }
 
 void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
-  const Clock::duration max_age = owner_.retry.max_age;
   for (std::size_t i = 0; i < listed_.size();) {
     EndpointState& endpoint = *listed_[i];
-    while (!endpoint.ready.empty() && endpoint.in_flight < endpoint.config.max_in_flight) {
-      std::unique_ptr<Delivery> delivery = std::move(endpoint.ready.front());
-      endpoint.ready.pop_front();
-      if (now - delivery->accepted_steady > max_age) {
-        owner_.finish(std::move(delivery), false, FailureReason::too_old);
-      } else {
-        start_attempt(std::move(delivery));
+    Lane& ours = lane(endpoint);
+    while (!ours.ready.empty() && ours.in_flight < ours.max_in_flight) {
+      const bool gone = endpoint.gone.load(std::memory_order_relaxed);
+      if (gone || now - ours.ready.front()->accepted_steady > endpoint.max_age) {
+        owner_.finish(std::move(ours.ready.front()), false,
+                      gone ? FailureReason::endpoint_gone : FailureReason::too_old);
+        ours.ready.pop_front();
+        continue;
       }
+      if (const auto wait = ours.bucket.take(now)) {
+        ours.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
+        break;
+      }
+      std::unique_ptr<Delivery> delivery = std::move(ours.ready.front());
+      ours.ready.pop_front();
+      start_attempt(std::move(delivery));
     }
-    if (endpoint.ready.empty()) {
-      endpoint.listed = false;
+    if (ours.ready.empty()) {
+      ours.listed = false;
       listed_[i] = std::move(listed_.back());
       listed_.pop_back();
     } else {
@@ -363,14 +458,15 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
   const Payload& payload = *delivery->payload;
   const SystemClock::time_point now = SystemClock::now();
   // Standard Webhooks receivers reject stale timestamps: sign again for every retry.
-  if (delivery->resign || (delivery->attempts > 0 && endpoint.signer.scheme() == SignatureScheme::standard_webhooks)) {
+  if (delivery->resign ||
+      (delivery->attempts > 0 && endpoint.signer.scheme() == SignatureScheme::standard_webhooks)) {
     delivery->signed_at = detail::unix_seconds(now);
     delivery->signature = endpoint.signer.sign(payload.body, delivery->id, delivery->signed_at);
     delivery->resign = false;
   }
   header_buffer_.clear();
-  endpoint.signer.append_headers(header_buffer_, config, to_string(payload.type), delivery->id, delivery->signed_at,
-                                 delivery->signature);
+  endpoint.signer.append_headers(header_buffer_, config, payload.format_headers, to_string(payload.type),
+                                 delivery->id, delivery->signed_at, delivery->signature);
 
   std::unique_ptr<detail::Transfer> transfer;
   if (idle_.empty()) {
@@ -379,12 +475,12 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
     transfer = std::move(idle_.back());
     idle_.pop_back();
   }
-  transfer->prepare(config.url, config.method, header_buffer_, payload.body, config.options);
+  transfer->prepare(endpoint.url, config.method, header_buffer_, payload.body, config.options);
 
   if (delivery->attempts == 0) delivery->first_attempt_at = now;
   delivery->last_attempt_at = now;
   ++delivery->attempts;
-  ++endpoint.in_flight;
+  ++lane(endpoint).in_flight;
   owner_.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
 
   CURL* handle = transfer->handle();
@@ -406,8 +502,12 @@ void Dispatcher::Impl::IoThread::collect_finished() {
 
     std::unique_ptr<Delivery> delivery = std::move(active.delivery);
     delivery->last = active.transfer->finish(code);
+    const Outcome& outcome = delivery->last;
+    if (const Format format = delivery->endpoint->config.format.format; format != Format::statusstack) {
+      delivery->answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
+    }
     idle_.push_back(std::move(active.transfer));
-    --delivery->endpoint->in_flight;
+    --lane(*delivery->endpoint).in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
 
@@ -425,7 +525,11 @@ void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> 
   FailureReason reason = FailureReason::none;
   milliseconds delay{0};
   const Clock::time_point now = Clock::now();
-  if (!outcome.retryable()) {
+  if (outcome.error == TransportError::none && outcome.status == 410) {
+    // The receiver says it will never take deliveries again.
+    delivery->endpoint->gone.store(true, std::memory_order_relaxed);
+    reason = FailureReason::endpoint_gone;
+  } else if (!outcome.retryable()) {
     reason = FailureReason::rejected;
   } else if (delivery->attempts >= policy.max_attempts) {
     reason = FailureReason::attempts_exhausted;
@@ -434,7 +538,7 @@ void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> 
   } else {
     delay = policy.next_delay(delivery->attempts, outcome.retry_after,
                               std::uniform_real_distribution<double>(0.0, 1.0)(random_));
-    if (now + delay - delivery->accepted_steady > policy.max_age) {
+    if (now + delay - delivery->accepted_steady > delivery->endpoint->max_age) {
       reason = FailureReason::too_old;  // the next attempt would start after max_age: give up now
     } else if (owner_.stopping.load(std::memory_order_acquire) && now + delay > deadline()) {
       reason = FailureReason::shutdown;
@@ -458,7 +562,7 @@ void Dispatcher::Impl::IoThread::schedule(std::unique_ptr<Delivery> delivery, Cl
 void Dispatcher::Impl::IoThread::fail_everything(FailureReason reason) {
   for (auto& [handle, active] : running_) {
     curl_multi_remove_handle(multi_, handle);
-    --active.delivery->endpoint->in_flight;
+    --lane(*active.delivery->endpoint).in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     Outcome& last = active.delivery->last;
     last = Outcome{};
@@ -471,9 +575,10 @@ void Dispatcher::Impl::IoThread::fail_everything(FailureReason reason) {
   for (Timer& timer : timers_) owner_.finish(std::move(timer.delivery), false, reason);
   timers_.clear();
   for (auto& endpoint : listed_) {
-    for (auto& delivery : endpoint->ready) owner_.finish(std::move(delivery), false, reason);
-    endpoint->ready.clear();
-    endpoint->listed = false;
+    Lane& ours = lane(*endpoint);
+    for (auto& delivery : ours.ready) owner_.finish(std::move(delivery), false, reason);
+    ours.ready.clear();
+    ours.listed = false;
   }
   listed_.clear();
   const std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -490,23 +595,24 @@ Dispatcher::Impl::Impl(DispatcherOptions opts)
       on_attempt(std::move(opts.on_attempt)) {
   if (auto valid = retry.validate(); !valid) throw ConfigError(valid.error());
   if (opts.io_threads == 0 || opts.io_threads > 64) {
-    throw ConfigError(Error{ErrorCode::invalid_config, "io_threads must be between 1 and 64", "io_threads"});
+    throw ConfigError(Error{ErrorCode::invalid_config, "io_threads: must be between 1 and 64", "io_threads"});
   }
   if (max_pending == 0) {
-    throw ConfigError(Error{ErrorCode::invalid_config, "max_pending must be at least 1", "max_pending"});
+    throw ConfigError(Error{ErrorCode::invalid_config, "max_pending: must be at least 1", "max_pending"});
   }
   threads.resize(opts.io_threads);  // created below, after the endpoints are known to be valid
   auto states = std::make_shared<std::vector<std::shared_ptr<EndpointState>>>();
   for (Endpoint& endpoint : opts.endpoints) {
     for (const auto& existing : *states) {
       if (existing->config.name == endpoint.name) {
-        throw ConfigError(Error{ErrorCode::invalid_config, "endpoint \"" + endpoint.name + "\": name is used twice", "name"});
+        throw ConfigError(Error{ErrorCode::invalid_config,
+                                "endpoint \"" + endpoint.name + "\": name is used twice", "name"});
       }
     }
     states->push_back(make_state(std::move(endpoint)));
   }
   endpoints = std::move(states);
-  for (auto& thread : threads) thread = std::make_unique<IoThread>(*this);
+  for (std::size_t i = 0; i < threads.size(); ++i) threads[i] = std::make_unique<IoThread>(*this, i);
 }
 
 Dispatcher::Impl::~Impl() {
@@ -521,8 +627,7 @@ Dispatcher::Impl::~Impl() {
 
 std::shared_ptr<EndpointState> Dispatcher::Impl::make_state(Endpoint endpoint) const {
   if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
-  const std::size_t thread = std::hash<std::string>{}(endpoint.name) % threads.size();
-  return std::make_shared<EndpointState>(std::move(endpoint), thread);
+  return std::make_shared<EndpointState>(std::move(endpoint), threads.size(), retry.max_age);
 }
 
 bool Dispatcher::Impl::reserve(std::size_t count) {
@@ -535,8 +640,13 @@ bool Dispatcher::Impl::reserve(std::size_t count) {
 
 void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
   if (!on_attempt) return;
-  AttemptReport report{delivery.id, delivery.endpoint->config.name, delivery.payload->type, delivery.attempts,
-                       delivery.last, retry_in};
+  AttemptReport report{delivery.id,
+                       delivery.endpoint->config.name,
+                       delivery.payload->type,
+                       delivery.attempts,
+                       delivery.last,
+                       delivery.answer.error.empty() ? delivery.last.describe() : delivery.answer.error,
+                       retry_in};
   try {
     on_attempt(report);
   } catch (...) {
@@ -545,12 +655,14 @@ void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<mi
 }
 
 void Dispatcher::Impl::finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
-  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - delivery->accepted_steady);
+  const auto latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - delivery->accepted_steady);
   if (delivered) {
     counters.delivered.fetch_add(1, std::memory_order_relaxed);
     const double latency_ms = static_cast<double>(latency.count()) / 1000.0;
     const auto& bounds = DispatcherStats::latency_bounds_ms;
-    const auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), latency_ms) - bounds.begin());
+    const auto bucket =
+        static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), latency_ms) - bounds.begin());
     counters.latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
     counters.latency_sum_us.fetch_add(static_cast<std::uint64_t>(latency.count()), std::memory_order_relaxed);
   } else {
@@ -565,7 +677,11 @@ void Dispatcher::Impl::finish(std::unique_ptr<Delivery> delivery, bool delivered
     report.delivered = delivered;
     report.reason = reason;
     report.attempts = delivery->attempts;
+    if (!delivered) {
+      report.detail = delivery->answer.error.empty() ? delivery->last.describe() : delivery->answer.error;
+    }
     report.last = std::move(delivery->last);
+    report.receipt = std::move(delivery->answer.receipt);
     report.accepted_at = delivery->accepted_at;
     report.first_attempt_at = delivery->first_attempt_at;
     report.last_attempt_at = delivery->last_attempt_at;
@@ -618,6 +734,11 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     return Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""};
   }
 
+  // An event a receiver would reject is refused here, where the caller can still fix it.
+  if (auto valid = validate_event(event); !valid) {
+    impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return valid.error();
+  }
   const EventType type = type_of(event);
   const auto endpoints = impl.snapshot();
   std::vector<const std::shared_ptr<EndpointState>*> matching;
@@ -650,19 +771,41 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     }
     if (!room) {
       impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-      return Error{ErrorCode::queue_full,
-                   "queue is full (max_pending " + std::to_string(impl.max_pending) + "): the event was not accepted",
-                   ""};
+      return Error{
+          ErrorCode::queue_full,
+          "queue is full (max_pending " + std::to_string(impl.max_pending) + "): the event was not accepted",
+          ""};
     }
   }
 
-  auto payload = std::make_shared<Payload>(Payload{to_json(event), type});
+  auto shared_payload = std::make_shared<Payload>(Payload{to_json(event), type, {}});
+  // Vendor formats get their own body; build them all before queueing anything, so a failure
+  // leaves nothing half-accepted.
+  std::vector<std::shared_ptr<const Payload>> payloads;
+  payloads.reserve(matching.size());
+  for (const std::shared_ptr<EndpointState>* shared : matching) {
+    const FormatSettings& settings = (*shared)->config.format;
+    if (settings.format == Format::statusstack) {
+      payloads.push_back(shared_payload);
+      continue;
+    }
+    auto formatted = format_event(event, settings, shared_payload->body);
+    if (!formatted) {
+      impl.pending.fetch_sub(matching.size(), std::memory_order_acq_rel);
+      impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+      return formatted.error();
+    }
+    payloads.push_back(
+        std::make_shared<Payload>(Payload{std::move(formatted->body), type, std::move(formatted->headers)}));
+  }
   const SystemClock::time_point now = SystemClock::now();
   const Clock::time_point now_steady = Clock::now();
   const std::int64_t signed_at = detail::unix_seconds(now);
   accepted.deliveries.reserve(matching.size());
-  for (const std::shared_ptr<EndpointState>* shared : matching) {
-    const EndpointState* endpoint = shared->get();
+  for (std::size_t i = 0; i < matching.size(); ++i) {
+    const std::shared_ptr<EndpointState>* shared = matching[i];
+    EndpointState* endpoint = shared->get();
+    const std::shared_ptr<const Payload>& payload = payloads[i];
     auto delivery = std::make_unique<Delivery>();
     delivery->id = new_delivery_id();
     delivery->signature = endpoint->signer.sign(payload->body, delivery->id, signed_at);
@@ -672,7 +815,7 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     delivery->accepted_steady = now_steady;
     delivery->endpoint = *shared;
     accepted.deliveries.push_back({endpoint->config.name, delivery->id});
-    impl.threads[endpoint->thread_index]->enqueue(std::move(delivery));
+    impl.threads[endpoint->pick_lane()]->enqueue(std::move(delivery));
   }
   impl.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
   return accepted;
@@ -736,7 +879,8 @@ bool Dispatcher::flush(milliseconds timeout) {
   bool done = false;
   {
     std::unique_lock<std::mutex> lock(impl.wait_mutex);
-    done = impl.wait_cv.wait_for(lock, timeout, [&] { return impl.pending.load(std::memory_order_acquire) == 0; });
+    done = impl.wait_cv.wait_for(lock, timeout,
+                                 [&] { return impl.pending.load(std::memory_order_acquire) == 0; });
   }
   impl.waiters.fetch_sub(1, std::memory_order_seq_cst);
   return done;

@@ -38,22 +38,24 @@ bool EventFilter::matches(EventType type) const noexcept {
 Result<void> EventFilter::validate() const {
   for (const std::string& pattern : patterns) {
     bool matches_some = false;
-    for (EventType type : all_event_types) matches_some = matches_some || pattern_matches(pattern, to_string(type));
+    for (EventType type : all_event_types)
+      matches_some = matches_some || pattern_matches(pattern, to_string(type));
     if (!matches_some) {
-      return Error{ErrorCode::invalid_config,
-                   "event filter \"" + pattern +
-                       "\" matches no event type (use \"*\", an exact type such as \"monitor.down\", or a prefix "
-                       "such as \"incident.*\")",
-                   "events"};
+      return Error{
+          ErrorCode::invalid_config,
+          "event filter \"" + pattern +
+              "\" matches no event type (use \"*\", an exact type such as \"monitor.down\", or a prefix "
+              "such as \"incident.*\")",
+          "events"};
     }
   }
   return {};
 }
 
 bool is_reserved_header(std::string_view name) noexcept {
-  static constexpr std::array<std::string_view, 9> reserved{
-      "Content-Type", "Content-Length", "Transfer-Encoding", "Host",           "User-Agent",
-      "Expect",       "Connection",     "webhook-id",        "webhook-timestamp"};
+  static constexpr std::array<std::string_view, 10> reserved{
+      "Content-Type", "Content-Length", "Transfer-Encoding", "Host",      "User-Agent", "Expect",
+      "Connection",   "webhook-id",     "webhook-timestamp", "DD-API-KEY"};
   for (std::string_view r : reserved) {
     if (iequals(name, r)) return true;
   }
@@ -62,9 +64,13 @@ bool is_reserved_header(std::string_view name) noexcept {
 }
 
 Result<void> validate_endpoint(const Endpoint& endpoint) {
-  if (endpoint.name.empty()) return Error{ErrorCode::invalid_config, "endpoint: name must not be empty", "name"};
+  if (endpoint.name.empty())
+    return Error{ErrorCode::invalid_config, "endpoint: name must not be empty", "name"};
+  if (auto valid = validate_format_settings(endpoint.format); !valid) {
+    return endpoint_error(endpoint, valid.error().code, valid.error().message, valid.error().field);
+  }
   Request probe;
-  probe.url = endpoint.url;
+  probe.url = effective_url(endpoint);
   probe.options = endpoint.options;
   if (auto valid = validate_request(probe); !valid) {
     return endpoint_error(endpoint, valid.error().code, valid.error().message, "url");
@@ -79,10 +85,10 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
                             "headers");
     }
   }
-  if (endpoint.secret.empty()) {
+  if (endpoint.secret.empty() && endpoint.format.format == Format::statusstack) {
     return endpoint_error(endpoint, ErrorCode::invalid_secret, "secret must not be empty", "secret");
   }
-  if (endpoint.signature == SignatureScheme::standard_webhooks) {
+  if (endpoint.signature == SignatureScheme::standard_webhooks && !endpoint.secret.empty()) {
     try {
       StandardWebhooksSigner probe_signer(endpoint.secret);
     } catch (const ConfigError& e) {
@@ -93,12 +99,25 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, valid.error().message, "events");
   }
   if (endpoint.max_in_flight == 0) {
-    return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1", "max_in_flight");
+    return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1",
+                          "max_in_flight");
+  }
+  if (const double rate = effective_rate_limit(endpoint); !(rate >= 0) || rate > 1e9) {
+    return endpoint_error(endpoint, ErrorCode::invalid_config,
+                          "rate_limit_per_minute must be 0 (none) or positive", "rate_limit_per_minute");
   }
   if (endpoint.options.timeout <= std::chrono::milliseconds::zero()) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, "timeout must be positive", "timeout_ms");
   }
   return {};
+}
+
+std::string effective_url(const Endpoint& endpoint) {
+  return endpoint.url.empty() ? default_url(endpoint.format) : endpoint.url;
+}
+
+double effective_rate_limit(const Endpoint& endpoint) noexcept {
+  return endpoint.rate_limit_per_minute.value_or(default_events_per_minute(endpoint.format.format));
 }
 
 std::string new_delivery_id() {
@@ -124,6 +143,7 @@ std::string new_delivery_id() {
 namespace detail {
 
 EndpointSigner::EndpointSigner(const Endpoint& endpoint) : scheme_(endpoint.signature) {
+  if (endpoint.secret.empty()) return;  // a vendor format without a secret: nothing to sign with
   if (scheme_ == SignatureScheme::standard_webhooks) {
     standard_.emplace(endpoint.secret);
   } else {
@@ -133,18 +153,22 @@ EndpointSigner::EndpointSigner(const Endpoint& endpoint) : scheme_(endpoint.sign
 
 std::string EndpointSigner::sign(std::string_view body, std::string_view delivery_id,
                                  std::int64_t unix_seconds) const {
-  return hmac_ ? hmac_->sign(body) : standard_->sign(delivery_id, unix_seconds, body);
+  if (hmac_) return hmac_->sign(body);
+  if (standard_) return standard_->sign(delivery_id, unix_seconds, body);
+  return {};
 }
 
-void EndpointSigner::append_headers(Headers& headers, const Endpoint& endpoint, std::string_view event_type,
-                                    std::string_view delivery_id, std::int64_t unix_seconds,
-                                    std::string signature) const {
+void EndpointSigner::append_headers(Headers& headers, const Endpoint& endpoint, const Headers& format_headers,
+                                    std::string_view event_type, std::string_view delivery_id,
+                                    std::int64_t unix_seconds, std::string signature) const {
   std::string timestamp = std::to_string(unix_seconds);
   headers.push_back({"Content-Type", "application/json"});
   headers.push_back({"User-Agent", user_agent()});
   headers.push_back({"X-StatusStack-Event", std::string(event_type)});
   headers.push_back({"X-StatusStack-Delivery", std::string(delivery_id)});
-  if (scheme_ == SignatureScheme::statusstack) {
+  if (signature.empty()) {
+    headers.push_back({"X-StatusStack-Timestamp", std::move(timestamp)});
+  } else if (scheme_ == SignatureScheme::statusstack) {
     headers.push_back({"X-StatusStack-Timestamp", std::move(timestamp)});
     headers.push_back({std::string(signature_header), std::move(signature)});
   } else {
@@ -153,6 +177,7 @@ void EndpointSigner::append_headers(Headers& headers, const Endpoint& endpoint, 
     headers.push_back({std::string(standard_webhooks_timestamp_header), std::move(timestamp)});
     headers.push_back({std::string(standard_webhooks_signature_header), std::move(signature)});
   }
+  headers.insert(headers.end(), format_headers.begin(), format_headers.end());
   headers.insert(headers.end(), endpoint.headers.begin(), endpoint.headers.end());
 }
 
@@ -165,15 +190,17 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point at) {
 Request make_signed_request(const Event& event, const Endpoint& endpoint, std::string_view delivery_id,
                             std::chrono::system_clock::time_point signed_at) {
   if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
+  auto formatted = format_event(event, endpoint.format);
+  if (!formatted) throw ConfigError(formatted.error());
   Request request;
-  request.url = endpoint.url;
+  request.url = effective_url(endpoint);
   request.method = endpoint.method;
   request.options = endpoint.options;
-  request.body = to_json(event);
+  request.body = std::move(formatted->body);
   const detail::EndpointSigner signer(endpoint);
   const std::int64_t timestamp = detail::unix_seconds(signed_at);
-  signer.append_headers(request.headers, endpoint, to_string(type_of(event)), delivery_id, timestamp,
-                        signer.sign(request.body, delivery_id, timestamp));
+  signer.append_headers(request.headers, endpoint, formatted->headers, to_string(type_of(event)), delivery_id,
+                        timestamp, signer.sign(request.body, delivery_id, timestamp));
   return request;
 }
 

@@ -22,13 +22,15 @@ class EndpointSigner {
   /// Throws ConfigError when the secret does not suit the scheme.
   explicit EndpointSigner(const Endpoint& endpoint);
 
-  /// The signature header value for the scheme: 64 hex characters, or "v1,<base64>".
+  /// The signature header value for the scheme: 64 hex characters, or "v1,<base64>"; empty when the
+  /// endpoint has no secret (allowed for the vendor formats).
   std::string sign(std::string_view body, std::string_view delivery_id, std::int64_t unix_seconds) const;
 
   /// Appends the library's headers (content type, user agent, event, delivery, timestamp, the
-  /// signature from sign()), then the endpoint's custom headers.
-  void append_headers(Headers& headers, const Endpoint& endpoint, std::string_view event_type,
-                      std::string_view delivery_id, std::int64_t unix_seconds, std::string signature) const;
+  /// signature from sign() unless empty), the format's own headers, then the endpoint's custom headers.
+  void append_headers(Headers& headers, const Endpoint& endpoint, const Headers& format_headers,
+                      std::string_view event_type, std::string_view delivery_id, std::int64_t unix_seconds,
+                      std::string signature) const;
 
   SignatureScheme scheme() const noexcept { return scheme_; }
 

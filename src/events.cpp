@@ -34,7 +34,11 @@ std::optional<EventType> parse_event_type(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-EventType type_of(const Event& event) noexcept { return all_event_types[event.index()]; }
+EventType type_of(const Event& event) noexcept {
+  // A variant left valueless by a throwing assignment has no type; do not index past the array.
+  const std::size_t index = event.index();
+  return index < all_event_types.size() ? all_event_types[index] : EventType::component_status_changed;
+}
 
 Timestamp timestamp_of(const Event& event) noexcept {
   return std::visit([](const auto& e) { return e.timestamp; }, event);
@@ -299,8 +303,8 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
   if (second > 59) return bad("second " + two(second) + " is out of range (00 to 59)");
 
   const std::int64_t days = detail::days_from_civil(year, month, day);
-  const std::int64_t micros =
-      (days * 86'400 + hour * 3600 + minute * 60 + second) * 1'000'000 + fraction_micros;
+  const std::int64_t seconds_of_day = std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second;
+  const std::int64_t micros = (days * 86'400 + seconds_of_day) * 1'000'000 + fraction_micros;
   return Timestamp(Timestamp::time_point(Timestamp::duration(micros)));
 }
 

@@ -13,7 +13,8 @@ milliseconds RetryPolicy::next_delay(int attempt, std::optional<std::chrono::sec
   const int index = std::max(attempt, 1) - 1;  // delay after attempt 1 is the first one
   double delay_ms = 0;
   if (!schedule.empty()) {
-    delay_ms = static_cast<double>(schedule[std::min<std::size_t>(static_cast<std::size_t>(index), schedule.size() - 1)].count());
+    delay_ms = static_cast<double>(
+        schedule[std::min<std::size_t>(static_cast<std::size_t>(index), schedule.size() - 1)].count());
   } else {
     const double grown = static_cast<double>(initial_delay.count()) * std::pow(factor, index);
     delay_ms = std::min(grown, static_cast<double>(max_delay.count()));
@@ -31,9 +32,11 @@ milliseconds RetryPolicy::next_delay(int attempt, std::optional<std::chrono::sec
 
 Result<void> RetryPolicy::validate() const {
   auto invalid = [](const char* field, const std::string& what) {
-    return Error{ErrorCode::invalid_config, std::string("retry.") + field + ": " + what, std::string("retry.") + field};
+    return Error{ErrorCode::invalid_config, std::string("retry.") + field + ": " + what,
+                 std::string("retry.") + field};
   };
-  if (max_attempts < 1) return invalid("max_attempts", "must be at least 1 (got " + std::to_string(max_attempts) + ")");
+  if (max_attempts < 1)
+    return invalid("max_attempts", "must be at least 1 (got " + std::to_string(max_attempts) + ")");
   if (initial_delay < milliseconds::zero()) return invalid("initial_delay", "must not be negative");
   if (!(factor >= 1.0)) return invalid("factor", "must be at least 1");
   if (max_delay < initial_delay) return invalid("max_delay", "must not be less than initial_delay");
@@ -54,15 +57,17 @@ const char* to_string(FailureReason reason) noexcept {
     case FailureReason::too_old: return "too_old";
     case FailureReason::endpoint_removed: return "endpoint_removed";
     case FailureReason::shutdown: return "shutdown";
+    case FailureReason::endpoint_gone: return "endpoint_gone";
   }
   return "none";
 }
 
 std::string to_prometheus(const DispatcherStats& stats) {
   std::ostringstream out;
+  out.precision(15);
   auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
-    out << "# HELP statusstack_webhooks_" << name << ' ' << help << "\n# TYPE statusstack_webhooks_" << name << ' '
-        << type << "\nstatusstack_webhooks_" << name << ' ' << value << '\n';
+    out << "# HELP statusstack_webhooks_" << name << ' ' << help << "\n# TYPE statusstack_webhooks_" << name
+        << ' ' << type << "\nstatusstack_webhooks_" << name << ' ' << value << '\n';
   };
   metric("accepted_total", "counter", "Deliveries accepted by dispatch().", stats.accepted);
   metric("delivered_total", "counter", "Deliveries that ended with a 2xx.", stats.delivered);

@@ -57,12 +57,14 @@ class ObjectReader {
     const Value* value = find(name);
     if (value == nullptr) return;
     if (!value->IsInt64() || value->GetInt64() < min || value->GetInt64() > max) {
-      error = field_error(field(name), "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      error = field_error(field(name),
+                          "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
       return;
     }
     out = value->GetInt64();
   }
-  void read_millis(std::string_view name, milliseconds& out, std::optional<Error>& error, std::int64_t min = 0) {
+  void read_millis(std::string_view name, milliseconds& out, std::optional<Error>& error,
+                   std::int64_t min = 0) {
     std::int64_t count = out.count();
     read_count(name, min, std::numeric_limits<std::int32_t>::max() * std::int64_t{1000}, count, error);
     out = milliseconds(count);
@@ -94,16 +96,42 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
   if (!json.IsObject()) return field_error(path, "expected an object");
   ObjectReader reader(json, path);
   std::optional<Error> error;
-  if (!reader.read_string("name", endpoint.name, error) && !error) return field_error(reader.field("name"), "is required");
-  if (!reader.read_string("url", endpoint.url, error) && !error) return field_error(reader.field("url"), "is required");
-  if (!reader.read_string("secret", endpoint.secret, error) && !error) {
+  if (!reader.read_string("name", endpoint.name, error) && !error)
+    return field_error(reader.field("name"), "is required");
+  std::string format;
+  if (reader.read_string("format", format, error)) {
+    const auto parsed = parse_format(format);
+    if (!parsed) {
+      return field_error(reader.field("format"),
+                         "expected \"statusstack\", \"pagerduty\" or \"datadog\" (got \"" + format + "\")");
+    }
+    endpoint.format.format = *parsed;
+  }
+  reader.read_string("routing_key", endpoint.format.routing_key, error);
+  reader.read_string("api_key", endpoint.format.api_key, error);
+  std::string site;
+  if (reader.read_string("site", site, error)) {
+    const auto parsed = parse_datadog_site(site);
+    if (!parsed) {
+      return field_error(reader.field("site"),
+                         "expected US1, US3, US5, EU, AP1 or US1-FED (got \"" + site + "\")");
+    }
+    endpoint.format.site = *parsed;
+  }
+  // The vendor formats know their URL and authenticate with their own keys.
+  const bool vendor = endpoint.format.format != Format::statusstack;
+  if (!reader.read_string("url", endpoint.url, error) && !error && !vendor) {
+    return field_error(reader.field("url"), "is required");
+  }
+  if (!reader.read_string("secret", endpoint.secret, error) && !error && !vendor) {
     return field_error(reader.field("secret"), "is required");
   }
   if (error) return error;
   std::string method;
   if (reader.read_string("method", method, error)) {
     const auto parsed = parse_http_method(method);
-    if (!parsed) return field_error(reader.field("method"), "expected POST, PUT or PATCH (got \"" + method + "\")");
+    if (!parsed)
+      return field_error(reader.field("method"), "expected POST, PUT or PATCH (got \"" + method + "\")");
     endpoint.method = *parsed;
   }
   std::string scheme;
@@ -118,15 +146,19 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
     }
   }
   if (const Value* headers = reader.find("headers")) {
-    if (!headers->IsObject()) return field_error(reader.field("headers"), "expected an object of header names to values");
+    if (!headers->IsObject())
+      return field_error(reader.field("headers"), "expected an object of header names to values");
     for (auto header = headers->MemberBegin(); header != headers->MemberEnd(); ++header) {
       const std::string name(header->name.GetString(), header->name.GetStringLength());
-      if (!header->value.IsString()) return field_error(reader.field("headers") + "." + name, "expected a string");
-      endpoint.headers.push_back({name, std::string(header->value.GetString(), header->value.GetStringLength())});
+      if (!header->value.IsString())
+        return field_error(reader.field("headers") + "." + name, "expected a string");
+      endpoint.headers.push_back(
+          {name, std::string(header->value.GetString(), header->value.GetStringLength())});
     }
   }
   if (const Value* events = reader.find("events")) {
-    if (!events->IsArray()) return field_error(reader.field("events"), "expected an array of event types or patterns");
+    if (!events->IsArray())
+      return field_error(reader.field("events"), "expected an array of event types or patterns");
     for (rapidjson::SizeType i = 0; i < events->Size(); ++i) {
       if (!(*events)[i].IsString()) {
         return field_error(reader.field("events") + "[" + std::to_string(i) + "]", "expected a string");
@@ -143,6 +175,11 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
   std::int64_t in_flight = static_cast<std::int64_t>(endpoint.max_in_flight);
   reader.read_count("max_in_flight", 1, 10000, in_flight, error);
   endpoint.max_in_flight = static_cast<std::size_t>(in_flight);
+  if (reader.find("rate_limit_per_minute") != nullptr) {
+    double rate = 0;
+    reader.read_number("rate_limit_per_minute", rate, error);
+    endpoint.rate_limit_per_minute = rate;
+  }
   if (error) return error;
   if (auto unknown = reader.unknown_members()) return unknown;
   if (auto valid = validate_endpoint(endpoint); !valid) {
@@ -168,7 +205,8 @@ std::optional<Error> read_retry(const Value& json, RetryPolicy& retry) {
   reader.read_millis("max_age_ms", retry.max_age, error, 1);
   reader.read_millis("max_retry_after_ms", retry.max_retry_after, error);
   if (const Value* schedule = reader.find("schedule_ms")) {
-    if (!schedule->IsArray()) return field_error("retry.schedule_ms", "expected an array of delays in milliseconds");
+    if (!schedule->IsArray())
+      return field_error("retry.schedule_ms", "expected an array of delays in milliseconds");
     for (rapidjson::SizeType i = 0; i < schedule->Size(); ++i) {
       if (!(*schedule)[i].IsInt64() || (*schedule)[i].GetInt64() < 0) {
         return field_error("retry.schedule_ms[" + std::to_string(i) + "]", "expected a non-negative integer");
@@ -200,10 +238,12 @@ std::string position_of(std::string_view text, std::size_t offset) {
 
 Result<DispatcherOptions> parse_rules(std::string_view json) {
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  document.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseValidateEncodingFlag>(json.data(),
+                                                                                            json.size());
   if (document.HasParseError()) {
     return Error{ErrorCode::invalid_json,
-                 position_of(json, document.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(document.GetParseError()),
+                 position_of(json, document.GetErrorOffset()) + ": " +
+                     rapidjson::GetParseError_En(document.GetParseError()),
                  ""};
   }
   if (!document.IsObject()) return field_error("(top level)", "expected an object with \"endpoints\"");

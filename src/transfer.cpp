@@ -94,9 +94,11 @@ Transfer::Transfer() {
 
   // Remember the built-in trust store so a request without a CA file gets it back after one with.
   const char* text = nullptr;
-  if (curl_easy_getinfo(easy_, CURLINFO_CAINFO, &text) == CURLE_OK && text != nullptr) default_ca_file_ = text;
+  if (curl_easy_getinfo(easy_, CURLINFO_CAINFO, &text) == CURLE_OK && text != nullptr)
+    default_ca_file_ = text;
   text = nullptr;
-  if (curl_easy_getinfo(easy_, CURLINFO_CAPATH, &text) == CURLE_OK && text != nullptr) default_ca_path_ = text;
+  if (curl_easy_getinfo(easy_, CURLINFO_CAPATH, &text) == CURLE_OK && text != nullptr)
+    default_ca_path_ = text;
 }
 
 Transfer::~Transfer() {
@@ -124,8 +126,8 @@ void Transfer::set_header_list(const Headers& headers) {
   if (header_list_ == nullptr) throw std::bad_alloc();
 }
 
-void Transfer::prepare(const std::string& url, HttpMethod method, const Headers& headers, std::string_view body,
-                       const RequestOptions& options) {
+void Transfer::prepare(const std::string& url, HttpMethod method, const Headers& headers,
+                       std::string_view body, const RequestOptions& options) {
   response_ = Outcome{};
   body_limit_ = options.max_response_body;
   error_buffer_[0] = '\0';
@@ -148,8 +150,9 @@ void Transfer::prepare(const std::string& url, HttpMethod method, const Headers&
                                            : options.ca_path.c_str());
   // An empty proxy string disables the environment's http_proxy/https_proxy.
   curl_easy_setopt(easy_, CURLOPT_PROXY, options.proxy.c_str());
-  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION,
-                   options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS) : static_cast<long>(CURL_HTTP_VERSION_1_1));
+  curl_easy_setopt(
+      easy_, CURLOPT_HTTP_VERSION,
+      options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS) : static_cast<long>(CURL_HTTP_VERSION_1_1));
 }
 
 size_t Transfer::on_header(char* data, size_t size, size_t count, void* self) noexcept {
@@ -221,8 +224,8 @@ Outcome Transfer::finish(CURLcode code) {
   if (curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr && *ip != '\0') {
     curl_easy_getinfo(easy_, CURLINFO_PRIMARY_PORT, &port);
     const std::string_view address(ip);
-    outcome.remote_address = address.find(':') != std::string_view::npos ? "[" + std::string(address) + "]"
-                                                                          : std::string(address);
+    outcome.remote_address =
+        address.find(':') != std::string_view::npos ? "[" + std::string(address) + "]" : std::string(address);
     outcome.remote_address += ":" + std::to_string(port);
   }
   return outcome;

@@ -38,7 +38,8 @@ std::string http_date(std::time_t when) {
 TEST_CASE("a POST arrives with exactly the body and headers that were sent", "[client]") {
   HttpTestServer server;
   WebhookClient client;
-  Request request = local_post(server.url("/hooks/statusstack"), std::string("{\"a\":\"\xc3\xa9\\n\"}\r\n", 15));
+  Request request =
+      local_post(server.url("/hooks/statusstack"), std::string("{\"a\":\"\xc3\xa9\\n\"}\r\n", 15));
   request.headers.push_back({"X-Custom", "value with spaces"});
 
   const Outcome outcome = client.send(request);
@@ -159,7 +160,8 @@ TEST_CASE("a slow receiver that answers in time is a success", "[client]") {
 
 TEST_CASE("a closed port is refused, retryably", "[client]") {
   WebhookClient client;
-  const Outcome outcome = client.send(local_post("http://127.0.0.1:" + std::to_string(unused_port()) + "/hook"));
+  const Outcome outcome =
+      client.send(local_post("http://127.0.0.1:" + std::to_string(unused_port()) + "/hook"));
   CHECK(outcome.error == TransportError::refused);
   CHECK(outcome.status == 0);
   CHECK(outcome.retryable());
@@ -201,7 +203,9 @@ TEST_CASE("broken peers: reset, garbage and a truncated body each have their own
 
 TEST_CASE("a 3xx is not followed: non-retryable, with its Location", "[client]") {
   HttpTestServer target;
-  HttpTestServer server([&](const RecordedRequest&) { return Reply{302, {{"Location", target.url("/elsewhere")}}, "", 0ms}; });
+  HttpTestServer server([&](const RecordedRequest&) {
+    return Reply{302, {{"Location", target.url("/elsewhere")}}, "", 0ms};
+  });
   WebhookClient client;
   const Outcome outcome = client.send(local_post(server.url()));
   CHECK(outcome.status == 302);
@@ -215,7 +219,9 @@ TEST_CASE("a 3xx is not followed: non-retryable, with its Location", "[client]")
 TEST_CASE("a 429 carries Retry-After as seconds or as an HTTP-date", "[client]") {
   WebhookClient client;
   SECTION("seconds") {
-    HttpTestServer server([](const RecordedRequest&) { return Reply{429, {{"Retry-After", "7"}}, "slow down", 0ms}; });
+    HttpTestServer server([](const RecordedRequest&) {
+      return Reply{429, {{"Retry-After", "7"}}, "slow down", 0ms};
+    });
     const Outcome outcome = client.send(local_post(server.url()));
     CHECK(outcome.status == 429);
     CHECK(outcome.retryable());
@@ -225,8 +231,8 @@ TEST_CASE("a 429 carries Retry-After as seconds or as an HTTP-date", "[client]")
   }
   SECTION("HTTP-date, through a raw peer so the header is exactly as written") {
     const std::string date = http_date(std::time(nullptr) + 120);
-    RawTestServer server(RawBehaviour::reply_bytes,
-                         "HTTP/1.1 429 Too Many Requests\r\nRetry-After: " + date + "\r\nContent-Length: 0\r\n\r\n");
+    RawTestServer server(RawBehaviour::reply_bytes, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: " + date +
+                                                        "\r\nContent-Length: 0\r\n\r\n");
     const Outcome outcome = client.send(local_post(server.url()));
     CHECK(outcome.status == 429);
     REQUIRE(outcome.retry_after.has_value());
@@ -310,7 +316,8 @@ TEST_CASE("header injection is refused before anything is sent", "[client][valid
   };
   CHECK(refused({"X-Evil", "a\r\nX-Injected: 1"}) == "header \"X-Evil\": value contains CR, LF or NUL");
   CHECK(refused({"X-Evil", std::string("a\0b", 3)}) == "header \"X-Evil\": value contains CR, LF or NUL");
-  CHECK(refused({"X-Evil\r\nX-Injected", "1"}) == "header \"X-Evil\\r\\nX-Injected\": name contains CR, LF or NUL");
+  CHECK(refused({"X-Evil\r\nX-Injected", "1"}) ==
+        "header \"X-Evil\\r\\nX-Injected\": name contains CR, LF or NUL");
   CHECK(refused({"Bad Name", "1"}) == "header \"Bad Name\": name is not a valid token (character ' ')");
   CHECK(refused({"", "1"}) == "header \"\": name is empty");
   CHECK(refused({"X:Colon", "1"}) == "header \"X:Colon\": name is not a valid token (character ':')");
@@ -326,13 +333,16 @@ TEST_CASE("invalid URLs are refused with a message that says why", "[client][val
     return outcome.error_message;
   };
   CHECK(message_for("") == "url \"\": is empty");
-  CHECK(message_for("ftp://example.com/x") == "url \"ftp://example.com/x\": scheme must be https or http (got \"ftp\")");
-  CHECK(message_for("https://exa mple.com/") == "url \"https://exa mple.com/\": contains whitespace or a control character");
+  CHECK(message_for("ftp://example.com/x") ==
+        "url \"ftp://example.com/x\": scheme must be https or http (got \"ftp\")");
+  CHECK(message_for("https://exa mple.com/") ==
+        "url \"https://exa mple.com/\": contains whitespace or a control character");
   CHECK(message_for("https://hooks.example.com/\r\nX: y") ==
         "url \"https://hooks.example.com/\\r\\nX: y\": contains whitespace or a control character");
   CHECK(message_for("/relative/path").rfind("url \"/relative/path\": is not a valid absolute URL", 0) == 0);
   CHECK(message_for("https://").rfind("url \"https://\": ", 0) == 0);
-  CHECK(message_for("file:///etc/passwd") == "url \"file:///etc/passwd\": scheme must be https or http (got \"file\")");
+  CHECK(message_for("file:///etc/passwd") ==
+        "url \"file:///etc/passwd\": scheme must be https or http (got \"file\")");
 }
 
 TEST_CASE("a moved-from client can send again", "[client]") {

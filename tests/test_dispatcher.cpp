@@ -77,7 +77,8 @@ std::string header(const RecordedRequest& request, std::string_view name) {
 
 }  // namespace
 
-TEST_CASE("RetryPolicy: exponential backoff with jitter, fixed schedules, Retry-After within a cap", "[retry]") {
+TEST_CASE("RetryPolicy: exponential backoff with jitter, fixed schedules, Retry-After within a cap",
+          "[retry]") {
   RetryPolicy policy;
   policy.initial_delay = 1s;
   policy.factor = 2.0;
@@ -149,8 +150,9 @@ TEST_CASE("filters route each of the seven event types to exactly the right endp
     return types;
   };
   CHECK(received_types(all_server).size() == 7);
-  CHECK(received_types(incidents_server) ==
-        std::multiset<std::string>{"incident.created", "incident.resolved", "incident.updated", "monitor.down"});
+  CHECK(received_types(incidents_server) == std::multiset<std::string>{"incident.created",
+                                                                       "incident.resolved",
+                                                                       "incident.updated", "monitor.down"});
   CHECK(received_types(components_server) == std::multiset<std::string>{"component.status_changed"});
   CHECK(recorder.count() == 12);  // 7 + 4 + 1
   for (const auto& report : recorder.all()) CHECK(report.delivered);
@@ -184,7 +186,8 @@ TEST_CASE("each delivery is signed for its endpoint and the body is the event's 
                     [&](const auto& d) { return d.delivery_id == id && d.endpoint == "plain"; }));
 
   const RecordedRequest std_got = standard_server.requests().at(0);
-  CHECK(StandardWebhooksVerifier("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").verify_request(std_got.headers, std_got.body));
+  CHECK(StandardWebhooksVerifier("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+            .verify_request(std_got.headers, std_got.body));
   CHECK(header(std_got, "webhook-id") == header(std_got, "X-StatusStack-Delivery"));
 }
 
@@ -219,7 +222,8 @@ TEST_CASE("a failing receiver gets the same delivery id on every attempt, after 
     CHECK(request.body == requests[0].body);
   }
   auto gap = [&](std::size_t i) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(requests[i].received_at - requests[i - 1].received_at);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(requests[i].received_at -
+                                                                 requests[i - 1].received_at);
   };
   CHECK(gap(1) >= 100ms);  // 100 ms backoff
   CHECK(gap(1) < 1000ms);
@@ -267,6 +271,33 @@ TEST_CASE("a 4xx other than 408/425/429 fails at once", "[dispatcher][retry]") {
   CHECK(server.request_count() == 1);
 }
 
+TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[dispatcher]") {
+  std::atomic<int> status{410};
+  HttpTestServer server([&](const RecordedRequest&) { return Reply{status.load(), {}, "", 0ms}; });
+  Recorder recorder;
+  DispatcherOptions options;
+  Endpoint endpoint = local_endpoint("retired", server.url());
+  endpoint.max_in_flight = 1;
+  options.endpoints = {endpoint};
+  recorder.install(options);
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 3; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(server.request_count() == 1);  // the other two never went out
+  auto reports = recorder.all();
+  REQUIRE(reports.size() == 3);
+  for (const auto& report : reports) CHECK(report.reason == FailureReason::endpoint_gone);
+  CHECK(reports[0].last.status == 410);
+  CHECK(reports[1].attempts == 0);
+
+  status = 200;
+  dispatcher.upsert_endpoint(endpoint);  // replacing it resumes deliveries
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(recorder.all().back().delivered);
+  CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_gone)] == 3);
+}
+
 TEST_CASE("an unreachable port fails after max attempts; resets are retried too", "[dispatcher][retry]") {
   Recorder recorder;
   RawTestServer resetting(RawBehaviour::reset_after_request);
@@ -285,7 +316,8 @@ TEST_CASE("an unreachable port fails after max attempts; resets are retried too"
     CHECK_FALSE(report.delivered);
     CHECK(report.reason == FailureReason::attempts_exhausted);
     CHECK(report.attempts == 3);
-    CHECK(report.last.error == (report.endpoint == "nobody-home" ? TransportError::refused : TransportError::reset));
+    CHECK(report.last.error ==
+          (report.endpoint == "nobody-home" ? TransportError::refused : TransportError::reset));
   }
   CHECK(resetting.connections() == 3);
 }
@@ -358,7 +390,8 @@ TEST_CASE("a fault mix of 5000 events over three endpoints: every delivery repor
   std::set<std::string> delivered_ids;
   std::uint64_t delivered = 0, failed = 0;
   DispatcherOptions options;
-  options.endpoints = {local_endpoint("steady", steady_server.url()), local_endpoint("flaky", flaky_server.url()),
+  options.endpoints = {local_endpoint("steady", steady_server.url()),
+                       local_endpoint("flaky", flaky_server.url()),
                        local_endpoint("limited", limited_server.url(), {"incident.*", "monitor.*"})};
   options.retry = quick_retries(4, 5ms);
   options.retry.max_delay = 20ms;
@@ -411,6 +444,7 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
   DispatcherOptions options;
   options.endpoints = {local_endpoint("stable", server.url())};
   options.retry = quick_retries(2, 5ms);
+  options.io_threads = 2;  // endpoints spread over both loops while they change
   options.on_report = [&](const DeliveryReport&) { reported.fetch_add(1); };
   Dispatcher dispatcher(std::move(options));
 
@@ -421,7 +455,8 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
     producers.emplace_back([&, t] {
       while (!go.load()) std::this_thread::yield();
       for (int i = 0; i < 250; ++i) {
-        auto result = dispatcher.dispatch(example_event(all_event_types[static_cast<std::size_t>(i + t) % 7]));
+        auto result =
+            dispatcher.dispatch(example_event(all_event_types[static_cast<std::size_t>(i + t) % 7]));
         if (result) accepted.fetch_add(result->deliveries.size());
       }
     });
@@ -429,7 +464,8 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
   std::thread changer([&] {
     while (!go.load()) std::this_thread::yield();
     for (int i = 0; i < 100; ++i) {
-      Endpoint extra = local_endpoint("extra-" + std::to_string(i % 3), server.url(), {i % 2 ? "incident.*" : "*"});
+      Endpoint extra =
+          local_endpoint("extra-" + std::to_string(i % 3), server.url(), {i % 2 ? "incident.*" : "*"});
       dispatcher.upsert_endpoint(extra);
       if (i % 4 == 3) dispatcher.remove_endpoint("extra-" + std::to_string((i + 1) % 3));
       std::this_thread::sleep_for(1ms);
@@ -444,6 +480,34 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
   CHECK(stats.accepted == accepted.load());
   CHECK(stats.delivered + stats.failed == stats.accepted);
   CHECK(stats.failed == stats.failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_removed)]);
+}
+
+TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight", "[dispatcher]") {
+  std::mutex mutex;
+  int concurrent = 0;
+  int most = 0;
+  HttpTestServer server([&](const RecordedRequest&) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      most = std::max(most, ++concurrent);
+    }
+    std::this_thread::sleep_for(50ms);
+    const std::lock_guard<std::mutex> lock(mutex);
+    --concurrent;
+    return Reply{};
+  });
+  DispatcherOptions options;
+  Endpoint endpoint = local_endpoint("busy", server.url());
+  endpoint.max_in_flight = 5;  // split 3 + 2 between the two loops
+  options.endpoints = {endpoint};
+  options.io_threads = 2;
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 40; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(server.request_count() == 40);
+  CHECK(dispatcher.stats().delivered == 40);
+  const std::lock_guard<std::mutex> lock(mutex);
+  CHECK(most == 5);
 }
 
 TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed", "[dispatcher]") {
@@ -491,7 +555,8 @@ TEST_CASE("replacing an endpoint moves its pending deliveries to the new setting
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].delivered);
   const RecordedRequest got = new_target.requests().at(0);
-  CHECK(Verifier("rotated-secret").verify_request(got.headers, got.body));  // signed again with the new secret
+  CHECK(
+      Verifier("rotated-secret").verify_request(got.headers, got.body));  // signed again with the new secret
   CHECK(header(got, "X-StatusStack-Delivery") == reports[0].delivery_id);
 }
 
@@ -508,7 +573,8 @@ TEST_CASE("shutdown with work in flight returns by its deadline and reports ever
   options.retry.max_delay = 10s;
   recorder.install(options);
   Dispatcher dispatcher(std::move(options));
-  for (int i = 0; i < 5; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::component_status_changed)));
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(dispatcher.dispatch(example_event(EventType::component_status_changed)));
   REQUIRE(silent.wait_for_connections(2, generous));
   REQUIRE(failing.wait_for_requests(5, generous));
 
@@ -576,6 +642,40 @@ TEST_CASE("a blocked dispatch() goes through once room is made", "[dispatcher]")
   CHECK(server.request_count() == 5);
 }
 
+TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of failing", "[dispatcher]") {
+  HttpTestServer server;
+  Recorder recorder;
+  DispatcherOptions options;
+  Endpoint limited = local_endpoint("limited", server.url());
+  limited.rate_limit_per_minute = 60;  // one a second, bursts of 15
+  options.endpoints = {limited};
+  recorder.install(options);
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 17; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  const auto requests = server.requests();
+  REQUIRE(requests.size() == 17);
+  const auto burst_end = requests[14].received_at - requests[0].received_at;
+  CHECK(burst_end < 900ms);
+  CHECK(requests[15].received_at - requests[0].received_at >= 900ms);
+  CHECK(requests[16].received_at - requests[15].received_at >= 900ms);
+  for (const auto& report : recorder.all()) CHECK(report.delivered);
+}
+
+TEST_CASE("an event receivers would reject is refused by dispatch() with the field named", "[dispatcher]") {
+  HttpTestServer server;
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("a", server.url())};
+  Dispatcher dispatcher(std::move(options));
+  Event event = example_event(EventType::component_status_changed);
+  std::get<ComponentStatusChanged>(event).component.id.clear();
+  auto refused = dispatcher.dispatch(event);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().field == "component.id");
+  CHECK(dispatcher.stats().rejected_calls == 1);
+  CHECK(dispatcher.stats().accepted == 0);
+}
+
 TEST_CASE("a throwing callback is counted and cannot wedge the dispatcher", "[dispatcher]") {
   HttpTestServer server;
   DispatcherOptions options;
@@ -593,7 +693,8 @@ TEST_CASE("a throwing callback is counted and cannot wedge the dispatcher", "[di
   CHECK(dispatcher.stats().delivered == 3);
 }
 
-TEST_CASE("invalid configuration is a ConfigError naming the endpoint and setting", "[dispatcher][validation]") {
+TEST_CASE("invalid configuration is a ConfigError naming the endpoint and setting",
+          "[dispatcher][validation]") {
   auto message_for = [](Endpoint endpoint) -> std::string {
     DispatcherOptions options;
     options.endpoints = {std::move(endpoint)};
@@ -610,14 +711,16 @@ TEST_CASE("invalid configuration is a ConfigError naming the endpoint and settin
   Endpoint http = base;
   http.url = "http://10.0.0.1/x";
   CHECK(message_for(http) ==
-        "endpoint \"ops\": url \"http://10.0.0.1/x\": must be https:// (plain http:// is refused unless allow_http is set)");
+        "endpoint \"ops\": url \"http://10.0.0.1/x\": must be https:// (plain http:// is refused unless "
+        "allow_http is set)");
   Endpoint injected = base;
   injected.headers = {{"X-Team", "a\r\nX-Evil: 1"}};
   CHECK(message_for(injected) == "endpoint \"ops\": header \"X-Team\": value contains CR, LF or NUL");
   Endpoint override_signature = base;
   override_signature.headers = {{"x-statusstack-signature", "forged"}};
-  CHECK(message_for(override_signature) ==
-        "endpoint \"ops\": header \"x-statusstack-signature\" is set by the library and cannot be overridden");
+  CHECK(
+      message_for(override_signature) ==
+      "endpoint \"ops\": header \"x-statusstack-signature\" is set by the library and cannot be overridden");
   Endpoint content_type = base;
   content_type.headers = {{"Content-Type", "text/plain"}};
   CHECK(message_for(content_type) ==
@@ -628,7 +731,8 @@ TEST_CASE("invalid configuration is a ConfigError naming the endpoint and settin
   Endpoint bad_filter = base;
   bad_filter.events.patterns = {"incidents.*"};
   CHECK(message_for(bad_filter) ==
-        "endpoint \"ops\": event filter \"incidents.*\" matches no event type (use \"*\", an exact type such as "
+        "endpoint \"ops\": event filter \"incidents.*\" matches no event type (use \"*\", an exact type such "
+        "as "
         "\"monitor.down\", or a prefix such as \"incident.*\")");
   CHECK(message_for(base) == "no error");
 
@@ -648,13 +752,17 @@ TEST_CASE("stats render as Prometheus text", "[dispatcher][stats]") {
   stats.latency_buckets[5] = 3;  // <= 50 ms
   stats.latency_sum_ms = 100;
   const std::string text = to_prometheus(stats);
-  CHECK(text.find("# TYPE statusstack_webhooks_accepted_total counter\nstatusstack_webhooks_accepted_total 10\n") !=
+  CHECK(text.find(
+            "# TYPE statusstack_webhooks_accepted_total counter\nstatusstack_webhooks_accepted_total 10\n") !=
         std::string::npos);
   CHECK(text.find("statusstack_webhooks_failed_total{reason=\"rejected\"} 2\n") != std::string::npos);
   CHECK(text.find("statusstack_webhooks_failed_total{reason=\"shutdown\"} 1\n") != std::string::npos);
-  CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_bucket{le=\"0.001\"} 4\n") != std::string::npos);
-  CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_bucket{le=\"0.05\"} 7\n") != std::string::npos);
-  CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_bucket{le=\"+Inf\"} 7\n") != std::string::npos);
+  CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_bucket{le=\"0.001\"} 4\n") !=
+        std::string::npos);
+  CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_bucket{le=\"0.05\"} 7\n") !=
+        std::string::npos);
+  CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_bucket{le=\"+Inf\"} 7\n") !=
+        std::string::npos);
   CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_sum 0.1\n") != std::string::npos);
   CHECK(text.find("statusstack_webhooks_delivery_latency_seconds_count 7\n") != std::string::npos);
 }

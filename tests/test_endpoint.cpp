@@ -41,14 +41,16 @@ TEST_CASE("a signed request carries the body, the wire headers and a signature t
     for (const Header& h : request.headers) out.push_back(h.name);
     return out;
   }();
-  CHECK(names == std::vector<std::string>{"Content-Type", "User-Agent", "X-StatusStack-Event", "X-StatusStack-Delivery",
-                                          "X-StatusStack-Timestamp", "X-StatusStack-Signature", "X-Team"});
+  CHECK(names == std::vector<std::string>{"Content-Type", "User-Agent", "X-StatusStack-Event",
+                                          "X-StatusStack-Delivery", "X-StatusStack-Timestamp",
+                                          "X-StatusStack-Signature", "X-Team"});
   CHECK(*find_header(request.headers, "Content-Type") == "application/json");
   CHECK(*find_header(request.headers, "User-Agent") == std::string("statusstack-webhooks/") + version());
   CHECK(*find_header(request.headers, "X-StatusStack-Event") == "component.status_changed");
   CHECK(*find_header(request.headers, "X-StatusStack-Delivery") == "dlv_test");
   CHECK(*find_header(request.headers, "X-StatusStack-Timestamp") == "1737282600");
-  CHECK(*find_header(request.headers, "X-StatusStack-Signature") == Signer(endpoint.secret).sign(request.body));
+  CHECK(*find_header(request.headers, "X-StatusStack-Signature") ==
+        Signer(endpoint.secret).sign(request.body));
   CHECK(Verifier(endpoint.secret).verify_request(request.headers, request.body));
 }
 
@@ -57,7 +59,8 @@ TEST_CASE("the Standard Webhooks scheme signs id.timestamp.body with the decoded
   endpoint.signature = SignatureScheme::standard_webhooks;
   endpoint.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   const auto signed_at = std::chrono::system_clock::now();
-  const Request request = make_signed_request(example_event(EventType::monitor_down), endpoint, "msg_1", signed_at);
+  const Request request =
+      make_signed_request(example_event(EventType::monitor_down), endpoint, "msg_1", signed_at);
   CHECK(*find_header(request.headers, "webhook-id") == "msg_1");
   CHECK(find_header(request.headers, "X-StatusStack-Signature") == nullptr);
   CHECK(StandardWebhooksVerifier(endpoint.secret).verify_request(request.headers, request.body));
@@ -81,15 +84,17 @@ TEST_CASE("send_test delivers a sample marked as a test, and the receiver can ve
   broken.url = "ftp://example.com/";
   const Outcome refused = send_test(client, broken);
   CHECK(refused.error == TransportError::invalid_request);
-  CHECK(refused.error_message == "endpoint \"receiver\": url \"ftp://example.com/\": scheme must be https or http (got \"ftp\")");
+  CHECK(refused.error_message ==
+        "endpoint \"receiver\": url \"ftp://example.com/\": scheme must be https or http (got \"ftp\")");
 }
 
 TEST_CASE("make_signed_request refuses an invalid endpoint with a ConfigError", "[endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   endpoint.headers = {{"X-StatusStack-Delivery", "mine"}};
-  CHECK_THROWS_WITH(make_signed_request(example_event(EventType::monitor_down), endpoint, "dlv"),
-                    "endpoint \"receiver\": header \"X-StatusStack-Delivery\" is set by the library and cannot be "
-                    "overridden");
+  CHECK_THROWS_WITH(
+      make_signed_request(example_event(EventType::monitor_down), endpoint, "dlv"),
+      "endpoint \"receiver\": header \"X-StatusStack-Delivery\" is set by the library and cannot be "
+      "overridden");
   endpoint.headers.clear();
   endpoint.signature = SignatureScheme::standard_webhooks;
   endpoint.secret = "whsec_***not base64***";
@@ -112,7 +117,8 @@ TEST_CASE("event filters: everything, exact types and prefixes", "[endpoint]") {
   CHECK(pager.validate());
   CHECK_FALSE(EventFilter{{"incident"}}.validate());
   CHECK_FALSE(EventFilter{{"monitor.up"}}.validate());
-  CHECK(EventFilter{{"monitor.up"}}.validate().error().message.rfind("event filter \"monitor.up\" matches no event type", 0) == 0);
+  CHECK(EventFilter{{"monitor.up"}}.validate().error().message.rfind(
+            "event filter \"monitor.up\" matches no event type", 0) == 0);
 }
 
 TEST_CASE("delivery ids are distinct and shaped for headers", "[endpoint]") {
@@ -128,9 +134,11 @@ TEST_CASE("delivery ids are distinct and shaped for headers", "[endpoint]") {
 }
 
 TEST_CASE("the library's own headers cannot be set by an endpoint", "[endpoint]") {
-  for (const char* name : {"content-type", "Content-Length", "Host", "User-Agent", "X-StatusStack-Signature",
-                           "x-statusstack-event", "X-StatusStack-Anything", "webhook-signature", "Webhook-Id"}) {
+  for (const char* name :
+       {"content-type", "Content-Length", "Host", "User-Agent", "X-StatusStack-Signature",
+        "x-statusstack-event", "X-StatusStack-Anything", "webhook-signature", "Webhook-Id"}) {
     CHECK(is_reserved_header(name));
   }
-  for (const char* name : {"Authorization", "X-Team", "X-Status", "webhooks"}) CHECK_FALSE(is_reserved_header(name));
+  for (const char* name : {"Authorization", "X-Team", "X-Status", "webhooks"})
+    CHECK_FALSE(is_reserved_header(name));
 }

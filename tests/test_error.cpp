@@ -14,7 +14,8 @@ TEST_CASE("a Result holds either a value or an error", "[error]") {
   CHECK(*ok == 42);
   CHECK(ok.value_or(7) == 42);
 
-  Result<int> bad = Error{ErrorCode::missing_field, "component.id: required field is missing", "component.id"};
+  Result<int> bad =
+      Error{ErrorCode::missing_field, "component.id: required field is missing", "component.id"};
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().code == ErrorCode::missing_field);
   CHECK(bad.error().field == "component.id");

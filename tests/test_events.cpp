@@ -4,6 +4,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -71,7 +72,10 @@ class Generator {
       case 1: return "Production API";
       case 2: return "Ünïcödé — 日本語のテキスト — emoji 🚀🔥 — עברית";
       case 3: return "quote \" backslash \\ slash / newline \n tab \t return \r";
-      case 4: return std::string("controls \x01\x02\x1f and a NUL \0 inside", 34);
+      case 4: {
+        static const char with_nul[] = "controls \x01\x02\x1f and a NUL \0 inside";
+        return std::string(with_nul, sizeof with_nul - 1);
+      }
       case 5: return "line separators \u2028 \u2029 and </script>";
       case 6: return long_text();
       case 7: return "{\"looks\":\"like json\"}";
@@ -408,6 +412,41 @@ TEST_CASE("control characters and NUL are escaped and survive a round trip", "[e
   const Result<Event> parsed = parse_event(json);
   REQUIRE(parsed.has_value());
   CHECK(std::get<ComponentStatusChanged>(*parsed).component.name == e.component.name);
+}
+
+TEST_CASE("strings are escaped exactly as RapidJSON's Writer escapes them, at any position", "[events]") {
+  auto rapidjson_quoted = [](const std::string& text) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    return std::string(buffer.GetString(), buffer.GetSize());
+  };
+  auto our_quoted = [](const std::string& text) {
+    auto e = std::get<ComponentStatusChanged>(example_event(EventType::component_status_changed));
+    e.stack.slug = text;
+    const std::string json = to_json(e);
+    const std::string before = R"("slug":)";
+    const std::size_t start = json.find(before) + before.size();
+    const std::size_t end = json.find(R"(},"component")");
+    return json.substr(start, end - start);
+  };
+  std::string every_byte;
+  for (int c = 1; c < 0x80; ++c) every_byte += static_cast<char>(c);
+  every_byte += std::string(1, '\0') + "é中🙂";
+  CHECK(our_quoted(every_byte) == rapidjson_quoted(every_byte));
+  // One special character at each position of strings of 0 to 24 bytes: both sides of every
+  // eight-byte word the scanner looks at.
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\0', '/', '\x7f'}) {
+    for (std::size_t length = 1; length <= 24; ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string text(length, 'a');
+        text[at] = special;
+        INFO("length " << length << ", special " << static_cast<int>(special) << " at " << at);
+        REQUIRE(our_quoted(text) == rapidjson_quoted(text));
+      }
+    }
+  }
+  CHECK(our_quoted("") == R"("")");
 }
 
 // ---------------------------------------------------------------------------------------------

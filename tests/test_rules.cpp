@@ -68,21 +68,52 @@ TEST_CASE("a rules file sets endpoints, retries and limits", "[rules]") {
   CHECK(fixed->retry.schedule == std::vector<std::chrono::milliseconds>{5s, 5min, 30min});
 }
 
+TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys", "[rules]") {
+  auto parsed = parse_rules(R"({"endpoints": [
+      {"name": "pager", "format": "pagerduty", "routing_key": "e93facc04764012d7bfb002500d5d1a6",
+       "events": ["incident.*", "monitor.*"], "rate_limit_per_minute": 60},
+      {"name": "dd", "format": "datadog", "api_key": "abc", "site": "EU"}]})");
+  REQUIRE(parsed);
+  const Endpoint& pager = parsed->endpoints.at(0);
+  CHECK(pager.format.format == Format::pagerduty);
+  CHECK(pager.format.routing_key == "e93facc04764012d7bfb002500d5d1a6");
+  CHECK(effective_url(pager) == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(effective_rate_limit(pager) == 60);
+  const Endpoint& dd = parsed->endpoints.at(1);
+  CHECK(dd.format.site == DatadogSite::eu);
+  CHECK(effective_url(dd) == "https://api.datadoghq.eu/api/v1/events");
+
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "opsgenie"}]})") ==
+        "endpoints[0].format: expected \"statusstack\", \"pagerduty\" or \"datadog\" (got \"opsgenie\")");
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "datadog", "api_key": "k", "site": "mars"}]})") ==
+        "endpoints[0].site: expected US1, US3, US5, EU, AP1 or US1-FED (got \"mars\")");
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "pagerduty"}]})")
+            .rfind("endpoints[0]: endpoint \"x\": routing_key: ", 0) == 0);
+}
+
 TEST_CASE("a malformed rules file names the line or the field", "[rules]") {
   CHECK(error_of("{\n  \"endpoints\": [\n    {\"name\": \"ops\",,}\n  ]\n}") ==
         "line 3, column 20: Missing a name for object member.");
   CHECK(error_of("[]") == "(top level): expected an object with \"endpoints\"");
   CHECK(error_of("{}") == "endpoints: is required");
-  CHECK(error_of(R"({"endpoints": [{"url": "https://x.example/", "secret": "s"}]})") == "endpoints[0].name: is required");
-  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": 5, "secret": "s"}]})") == "endpoints[0].url: expected a string");
-  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "timeout_ms": -1}]})") ==
-        "endpoints[0].timeout_ms: expected an integer from 1 to 2147483647000");
-  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "retries": 3}]})") ==
+  CHECK(error_of(R"({"endpoints": [{"url": "https://x.example/", "secret": "s"}]})") ==
+        "endpoints[0].name: is required");
+  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": 5, "secret": "s"}]})") ==
+        "endpoints[0].url: expected a string");
+  CHECK(
+      error_of(
+          R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "timeout_ms": -1}]})") ==
+      "endpoints[0].timeout_ms: expected an integer from 1 to 2147483647000");
+  CHECK(error_of(
+            R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "retries": 3}]})") ==
         "endpoints[0].retries: unknown setting");
-  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "method": "GET"}]})") ==
-        "endpoints[0].method: expected POST, PUT or PATCH (got \"GET\")");
+  CHECK(
+      error_of(
+          R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "method": "GET"}]})") ==
+      "endpoints[0].method: expected POST, PUT or PATCH (got \"GET\")");
   CHECK(error_of(R"({"endpoints": [{"name": "a", "url": "http://x.example/", "secret": "s"}]})") ==
-        "endpoints[0]: endpoint \"a\": url \"http://x.example/\": must be https:// (plain http:// is refused unless "
+        "endpoints[0]: endpoint \"a\": url \"http://x.example/\": must be https:// (plain http:// is refused "
+        "unless "
         "allow_http is set)");
   CHECK(error_of(R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s"},
                                    {"name": "a", "url": "https://y.example/", "secret": "t"}]})") ==
@@ -99,16 +130,19 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
   const TempDir dir;
   const std::string rules = dir.write("rules.json", R"({"endpoints": [
       {"name": "all", "url": ")" + all_server.url() + R"(", "secret": "s1", "allow_http": true},
-      {"name": "incidents", "url": ")" + incidents_server.url() + R"(", "secret": "s2", "allow_http": true,
+      {"name": "incidents", "url": ")" + incidents_server.url() +
+                                                        R"(", "secret": "s2", "allow_http": true,
        "events": ["incident.*"]}],
     "retry": {"max_attempts": 2, "initial_delay_ms": 10}})");
 
   std::string events;
-  for (EventType type : {EventType::monitor_down, EventType::incident_created, EventType::incident_resolved}) {
+  for (EventType type :
+       {EventType::monitor_down, EventType::incident_created, EventType::incident_resolved}) {
     events += to_json(example_event(type)) + "\n";
   }
   SECTION("all delivered: exit 0") {
-    const ProcessResult run = run_process({SSW_CLI_PATH, "dispatch", "--config", rules, "--events", dir.write("events.jsonl", events)});
+    const ProcessResult run = run_process(
+        {SSW_CLI_PATH, "dispatch", "--config", rules, "--events", dir.write("events.jsonl", events)});
     INFO(run.err);
     CHECK(run.exit_code == 0);
     const auto lines = lines_of(run.out);
@@ -127,12 +161,13 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
     CHECK(run.exit_code == 1);
     CHECK(run.err.find("-:4: ") != std::string::npos);
     CHECK(run.err.find("-:5: ") != std::string::npos);
-    CHECK(lines_of(run.out).back() == "{\"summary\":true,\"accepted\":5,\"delivered\":5,\"failed\":0,\"skipped\":2}");
+    CHECK(lines_of(run.out).back() ==
+          "{\"summary\":true,\"accepted\":5,\"delivered\":5,\"failed\":0,\"skipped\":2}");
   }
   SECTION("a malformed rules file stops before anything is sent") {
     const ProcessResult run =
-        run_process({SSW_CLI_PATH, "dispatch", "--config", dir.write("bad.json", "{\"endpoints\": 3}"), "--events",
-                     dir.write("events.jsonl", events)});
+        run_process({SSW_CLI_PATH, "dispatch", "--config", dir.write("bad.json", "{\"endpoints\": 3}"),
+                     "--events", dir.write("events.jsonl", events)});
     CHECK(run.exit_code == 2);
     CHECK(run.err == "statusstack-webhook: " + dir.file("bad.json") + ": endpoints: expected an array\n");
     CHECK(all_server.request_count() == 0);
@@ -153,12 +188,14 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[rules][cli]
   CHECK(*find_header(got.headers, "X-StatusStack-Test") == "true");
   CHECK(Verifier("from-env").verify_request(got.headers, got.body));
 
-  const ProcessResult refused = run_process({SSW_CLI_PATH, "send", "--url", "http://127.0.0.1:" + std::to_string(unused_port()) + "/",
-                                             "--secret", "s", "--allow-http", "--test"});
+  const ProcessResult refused =
+      run_process({SSW_CLI_PATH, "send", "--url", "http://127.0.0.1:" + std::to_string(unused_port()) + "/",
+                   "--secret", "s", "--allow-http", "--test"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
 
-  const ProcessResult http = run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--secret", "s", "--test"});
+  const ProcessResult http =
+      run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--secret", "s", "--test"});
   CHECK(http.exit_code == 2);
   CHECK(http.err.find("must be https://") != std::string::npos);
 }

@@ -1,5 +1,6 @@
 #include <statusstack/webhooks/signature.hpp>
 
+#include "support/docs.hpp"
 #include "support/process.hpp"
 
 #include <catch2/catch.hpp>
@@ -738,14 +739,9 @@ TEST_CASE("statusstack-webhook verify exits 0 when valid and 1 when not, saying 
 
 namespace {
 
-// The fenced block of docs/signatures.md whose first line is `first_line`.
+// The fenced block of docs/signatures.md whose first line is `first_line` (support/docs.hpp).
 std::string doc_snippet(const std::string& first_line) {
-  const std::string doc = read_file(source_dir + "/docs/signatures.md");
-  const std::size_t start = doc.find("\n" + first_line + "\n");
-  REQUIRE(start != std::string::npos);
-  const std::size_t end = doc.find("\n```", start + 1);
-  REQUIRE(end != std::string::npos);
-  return doc.substr(start + 1, end - start);
+  return statusstack::webhooks::testing::doc_block("docs/signatures.md", first_line);
 }
 
 }  // namespace

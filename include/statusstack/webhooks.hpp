@@ -8,6 +8,7 @@
 #include <statusstack/webhooks/endpoint.hpp>
 #include <statusstack/webhooks/error.hpp>
 #include <statusstack/webhooks/events.hpp>
+#include <statusstack/webhooks/formats.hpp>
 #include <statusstack/webhooks/headers.hpp>
 #include <statusstack/webhooks/rules.hpp>
 #include <statusstack/webhooks/signature.hpp>

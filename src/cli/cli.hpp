@@ -37,5 +37,7 @@ void add_signature_commands(CLI::App& app);
 void add_events_commands(CLI::App& app);
 /// `send` and `dispatch` (cmd_delivery.cpp).
 void add_delivery_commands(CLI::App& app);
+/// `render --format pagerduty|datadog [--routing-key K] [FILE|-]` (cmd_formats.cpp).
+void add_formats_commands(CLI::App& app);
 
 }  // namespace statusstack::webhooks::cli

@@ -46,13 +46,18 @@ std::string number(double value) {
 }
 
 std::string outcome_fields(const Outcome& outcome) {
-  std::string line = "\"status\":" + (outcome.status != 0 ? std::to_string(outcome.status) : std::string("null"));
-  line += ",\"error\":" + (outcome.error != TransportError::none ? json_quote(outcome.describe()) : std::string("null"));
+  std::string line =
+      "\"status\":" + (outcome.status != 0 ? std::to_string(outcome.status) : std::string("null"));
+  line += ",\"error\":" +
+          (outcome.error != TransportError::none ? json_quote(outcome.describe()) : std::string("null"));
+  if (outcome.retry_after) line += ",\"retry_after_s\":" + std::to_string(outcome.retry_after->count());
+  if (!outcome.location.empty()) line += ",\"location\":" + json_quote(outcome.location);
   return line;
 }
 
 std::string preview(const std::string& body) {
-  return json_quote(body.size() > response_preview_bytes ? body.substr(0, response_preview_bytes) + "..." : body);
+  return json_quote(body.size() > response_preview_bytes ? body.substr(0, response_preview_bytes) + "..."
+                                                         : body);
 }
 
 Endpoint endpoint_from(const SendOptions& options) {
@@ -65,7 +70,8 @@ Endpoint endpoint_from(const SendOptions& options) {
   endpoint.method = *method;
   for (const std::string& header : options.headers) {
     const auto colon = header.find(':');
-    if (colon == std::string::npos) fail(exit_usage, "--header: expected 'Name: value' (got \"" + header + "\")");
+    if (colon == std::string::npos)
+      fail(exit_usage, "--header: expected 'Name: value' (got \"" + header + "\")");
     std::string value = header.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     endpoint.headers.push_back({header.substr(0, colon), value});
@@ -98,12 +104,14 @@ void run_send(const SendOptions& options) {
   }
   const double latency_ms = static_cast<double>(outcome.timings.total.count()) / 1000.0;
   std::cout << '{' << outcome_fields(outcome) << ",\"latency_ms\":" << number(latency_ms)
-            << ",\"delivery_id\":" << json_quote(delivery_id) << ",\"response\":" << preview(outcome.body) << "}\n";
+            << ",\"delivery_id\":" << json_quote(delivery_id) << ",\"response\":" << preview(outcome.body)
+            << "}\n";
   if (!outcome.ok()) throw CLI::RuntimeError(exit_failed);
 }
 
 std::string report_line(const DeliveryReport& report) {
-  std::string line = "{\"delivery_id\":" + json_quote(report.delivery_id) + ",\"endpoint\":" + json_quote(report.endpoint) +
+  std::string line = "{\"delivery_id\":" + json_quote(report.delivery_id) +
+                     ",\"endpoint\":" + json_quote(report.endpoint) +
                      ",\"event\":" + json_quote(to_string(report.event)) +
                      ",\"outcome\":" + (report.delivered ? "\"delivered\"" : "\"failed\"");
   if (!report.delivered) line += ",\"reason\":" + json_quote(to_string(report.reason));
@@ -146,8 +154,8 @@ void run_dispatch(const DispatchOptions& options) {
     if (!result) {
       ++skipped;
       const std::lock_guard<std::mutex> lock(output);
-      std::cerr << "statusstack-webhook: " << options.events << ":" << number << ": " << result.error().message
-                << " (skipped)\n";
+      std::cerr << "statusstack-webhook: " << options.events << ":" << number << ": "
+                << result.error().message << " (skipped)\n";
       continue;
     }
     accepted += result->deliveries.size();
@@ -166,9 +174,12 @@ void run_dispatch(const DispatchOptions& options) {
 
 void add_delivery_commands(CLI::App& app) {
   auto send_options = std::make_shared<SendOptions>();
-  CLI::App* send = app.add_subcommand("send", "Send one signed webhook now and print its outcome as a JSON line");
-  send->add_option("--url", send_options->url, "Receiver URL (https://, or http:// with --allow-http)")->required();
-  send->add_option("--secret", send_options->secrets, "Signing secret (default: $STATUSSTACK_WEBHOOK_SECRET)");
+  CLI::App* send =
+      app.add_subcommand("send", "Send one signed webhook now and print its outcome as a JSON line");
+  send->add_option("--url", send_options->url, "Receiver URL (https://, or http:// with --allow-http)")
+      ->required();
+  send->add_option("--secret", send_options->secrets,
+                   "Signing secret (default: $STATUSSTACK_WEBHOOK_SECRET)");
   send->add_option("--method", send_options->method, "POST (default), PUT or PATCH");
   send->add_option("--header", send_options->headers, "Custom header 'Name: value' (repeatable)");
   send->add_option("--cacert", send_options->cacert, "PEM file of CA certificates to trust");
@@ -177,8 +188,10 @@ void add_delivery_commands(CLI::App& app) {
   send->add_flag("--allow-http", send_options->allow_http, "Allow a plain http:// URL");
   send->add_flag("--standard-webhooks", send_options->standard_webhooks,
                  "Sign with the Standard Webhooks scheme (whsec_ secret)");
-  auto* event_file = send->add_option("--event-file", send_options->event_file, "Event JSON to send (- for stdin)");
-  auto* test = send->add_flag("--test", send_options->test, "Send a sample event marked X-StatusStack-Test: true");
+  auto* event_file =
+      send->add_option("--event-file", send_options->event_file, "Event JSON to send (- for stdin)");
+  auto* test =
+      send->add_flag("--test", send_options->test, "Send a sample event marked X-StatusStack-Test: true");
   send->add_option("--type", send_options->type, "Event type of the --test sample")->needs(test);
   event_file->excludes(test);
   send->callback([send_options, event_file, test] {
@@ -188,11 +201,15 @@ void add_delivery_commands(CLI::App& app) {
 
   auto dispatch_options = std::make_shared<DispatchOptions>();
   CLI::App* dispatch = app.add_subcommand(
-      "dispatch", "Deliver events (one JSON per line) to the endpoints of a rules file; print one JSON line per report");
-  dispatch->add_option("--config", dispatch_options->config, "Rules file (JSON; see docs/configuration.md)")->required();
-  dispatch->add_option("--events", dispatch_options->events, "File of events, one JSON object per line (default: stdin)");
-  dispatch->add_option("--shutdown-ms", dispatch_options->shutdown_ms,
-                       "How long to keep delivering after the input ends (default 10000)")
+      "dispatch",
+      "Deliver events (one JSON per line) to the endpoints of a rules file; print one JSON line per report");
+  dispatch->add_option("--config", dispatch_options->config, "Rules file (JSON; see docs/configuration.md)")
+      ->required();
+  dispatch->add_option("--events", dispatch_options->events,
+                       "File of events, one JSON object per line (default: stdin)");
+  dispatch
+      ->add_option("--shutdown-ms", dispatch_options->shutdown_ms,
+                   "How long to keep delivering after the input ends (default 10000)")
       ->check(CLI::Range(0L, 86400000L));
   dispatch->callback([dispatch_options] { run_dispatch(*dispatch_options); });
 }

@@ -14,6 +14,7 @@ namespace statusstack::webhooks::cli {
 
 void add_events_commands(CLI::App& app) {
   std::vector<std::string> names;
+  names.reserve(all_event_types.size());
   for (const EventType type : all_event_types) names.emplace_back(to_string(type));
 
   auto* example = app.add_subcommand("example", "Print a realistic sample event of TYPE as compact JSON");

@@ -23,7 +23,8 @@ std::string read_input(const std::string& path) {
 
 std::vector<std::string> secrets_or_env(const std::vector<std::string>& given) {
   if (!given.empty()) return given;
-  const char* from_env = std::getenv(secret_env);  // NOLINT(concurrency-mt-unsafe): read before any thread starts
+  const char* from_env =
+      std::getenv(secret_env);  // NOLINT(concurrency-mt-unsafe): read before any thread starts
   if (from_env == nullptr) fail(exit_usage, std::string("no secret: pass --secret or set ") + secret_env);
   return {from_env};
 }

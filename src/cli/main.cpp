@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   ssw::cli::add_signature_commands(app);
   ssw::cli::add_events_commands(app);
   ssw::cli::add_delivery_commands(app);
+  ssw::cli::add_formats_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {

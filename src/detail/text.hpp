@@ -3,10 +3,33 @@
 // Small text helpers shared by the event code (UTF-8 checks, quoting untrusted text in messages).
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace statusstack::webhooks::detail {
+
+/// Eight bytes of `p` as one word (any alignment), for scanning text a word at a time.
+inline std::uint64_t load_word(const char* p) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  return word;
+}
+inline constexpr std::uint64_t word_ones = 0x0101010101010101ULL;
+inline constexpr std::uint64_t word_highs = 0x8080808080808080ULL;
+
+/// True when one of the word's bytes is below 0x20, '"' or '\\' (must be escaped in JSON). Each
+/// test is the classic "has a byte below n" trick: a byte borrows into its high bit only if it was
+/// below n, and `~word` rules out bytes whose high bit was set already (so UTF-8 passes).
+inline bool word_needs_json_escape(std::uint64_t word) noexcept {
+  const std::uint64_t quote = word ^ (word_ones * '"');
+  const std::uint64_t backslash = word ^ (word_ones * '\\');
+  const std::uint64_t control = (word - word_ones * 0x20) & ~word;
+  const std::uint64_t is_quote = (quote - word_ones) & ~quote;
+  const std::uint64_t is_backslash = (backslash - word_ones) & ~backslash;
+  return ((control | is_quote | is_backslash) & word_highs) != 0;
+}
 
 /// True when `text` is well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
 bool is_valid_utf8(std::string_view text) noexcept;

@@ -48,3 +48,42 @@ if(EXISTS "${prefix}/bin/statusstack-webhook")
   run("${prefix}/bin/statusstack-webhook" --version)
   message(STATUS "installed CLI: ${last_output}")
 endif()
+
+# docs/getting-started.md as a reader uses it: its CMakeLists.txt and notify.cpp, copied out of the
+# page and built against the installed package. Run without arguments, notify prints its usage
+# and exits 2: it linked and started (test_docs.cpp runs it for real against a local receiver).
+file(READ "${SOURCE_DIR}/docs/getting-started.md" getting_started)
+function(doc_block first_line_prefix out)
+  string(FIND "${getting_started}" "\n${first_line_prefix}" start)
+  if(start EQUAL -1)
+    message(FATAL_ERROR "docs/getting-started.md: no code block starts with \"${first_line_prefix}\"")
+  endif()
+  math(EXPR start "${start} + 1")
+  string(SUBSTRING "${getting_started}" ${start} -1 rest)
+  string(FIND "${rest}" "\n```" end)
+  math(EXPR end "${end} + 1")
+  string(SUBSTRING "${rest}" 0 ${end} block)
+  set(${out} "${block}" PARENT_SCOPE)
+endfunction()
+doc_block("# CMakeLists.txt" cmake_lists)
+doc_block("// notify.cpp:" notify)
+file(WRITE "${WORK_DIR}/getting-started/CMakeLists.txt" "${cmake_lists}")
+file(WRITE "${WORK_DIR}/getting-started/notify.cpp" "${notify}")
+run(${CMAKE_COMMAND} -S "${WORK_DIR}/getting-started" -B "${WORK_DIR}/getting-started/build" -G "${GENERATOR}"
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/getting-started/build")
+execute_process(COMMAND "${WORK_DIR}/getting-started/build/notify" RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "^usage: WEBHOOK_SECRET=")
+  message(FATAL_ERROR "the getting-started program did not print its usage (exit ${rc}): ${err}")
+endif()
+
+# The examples build on their own against the installed package too (once is enough).
+if(SHARED)
+  run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples" -B "${WORK_DIR}/examples" -G "${GENERATOR}"
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
+  run(${CMAKE_COMMAND} --build "${WORK_DIR}/examples" --parallel 2)
+  execute_process(COMMAND "${WORK_DIR}/examples/quickstart/quickstart" RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "^usage: quickstart")
+    message(FATAL_ERROR "the installed-package quickstart did not print its usage (exit ${rc}): ${err}")
+  endif()
+endif()

@@ -153,6 +153,30 @@ void HttpTestServer::Impl::serve(const httplib::Request& req, httplib::Response&
   res.body = reply.body;
 }
 
+namespace {
+// Debian's httplib was built with a listen backlog of 5: a client opening more connections at once
+// has its extra SYNs dropped and retried a second later. Calling listen() again on the listening
+// socket raises the backlog (Linux), so bursts of connections are accepted at once.
+void widen_listen_backlog(int port) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  while (const dirent* entry = readdir(fds)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == dirfd(fds)) continue;
+    int listening = 0;
+    socklen_t length = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || listening == 0) continue;
+    sockaddr_in address{};
+    socklen_t address_length = sizeof address;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) == 0 &&
+        address.sin_family == AF_INET && ntohs(address.sin_port) == port) {
+      ::listen(fd, SOMAXCONN);
+    }
+  }
+  closedir(fds);
+}
+}  // namespace
+
 void HttpTestServer::Impl::start() {
   server->new_task_queue = [this] { return new Pool(*this); };
   server->set_keep_alive_max_count(kRequestsPerConnection);
@@ -167,6 +191,7 @@ void HttpTestServer::Impl::start() {
 
   port = server->bind_to_any_port("127.0.0.1");
   if (port <= 0) throw std::runtime_error("HttpTestServer: cannot bind 127.0.0.1");
+  widen_listen_backlog(port);
   thread = std::thread([this] { server->listen_after_bind(); });
 
   // stop() is a no-op until the accept loop runs, so do not return before it does.

@@ -3,12 +3,17 @@
 #include "support/servers.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere else
 
@@ -30,7 +35,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, input_file.empty() ? "/dev/null" : input_file.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, input_file.empty() ? "/dev/null" : input_file.c_str(),
+                                   O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
@@ -57,12 +63,144 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) throw std::runtime_error("run_process: cannot start " + argv[0]);
   int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) throw std::runtime_error("run_process: waitpid failed for " + argv[0]);
+  if (::waitpid(pid, &status, 0) != pid)
+    throw std::runtime_error("run_process: waitpid failed for " + argv[0]);
   ProcessResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_all(out_file);
   result.err = read_all(err_file);
   return result;
+}
+
+}  // namespace statusstack::webhooks::testing
+
+namespace statusstack::webhooks::testing {
+
+namespace {
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (auto& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+std::vector<std::string> environment_with(const std::vector<std::string>& extra_env) {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text = *entry;
+    bool replaced = false;
+    for (const auto& extra : extra_env) {
+      const auto name_length = extra.find('=') + 1;
+      if (text.compare(0, name_length, extra, 0, name_length) == 0) replaced = true;
+    }
+    if (!replaced) env.push_back(text);
+  }
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  return env;
+}
+
+int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const std::vector<std::string>& extra_env)
+    : dir_(std::make_unique<TempDir>()) {
+  if (argv.empty()) throw std::runtime_error("BackgroundProcess: no program given");
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("BackgroundProcess: pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, dir_->file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+
+  std::vector<std::string> arg_storage = argv;
+  std::vector<std::string> env_storage = environment_with(extra_env);
+  std::vector<char*> args = c_strings(arg_storage);
+  std::vector<char*> env = c_strings(env_storage);
+  const int spawned = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  if (spawned != 0) {
+    ::close(pipe_fds[0]);
+    throw std::runtime_error("BackgroundProcess: cannot start " + argv[0]);
+  }
+  out_fd_ = pipe_fds[0];
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (!finished_) terminate();
+  if (out_fd_ >= 0) ::close(out_fd_);
+}
+
+bool BackgroundProcess::fill(std::chrono::milliseconds timeout) {
+  if (out_fd_ < 0) return false;
+  pollfd p{out_fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return false;
+  char chunk[4096];
+  const ssize_t n = ::read(out_fd_, chunk, sizeof chunk);
+  if (n <= 0) {
+    ::close(out_fd_);
+    out_fd_ = -1;
+    return false;
+  }
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::optional<std::string> BackgroundProcess::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (const auto newline = buffer_.find('\n'); newline != std::string::npos) {
+      std::string line = buffer_.substr(0, newline);
+      buffer_.erase(0, newline + 1);
+      return line;
+    }
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds::zero() || !fill(left)) return std::nullopt;
+  }
+}
+
+std::string BackgroundProcess::read_rest() {
+  // The program has ended: the pipe holds at most what it wrote last, then EOF.
+  while (fill(std::chrono::milliseconds(1000))) {
+  }
+  return std::exchange(buffer_, std::string());
+}
+
+std::optional<ProcessResult> BackgroundProcess::wait(std::chrono::milliseconds timeout) {
+  if (finished_) return finished_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      ProcessResult result;
+      result.exit_code = exit_code_of(status);
+      result.out = read_rest();
+      result.err = read_all(dir_->file("stderr"));
+      finished_ = result;
+      return finished_;
+    }
+    if (done < 0) throw std::runtime_error("BackgroundProcess: waitpid failed");
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    // Keep the pipe drained meanwhile, so a chatty program never blocks on a full pipe.
+    if (!fill(std::chrono::milliseconds(10)) && out_fd_ < 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+ProcessResult BackgroundProcess::terminate() {
+  if (finished_) return *finished_;
+  ::kill(pid_, SIGTERM);
+  if (auto result = wait(std::chrono::seconds(5))) return *result;
+  ::kill(pid_, SIGKILL);
+  if (auto result = wait(std::chrono::seconds(5))) return *result;
+  throw std::runtime_error("BackgroundProcess: the program survived SIGKILL");
 }
 
 }  // namespace statusstack::webhooks::testing

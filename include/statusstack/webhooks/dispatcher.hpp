@@ -24,9 +24,9 @@ namespace statusstack::webhooks {
 /// When to try again after a retryable failure, and when to give up. Exponential backoff with
 /// jitter by default; a non-empty `schedule` replaces it with fixed delays.
 struct RetryPolicy {
-  int max_attempts = 8;                              ///< attempts in all, the first included (>= 1)
-  std::chrono::milliseconds initial_delay{1000};     ///< delay before the second attempt
-  double factor = 2.0;                               ///< growth per attempt (>= 1)
+  int max_attempts = 8;                           ///< attempts in all, the first included (>= 1)
+  std::chrono::milliseconds initial_delay{1000};  ///< delay before the second attempt
+  double factor = 2.0;                            ///< growth per attempt (>= 1)
   std::chrono::milliseconds max_delay{std::chrono::minutes(10)};  ///< cap of the exponential delay
   double jitter = 0.2;  ///< each delay is scaled by a random factor in [1 - jitter, 1 + jitter]
   /// Fixed delays before attempts 2, 3, ...; the last one repeats (e.g. 5 s, 5 min, 30 min, 2 h ...).
@@ -59,6 +59,7 @@ enum class FailureReason {
   too_old,             ///< max_age passed before another attempt could start
   endpoint_removed,    ///< the endpoint was removed before the delivery was done
   shutdown,            ///< the Dispatcher shut down before the delivery was done
+  endpoint_gone,       ///< the receiver answered 410 Gone: the endpoint is paused until it is replaced
 };
 
 /// The reason's stable snake_case name, e.g. "attempts_exhausted".
@@ -73,6 +74,11 @@ struct DeliveryReport {
   FailureReason reason = FailureReason::none;
   int attempts = 0;  ///< attempts made (0 when it never got to one)
   Outcome last;      ///< the last attempt's outcome (status, error, response body...)
+  /// What the vendor handed back for a delivered event: PagerDuty's dedup_key, Datadog's id_str.
+  std::string receipt;
+  /// Why it failed, in words: the vendor's error messages for a rejected PagerDuty/Datadog request,
+  /// otherwise the last outcome described ("HTTP 503", "timeout: ..."). Empty when delivered.
+  std::string detail;
   std::chrono::system_clock::time_point accepted_at;
   std::chrono::system_clock::time_point first_attempt_at;  ///< epoch when there was no attempt
   std::chrono::system_clock::time_point last_attempt_at;
@@ -86,6 +92,7 @@ struct AttemptReport {
   EventType event{};
   int attempt = 0;  ///< 1 for the first
   Outcome outcome;
+  std::string detail;  ///< the vendor's error messages, or the outcome described
   std::optional<std::chrono::milliseconds> retry_in;  ///< when the next attempt comes; nullopt: none
 };
 
@@ -100,19 +107,20 @@ struct Accepted {
 
 /// Counters since the Dispatcher started; a consistent-enough snapshot (each counter is exact).
 struct DispatcherStats {
-  std::uint64_t accepted = 0;   ///< deliveries accepted by dispatch()
-  std::uint64_t delivered = 0;  ///< final: 2xx
-  std::uint64_t failed = 0;     ///< final: failed, all reasons
-  std::array<std::uint64_t, 6> failed_by_reason{};  ///< indexed by FailureReason
-  std::uint64_t rejected_calls = 0;  ///< dispatch() calls refused (queue full, shut down)
-  std::uint64_t attempts = 0;        ///< HTTP attempts finished
-  std::uint64_t retries = 0;         ///< attempts scheduled again after a failure
-  std::uint64_t in_flight = 0;       ///< requests on the wire now
-  std::uint64_t queued = 0;          ///< accepted, not final, not on the wire (waiting or backing off)
-  std::uint64_t callback_errors = 0; ///< exceptions thrown by on_report / on_attempt (caught)
+  std::uint64_t accepted = 0;                       ///< deliveries accepted by dispatch()
+  std::uint64_t delivered = 0;                      ///< final: 2xx
+  std::uint64_t failed = 0;                         ///< final: failed, all reasons
+  std::array<std::uint64_t, 7> failed_by_reason{};  ///< indexed by FailureReason
+  std::uint64_t rejected_calls = 0;                 ///< dispatch() calls refused (queue full, shut down)
+  std::uint64_t attempts = 0;                       ///< HTTP attempts finished
+  std::uint64_t retries = 0;                        ///< attempts scheduled again after a failure
+  std::uint64_t in_flight = 0;                      ///< requests on the wire now
+  std::uint64_t queued = 0;           ///< accepted, not final, not on the wire (waiting or backing off)
+  std::uint64_t callback_errors = 0;  ///< exceptions thrown by on_report / on_attempt (caught)
   /// Delivery latency (dispatch() to final report) of delivered events: counts per bucket, the
   /// bucket bounds in milliseconds are latency_bounds_ms (the last bucket is +Inf).
-  static constexpr std::array<double, 14> latency_bounds_ms{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000};
+  static constexpr std::array<double, 14> latency_bounds_ms{1,   2,   5,    10,   25,   50,    100,
+                                                            250, 500, 1000, 2500, 5000, 10000, 60000};
   std::array<std::uint64_t, 15> latency_buckets{};
   double latency_sum_ms = 0;
 };
@@ -127,7 +135,10 @@ struct DispatcherOptions {
   std::size_t max_pending = 100000;  ///< deliveries accepted but not final, at most
   OverflowPolicy overflow = OverflowPolicy::reject;
   std::chrono::milliseconds block_timeout{1000};  ///< with OverflowPolicy::block
-  unsigned io_threads = 1;                        ///< each runs its own curl multi loop
+  /// I/O threads, each running its own curl multi loop with its own connections. Every endpoint is
+  /// spread over all of them (its max_in_flight and rate limit split between them), so 2 lets one
+  /// busy endpoint use both cores of a 2-core machine.
+  unsigned io_threads = 1;
   /// Called once per (event, endpoint) when final, on an I/O thread: keep it quick. Exceptions are
   /// caught and counted (DispatcherStats::callback_errors).
   std::function<void(const DeliveryReport&)> on_report;
@@ -148,12 +159,14 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   /// Serializes the event once, signs it per matching endpoint and queues the deliveries. Never
-  /// blocks on the network. Errors: queue_full (no room for all matching deliveries; nothing is
-  /// queued), shut_down.
+  /// blocks on the network. Errors: the validate_event() error of an event receivers would reject
+  /// (an empty id, a window that ends before it starts...), queue_full (no room for all matching
+  /// deliveries; nothing is queued), shut_down.
   Result<Accepted> dispatch(const Event& event);
 
   /// Adds an endpoint, or replaces the one with the same name (deliveries already accepted for it
-  /// continue with the new settings). Throws ConfigError when the endpoint is invalid.
+  /// continue with the new settings; an endpoint paused by a 410 Gone resumes). Throws ConfigError
+  /// when the endpoint is invalid.
   void upsert_endpoint(Endpoint endpoint);
   /// Removes the endpoint: its pending deliveries end as failed(endpoint_removed); requests on the
   /// wire finish first. Returns false when there was none of that name.

@@ -110,8 +110,8 @@ STATUSSTACK_WEBHOOKS_EXPORT Result<Timestamp> parse_rfc3339(std::string_view tex
 class STATUSSTACK_WEBHOOKS_EXPORT ComponentStatus {
  public:
   enum Value { operational, degraded, partial_outage, major_outage, critical, maintenance, unknown };
-  ComponentStatus(Value value = operational) noexcept
-      : value_(value) {}  // NOLINT(google-explicit-constructor)
+  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
+  ComponentStatus(Value value = operational) noexcept : value_(value) {}
   /// Never fails: an unknown name gives `unknown` holding `name`.
   static ComponentStatus from_string(std::string_view name);
   Value value() const noexcept { return value_; }
@@ -137,7 +137,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT ComponentStatus {
 class STATUSSTACK_WEBHOOKS_EXPORT MonitorStatus {
  public:
   enum Value { up, down, degraded, unknown };
-  MonitorStatus(Value value = up) noexcept : value_(value) {}  // NOLINT(google-explicit-constructor)
+  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
+  MonitorStatus(Value value = up) noexcept : value_(value) {}
   static MonitorStatus from_string(std::string_view name);
   Value value() const noexcept { return value_; }
   bool is_known() const noexcept { return value_ != unknown; }
@@ -160,7 +161,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT MonitorStatus {
 class STATUSSTACK_WEBHOOKS_EXPORT CheckType {
  public:
   enum Value { http, keyword, tcp, ping, dns, ssl, heartbeat, unknown };
-  CheckType(Value value = http) noexcept : value_(value) {}  // NOLINT(google-explicit-constructor)
+  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
+  CheckType(Value value = http) noexcept : value_(value) {}
   static CheckType from_string(std::string_view name);
   Value value() const noexcept { return value_; }
   bool is_known() const noexcept { return value_ != unknown; }
@@ -183,8 +185,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT CheckType {
 class STATUSSTACK_WEBHOOKS_EXPORT IncidentStatus {
  public:
   enum Value { investigating, identified, monitoring, resolved, unknown };
-  IncidentStatus(Value value = investigating) noexcept
-      : value_(value) {}  // NOLINT(google-explicit-constructor)
+  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
+  IncidentStatus(Value value = investigating) noexcept : value_(value) {}
   static IncidentStatus from_string(std::string_view name);
   Value value() const noexcept { return value_; }
   bool is_known() const noexcept { return value_ != unknown; }
@@ -207,7 +209,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT IncidentStatus {
 class STATUSSTACK_WEBHOOKS_EXPORT IncidentImpact {
  public:
   enum Value { none, minor, major, critical, unknown };
-  IncidentImpact(Value value = none) noexcept : value_(value) {}  // NOLINT(google-explicit-constructor)
+  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
+  IncidentImpact(Value value = none) noexcept : value_(value) {}
   static IncidentImpact from_string(std::string_view name);
   Value value() const noexcept { return value_; }
   bool is_known() const noexcept { return value_ != unknown; }

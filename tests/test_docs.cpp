@@ -1,0 +1,447 @@
+// The documentation, run: the programs it shows (built from the Markdown by doc_programs.cmake),
+// its rules file, and the error messages it quotes, reproduced against servers on 127.0.0.1.
+
+#include <statusstack/webhooks.hpp>
+
+#include "support/docs.hpp"
+#include "support/process.hpp"
+#include "support/servers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace statusstack::webhooks;
+using namespace statusstack::webhooks::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string doc_bin = SSW_DOC_PROGRAM_DIR;
+constexpr auto generous = 20s;  // bound for waits that normally take milliseconds
+
+// Every block marked "test" in README.md and docs/, by file and first line; each has a test below.
+const std::set<std::pair<std::string, std::string>> tested_blocks = {
+    {"README.md",
+     "// hello.cpp: deliver a sample of each incident and monitor.down event to URL, print the reports."},
+    {"docs/getting-started.md",
+     "// notify.cpp: tell an endpoint that a monitor is down, and print what became of the delivery."},
+    {"docs/delivery.md",
+     "// backoff.cpp: when the attempts of a delivery that keeps failing are made, under two policies."},
+    {"docs/receivers.md",
+     "// receiver.cpp: receiver [PORT] — verifies, parses, deduplicates, answers, then prints each event."},
+    {"docs/receivers.md",
+     "// receiver.go: go run receiver.go [PORT]; the secret comes from STATUSSTACK_WEBHOOK_SECRET."},
+    {"docs/configuration.md", "{"},
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Text with what changes from run to run (delivery ids, ports, timings, versions) made equal.
+std::string normalized(const std::string& text) {
+  static const std::regex delivery_id("dlv_[0-9a-z]{26}");
+  static const std::regex digits("[0-9]+(\\.[0-9]+)?");
+  return std::regex_replace(std::regex_replace(text, delivery_id, "dlv_ID"), digits, "N");
+}
+
+// True when `text` appears in the document, numbers and delivery ids aside.
+bool documented(const std::string& doc_file, const std::string& text) {
+  return normalized(source_file(doc_file)).find(normalized(text)) != std::string::npos;
+}
+
+bool program_exists(const std::string& name) {
+  return run_process({"sh", "-c", "command -v " + name}).exit_code == 0;
+}
+
+// A receiver's reply to a signed request that a receiver built on this library would give.
+Handler verifying_handler(const std::string& secret) {
+  return [secret](const RecordedRequest& request) {
+    const Verifier verifier(secret);
+    if (auto verified = verifier.verify_request(request.headers, request.body); !verified) {
+      return Reply{401, {{"Content-Type", "text/plain"}}, verified.error().message + "\n", {}};
+    }
+    if (auto event = parse_event(request.body); !event) {
+      return Reply{400, {{"Content-Type", "text/plain"}}, event.error().message, {}};
+    }
+    return Reply{200, {{"Content-Type", "text/plain"}}, "ok\n", {}};
+  };
+}
+
+// A signed request for one delivery to `url`, as the Dispatcher would send it.
+Request signed_request(const std::string& url, const std::string& secret, const std::string& delivery_id) {
+  Endpoint endpoint;
+  endpoint.name = "docs";
+  endpoint.url = url;
+  endpoint.secret = secret;
+  endpoint.options.allow_http = true;
+  endpoint.options.timeout = 5s;
+  return make_signed_request(example_event(EventType::monitor_down), endpoint, delivery_id);
+}
+
+// Sends the requests a receiver from receivers.md must answer: a delivery, the same delivery
+// again, a wrong signature, a body that is not an event. `receiver` prints "accepted <type>" per
+// event handled.
+void check_receiver(BackgroundProcess& receiver, const std::string& url, const std::string& secret) {
+  WebhookClient client;
+  const std::string id = new_delivery_id();
+  Outcome first;
+  // The program listens once it has started: retry the first request while the port refuses.
+  const auto deadline = std::chrono::steady_clock::now() + generous;
+  do {
+    first = client.send(signed_request(url, secret, id));
+    if (first.error != TransportError::refused) break;
+    std::this_thread::sleep_for(50ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  INFO(first.describe());
+  CHECK(first.status == 200);
+  CHECK(receiver.read_line(generous) == std::optional<std::string>("accepted monitor.down"));
+
+  CHECK(client.send(signed_request(url, secret, id)).status == 200);  // a retry: answered, not handled
+  const Outcome wrong = client.send(signed_request(url, "another secret", new_delivery_id()));
+  CHECK(wrong.status == 401);
+  Request not_an_event = signed_request(url, secret, new_delivery_id());
+  not_an_event.body = "{\"hello\":\"world\"}";
+  for (Header& header : not_an_event.headers) {
+    if (iequals(header.name, "X-StatusStack-Signature"))
+      header.value = Signer(secret).sign(not_an_event.body);
+  }
+  CHECK(client.send(not_an_event).status == 400);
+  const std::string second = new_delivery_id();
+  CHECK(client.send(signed_request(url, secret, second)).status == 200);
+  CHECK(receiver.read_line(generous) == std::optional<std::string>("accepted monitor.down"));
+
+  const ProcessResult ended = receiver.terminate();
+  CHECK(ended.out.empty());  // the retry and the refused requests printed nothing
+}
+
+}  // namespace
+
+TEST_CASE("every code block the documentation marks as tested is run by this file", "[docs]") {
+  std::set<std::pair<std::string, std::string>> marked;
+  for (const DocBlock& block : all_doc_blocks()) {
+    if ((" " + block.info + " ").find(" test ") != std::string::npos)
+      marked.insert({block.file, block.first_line});
+  }
+  CHECK(marked == tested_blocks);
+}
+
+TEST_CASE("the getting-started program delivers one signed monitor.down and prints its report", "[docs]") {
+  const std::string secret = "getting started secret";
+  HttpTestServer server(verifying_handler(secret));
+  const ProcessResult run =
+      run_process({doc_bin + "/notify", server.url("/statusstack")}, {"WEBHOOK_SECRET=" + secret});
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  CHECK(run.out == "ops: delivered after 1 attempt(s), last answer: HTTP 200\n");
+  CHECK(documented("docs/getting-started.md", run.out));
+  REQUIRE(server.request_count() == 1);
+  const RecordedRequest request = server.requests().front();
+  CHECK(Verifier(secret).verify_request(request.headers, request.body));
+  auto event = parse_event(request.body);
+  REQUIRE(event);
+  CHECK(type_of(*event) == EventType::monitor_down);
+
+  SECTION("with the wrong secret it prints the rejection the page quotes, and exits 1") {
+    const ProcessResult rejected =
+        run_process({doc_bin + "/notify", server.url("/statusstack")}, {"WEBHOOK_SECRET=not the secret"});
+    CHECK(rejected.exit_code == 1);
+    CHECK(rejected.out == "ops: rejected after 1 attempt(s), last answer: HTTP 401\n");
+    CHECK(documented("docs/getting-started.md", "`ops: rejected after 1 attempt(s), last answer: HTTP 401`"));
+  }
+  SECTION("without a URL it prints its usage and exits 2") {
+    const ProcessResult usage = run_process({doc_bin + "/notify"}, {"WEBHOOK_SECRET=x"});
+    CHECK(usage.exit_code == 2);
+    CHECK(usage.err == "usage: WEBHOOK_SECRET=... notify URL\n");
+  }
+}
+
+TEST_CASE("the README example delivers the incident events and monitor.down, one report each", "[docs]") {
+  HttpTestServer server(verifying_handler("the endpoint's secret"));
+  const ProcessResult run = run_process({doc_bin + "/hello", server.url("/statusstack")});
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  std::vector<std::string> lines = lines_of(run.out);
+  std::sort(lines.begin(), lines.end());
+  CHECK(lines == std::vector<std::string>{"incident.created: HTTP 200", "incident.resolved: HTTP 200",
+                                          "incident.updated: HTTP 200", "monitor.down: HTTP 200"});
+  CHECK(server.request_count() == 4);
+}
+
+TEST_CASE("the backoff program in docs/delivery.md prints what the page shows", "[docs]") {
+  const std::vector<DocBlock> blocks = doc_blocks("docs/delivery.md");
+  const auto program = std::find_if(blocks.begin(), blocks.end(), [](const DocBlock& b) {
+    return b.first_line.rfind("// backoff.cpp", 0) == 0;
+  });
+  REQUIRE(program != blocks.end());
+  REQUIRE(program + 1 != blocks.end());
+  REQUIRE((program + 1)->info == "text");  // the output, right after the program
+  const ProcessResult run = run_process({doc_bin + "/backoff"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.out == (program + 1)->code);
+}
+
+TEST_CASE("the C++ receiver in docs/receivers.md answers 200, 200, 401, 400 and handles each delivery once",
+          "[docs]") {
+  const std::string secret = "receiver doc secret";
+  const int port = unused_port();
+  BackgroundProcess receiver({doc_bin + "/receiver", std::to_string(port)},
+                             {"STATUSSTACK_WEBHOOK_SECRET=" + secret});
+  check_receiver(receiver, "http://127.0.0.1:" + std::to_string(port) + "/webhooks", secret);
+}
+
+TEST_CASE("the Go receiver in docs/receivers.md answers 200, 200, 401, 400 and handles each delivery once",
+          "[docs]") {
+  if (!program_exists("go")) {
+    WARN("go is not installed: the Go receiver of docs/receivers.md is not tested");
+    return;
+  }
+  TempDir dir;
+  const std::string source = dir.write(
+      "receiver.go",
+      doc_block(
+          "docs/receivers.md",
+          "// receiver.go: go run receiver.go [PORT]; the secret comes from STATUSSTACK_WEBHOOK_SECRET."));
+  const std::string binary = dir.file("receiver");
+  const ProcessResult built =
+      run_process({"go", "build", "-o", binary, source},
+                  {"GOCACHE=" + dir.file("gocache"), "GOPATH=" + dir.file("gopath"), "GOFLAGS="});
+  INFO(built.err);
+  REQUIRE(built.exit_code == 0);
+  const std::string secret = "receiver doc secret";
+  const int port = unused_port();
+  BackgroundProcess receiver({binary, std::to_string(port)}, {"STATUSSTACK_WEBHOOK_SECRET=" + secret});
+  check_receiver(receiver, "http://127.0.0.1:" + std::to_string(port) + "/webhooks", secret);
+}
+
+TEST_CASE("the rules file in docs/configuration.md parses, and each error the page lists is the one given",
+          "[docs]") {
+  const std::vector<DocBlock> blocks = doc_blocks("docs/configuration.md");
+  const auto example =
+      std::find_if(blocks.begin(), blocks.end(), [](const DocBlock& b) { return b.info == "json test"; });
+  REQUIRE(example != blocks.end());
+  auto rules = parse_rules(example->code);
+  INFO((rules ? std::string() : rules.error().message));
+  REQUIRE(rules);
+  REQUIRE(rules->endpoints.size() == 2);
+  CHECK(rules->endpoints[1].signature == SignatureScheme::standard_webhooks);
+  CHECK(rules->retry.schedule.size() == 6);
+
+  // Rows of the error table: | `{...}` | `message` |
+  static const std::regex row("^\\| `([\\[{].*)` \\| `(.*)` \\|$");
+  int rows = 0;
+  for (const std::string& line : lines_of(source_file("docs/configuration.md"))) {
+    std::smatch match;
+    if (!std::regex_match(line, match, row)) continue;
+    ++rows;
+    const auto parsed = parse_rules(match[1].str());
+    INFO(match[1].str());
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().message == match[2].str());
+  }
+  CHECK(rows >= 30);
+}
+
+TEST_CASE("the dispatch() errors docs/troubleshooting.md quotes are the ones given", "[docs]") {
+  Endpoint endpoint;
+  endpoint.name = "ops";
+  endpoint.url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook";
+  endpoint.secret = "s";
+  endpoint.options.allow_http = true;
+  DispatcherOptions options;
+  options.endpoints = {endpoint};
+  options.max_pending = 1;
+  Dispatcher dispatcher(options);
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  const auto full = dispatcher.dispatch(example_event(EventType::monitor_down));
+  REQUIRE_FALSE(full);
+  CHECK(documented("docs/troubleshooting.md", "`" + full.error().message + "`"));
+  dispatcher.shutdown(0ms);
+  const auto closed = dispatcher.dispatch(example_event(EventType::monitor_down));
+  REQUIRE_FALSE(closed);
+  CHECK(documented("docs/troubleshooting.md", "`" + closed.error().message + "`"));
+}
+
+TEST_CASE("a receiver's 400 and a redirect read in a report as docs/troubleshooting.md shows them",
+          "[docs]") {
+  HttpTestServer receiver([](const RecordedRequest&) {
+    return Reply{400, {{"Content-Type", "text/plain"}}, "stack stack_abc123 is not configured here", {}};
+  });
+  HttpTestServer moved([](const RecordedRequest&) {
+    return Reply{301, {{"Location", "https://elsewhere.example/hook"}}, "", {}};
+  });
+  Endpoint endpoint;
+  endpoint.name = "ops";
+  endpoint.url = receiver.url();
+  endpoint.secret = "s";
+  endpoint.options.allow_http = true;
+  Endpoint redirected = endpoint;
+  redirected.name = "moved";
+  redirected.url = moved.url();
+  DispatcherOptions options;
+  options.endpoints = {endpoint, redirected};
+  std::mutex mutex;
+  std::vector<DeliveryReport> reports;
+  options.on_report = [&](const DeliveryReport& r) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    reports.push_back(r);
+  };
+  Dispatcher dispatcher(options);
+  MonitorDown invalid = std::get<MonitorDown>(example_event(EventType::monitor_down));
+  invalid.monitor.error.reset();
+  const auto refused = dispatcher.dispatch(invalid);
+  REQUIRE_FALSE(refused);
+  CHECK(documented("docs/troubleshooting.md", "(`" + refused.error().message + "`)"));
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  const std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE(reports.size() == 2);
+  for (const DeliveryReport& report : reports) {
+    CHECK(report.reason == FailureReason::rejected);
+    if (report.endpoint == "ops") {
+      CHECK(documented("docs/troubleshooting.md",
+                       "rejected " + report.last.describe() + " body: " + report.last.body));
+    } else {
+      CHECK(documented("docs/troubleshooting.md", "`" + report.last.describe() + "`"));
+    }
+  }
+}
+
+#ifdef SSW_CLI_PATH
+
+namespace {
+
+// The `error` of the JSON line `statusstack-webhook send` prints, or its stderr line without the prefix.
+std::string send_error(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv = {SSW_CLI_PATH, "send"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const ProcessResult run = run_process(argv, env);
+  static const std::regex error_field("\"error\":\"((?:[^\"\\\\]|\\\\.)*)\"");
+  std::smatch match;
+  if (std::regex_search(run.out, match, error_field)) return match[1].str();
+  const std::string prefix = "statusstack-webhook: ";
+  if (run.err.rfind(prefix, 0) == 0) return run.err.substr(prefix.size(), run.err.size() - prefix.size() - 1);
+  return "exit " + std::to_string(run.exit_code) + ": " + run.out + run.err;
+}
+
+}  // namespace
+
+TEST_CASE("the configuration errors docs/troubleshooting.md quotes are the ones `send` gives",
+          "[docs][cli]") {
+  const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret"};
+  const std::vector<std::vector<std::string>> cases = {
+      {"--url", "http://hooks.example.com/statusstack", "--test"},
+      {"--url", "not-a-url", "--test"},
+      {"--url", "ftp://hooks.example.com/x", "--test"},
+      {"--url", "https://hooks.example.com/x", "--test", "--header", "X-StatusStack-Event: x"},
+      {"--url", "https://hooks.example.com/x", "--test", "--header", "Bad Name: x"},
+      {"--url", "https://hooks.example.com/x", "--test", "--secret", ""},
+      {"--url", "https://hooks.example.com/x", "--test", "--standard-webhooks", "--secret", "notbase64!"},
+  };
+  for (const auto& args : cases) {
+    const std::string error = send_error(args, env);
+    INFO(error);
+    CHECK(documented("docs/troubleshooting.md", "| `" + error + "` |"));
+  }
+}
+
+TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the ones `send` gives",
+          "[docs][cli]") {
+  const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret"};
+  const auto check = [&env](const std::vector<std::string>& args) {
+    const std::string error = send_error(args, env);
+    INFO(error);
+    CHECK(documented("docs/troubleshooting.md", "\"error\":\"" + error + "\""));
+  };
+  SECTION("nothing listens") {
+    check({"--url", "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook", "--allow-http", "--test"});
+  }
+  SECTION("no answer in time") {
+    HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
+    check({"--url", slow.url("/slow"), "--allow-http", "--test", "--timeout-ms", "1000"});
+  }
+  SECTION("https:// to a port that speaks plain HTTP") {
+    HttpTestServer plain;
+    check({"--url", "https://127.0.0.1:" + std::to_string(plain.port()) + "/hook", "--test"});
+  }
+  SECTION("TLS verification") {
+    const TestCertificates certs;
+    HttpTestServer tls(certs);
+    HttpTestServer wrong_host(certs, {}, true);
+    const auto table_row = [&env](const std::vector<std::string>& args) {
+      const std::string error = send_error(args, env);
+      INFO(error);
+      CHECK(documented("docs/troubleshooting.md", "| `" + error + "` |"));
+    };
+    table_row({"--url", tls.url(), "--test"});  // a private CA the system does not trust
+    table_row({"--url", wrong_host.url(), "--test", "--cacert", certs.ca_file()});
+    table_row({"--url", tls.url(), "--test", "--cacert", "nonexistent.pem"});
+    CHECK(send_error({"--url", tls.url("/ok"), "--test", "--cacert", certs.ca_file()}, env).find("exit 0") ==
+          0);
+  }
+  SECTION("a receiver that does not know the secret") {
+    HttpTestServer receiver(verifying_handler("right"));
+    const ProcessResult run = run_process(
+        {SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http", "--test", "--secret", "wrong"});
+    CHECK(run.exit_code == 1);
+    const auto response = run.out.find(",\"response\"");
+    REQUIRE(response != std::string::npos);
+    CHECK(documented("docs/troubleshooting.md", "\"status\":401,\"error\":null,"));
+    CHECK(documented("docs/troubleshooting.md", run.out.substr(response)));
+  }
+}
+
+TEST_CASE("the reports docs/troubleshooting.md shows are the ones `dispatch` prints", "[docs][cli]") {
+  TempDir dir;
+  HttpTestServer failing([](const RecordedRequest&) { return Reply{500, {}, "internal error", {}}; });
+  HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
+  const std::string rules = dir.write("rules.json", R"({"endpoints": [
+        {"name": "flaky", "url": ")" + failing.url("/500") +
+                                                        R"(", "secret": "s3cret", "allow_http": true}],
+        "retry": {"max_attempts": 3, "initial_delay_ms": 200, "max_delay_ms": 1000, "jitter": 0}})");
+  const std::string slow_rules = dir.write("slow.json", R"({"endpoints": [
+        {"name": "slow", "url": ")" + slow.url("/slow") + R"(", "secret": "s3cret", "allow_http": true}]})");
+  const std::string events =
+      dir.write("events.jsonl", to_json(example_event(EventType::monitor_down)) + "\n");
+
+  const ProcessResult exhausted =
+      run_process({SSW_CLI_PATH, "dispatch", "--config", rules, "--events", events});
+  CHECK(exhausted.exit_code == 1);
+  REQUIRE_FALSE(lines_of(exhausted.out).empty());
+  CHECK(documented("docs/troubleshooting.md", lines_of(exhausted.out).front()));
+
+  const ProcessResult abandoned = run_process(
+      {SSW_CLI_PATH, "dispatch", "--config", slow_rules, "--events", events, "--shutdown-ms", "500"});
+  CHECK(abandoned.exit_code == 1);
+  REQUIRE_FALSE(lines_of(abandoned.out).empty());
+  CHECK(documented("docs/troubleshooting.md", lines_of(abandoned.out).front()));
+}
+
+TEST_CASE("the verify messages docs/troubleshooting.md quotes are the ones `verify` gives", "[docs][cli]") {
+  TempDir dir;
+  const std::string body = to_json(example_event(EventType::monitor_down));
+  const std::string file = dir.write("body.json", body);
+  const std::string signature = Signer("right").sign(body);
+  std::string upper = signature;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& sig : {Signer("wrong").sign(body), upper, "sha256=" + signature}) {
+    const ProcessResult run =
+        run_process({SSW_CLI_PATH, "verify", "--secret", "right", "--signature", sig, file});
+    CHECK(run.exit_code == 1);
+    const std::string prefix = "statusstack-webhook: ";
+    REQUIRE(run.err.rfind(prefix, 0) == 0);
+    CHECK(documented("docs/troubleshooting.md",
+                     "| `" + run.err.substr(prefix.size(), run.err.size() - prefix.size() - 1) + "` |"));
+  }
+}
+
+#endif

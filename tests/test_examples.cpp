@@ -1,0 +1,166 @@
+// The examples as programs: the receiver answers as StatusStack's guide says, and the quickstart
+// reports what the receiver did. (The happy path, both together, is the ctest
+// example_quickstart_delivers_every_event_to_the_receiver, which runs examples/run-demo.sh.)
+
+#include <statusstack/webhooks.hpp>
+
+#include "support/process.hpp"
+#include "support/servers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <sstream>
+
+#ifdef SSW_EXAMPLE_RECEIVER
+
+using namespace statusstack::webhooks;
+using namespace statusstack::webhooks::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto generous = 20s;
+
+// The URL the example receiver prints on its first line.
+std::string listening_url(BackgroundProcess& receiver) {
+  const std::optional<std::string> line = receiver.read_line(generous);
+  REQUIRE(line);
+  const std::string prefix = "listening on ";
+  REQUIRE(line->rfind(prefix, 0) == 0);
+  return line->substr(prefix.size());
+}
+
+Request signed_request(const std::string& url, const std::string& secret, const std::string& delivery_id,
+                       EventType type = EventType::incident_created) {
+  Endpoint endpoint;
+  endpoint.name = "test";
+  endpoint.url = url;
+  endpoint.secret = secret;
+  endpoint.options.allow_http = true;
+  return make_signed_request(example_event(type), endpoint, delivery_id);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and handles a delivery once",
+          "[examples]") {
+  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--port", "0", "--secret", "old", "--secret", "new"});
+  const std::string url = listening_url(receiver) + "/hooks";
+  WebhookClient client;
+
+  const std::string id = new_delivery_id();
+  CHECK(client.send(signed_request(url, "new", id)).status == 200);
+  CHECK(receiver.read_line(generous) ==
+        std::optional<std::string>("accepted " + id +
+                                   " /hooks incident.created Elevated error rates on the "
+                                   "Production API (investigating, impact major)"));
+  const Outcome again = client.send(signed_request(url, "old", id));  // rotation: either secret verifies
+  CHECK(again.status == 200);
+  CHECK(again.body == "ok (duplicate)\n");
+  CHECK(receiver.read_line(generous) ==
+        std::optional<std::string>("duplicate " + id + " /hooks (already handled)"));
+
+  const Outcome wrong = client.send(signed_request(url, "neither", new_delivery_id()));
+  CHECK(wrong.status == 401);
+  CHECK(wrong.body ==
+        "X-StatusStack-Signature: does not match the body under any of the configured secrets\n");
+  CHECK(receiver.read_line(generous) ==
+        std::optional<std::string>("rejected 401 /hooks X-StatusStack-Signature: does not match the body "
+                                   "under any of the configured secrets"));
+
+  Request not_an_event = signed_request(url, "new", new_delivery_id());
+  not_an_event.body = "{\"event\":\"monitor.down\"}";
+  for (Header& header : not_an_event.headers) {
+    if (iequals(header.name, "X-StatusStack-Signature")) header.value = Signer("new").sign(not_an_event.body);
+  }
+  const Outcome bad = client.send(not_an_event);
+  CHECK(bad.status == 400);
+  CHECK(bad.body == "timestamp: required field is missing\n");
+
+  Request anonymous = signed_request(url, "new", "");
+  CHECK(client.send(anonymous).status == 400);
+
+  const ProcessResult ended = receiver.terminate();
+  CHECK(ended.exit_code == 0);  // SIGTERM without --expect is a normal stop
+  CHECK(lines_of(ended.out) ==
+        std::vector<std::string>{"rejected 400 /hooks timestamp: required field is missing",
+                                 "rejected 400 /hooks X-StatusStack-Delivery: header is missing"});
+}
+
+TEST_CASE("the example receiver with --expect exits 0 once it has handled that many events", "[examples]") {
+  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "2", "--timeout", "20"},
+                             {"STATUSSTACK_WEBHOOK_SECRET=s"});
+  const std::string url = listening_url(receiver);
+  WebhookClient client;
+  CHECK(client.send(signed_request(url + "/a", "s", new_delivery_id(), EventType::monitor_down)).status ==
+        200);
+  CHECK(client.send(signed_request(url + "/b", "s", new_delivery_id(), EventType::maintenance_scheduled))
+            .status == 200);
+  client = WebhookClient();  // closes the kept-alive connection, which the receiver would wait for
+  const auto ended = receiver.wait(generous);
+  REQUIRE(ended);
+  CHECK(ended->exit_code == 0);
+  const auto lines = lines_of(ended->out);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].find(" /a monitor.down Production API health is down: ") != std::string::npos);
+  CHECK(lines[1].find(" /b maintenance.scheduled Primary database upgrade from 2025-") != std::string::npos);
+}
+
+TEST_CASE("the example receiver with --expect gives up after --timeout and exits 1", "[examples]") {
+  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "1", "--timeout", "1"},
+                             {"STATUSSTACK_WEBHOOK_SECRET=s"});
+  listening_url(receiver);
+  const auto ended = receiver.wait(generous);
+  REQUIRE(ended);
+  CHECK(ended->exit_code == 1);
+  CHECK(ended->err == "receiver: timed out after 1 s with 0 of 1 events\n");
+}
+
+TEST_CASE("the example receiver refuses to start without a secret or with an unknown option", "[examples]") {
+  const ProcessResult no_secret =
+      run_process({"env", "-u", "STATUSSTACK_WEBHOOK_SECRET", SSW_EXAMPLE_RECEIVER});
+  CHECK(no_secret.exit_code == 2);
+  CHECK(no_secret.err.rfind("receiver: no secret: pass --secret or set STATUSSTACK_WEBHOOK_SECRET\n", 0) ==
+        0);
+  const ProcessResult unknown =
+      run_process({SSW_EXAMPLE_RECEIVER, "--colour", "red"}, {"STATUSSTACK_WEBHOOK_SECRET=s"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.rfind("receiver: unknown option --colour\n", 0) == 0);
+}
+
+TEST_CASE("the quickstart against a receiver with another secret reports every delivery rejected",
+          "[examples]") {
+  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--secret", "the receiver's"});
+  const std::string url = listening_url(receiver);
+  const ProcessResult run =
+      run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "the sender's", url + "/all", url + "/oncall"});
+  CHECK(run.exit_code == 1);
+  const auto lines = lines_of(run.out);
+  REQUIRE(lines.size() == 12);
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    INFO(lines[i]);
+    CHECK(lines[i].rfind("failed dlv_", 0) == 0);
+    CHECK(lines[i].find(" HTTP 401, 1 attempt(s), ") != std::string::npos);
+    CHECK(lines[i].find(", rejected") != std::string::npos);
+  }
+  CHECK(lines.back() == "summary: 11 deliveries, 0 delivered, 11 failed");
+  const auto rejected = lines_of(receiver.terminate().out);
+  CHECK(std::count_if(rejected.begin(), rejected.end(),
+                      [](const std::string& line) { return line.rfind("rejected 401 /", 0) == 0; }) == 11);
+}
+
+TEST_CASE("the quickstart without its two URLs prints its usage and exits 2", "[examples]") {
+  const ProcessResult run = run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "s", "http://127.0.0.1:1/all"});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err == "usage: quickstart [--secret S] ALL_URL ONCALL_URL (or set STATUSSTACK_WEBHOOK_SECRET)\n");
+}
+
+#endif

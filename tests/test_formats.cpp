@@ -1,0 +1,1239 @@
+// Formats (formats.hpp): every event in every status becomes a PagerDuty Events API v2 and a Datadog
+// Events API v1 body that the vendors' own schemas accept and that keeps the limits they state in
+// prose; the mapping table of docs/integrations.md; stable keys; reading the vendors' answers; the
+// local fakes of both APIs; and `statusstack-webhook render`.
+
+#include <statusstack/webhooks/client.hpp>
+#include <statusstack/webhooks/formats.hpp>
+
+#include "support/process.hpp"
+#include "support/servers.hpp"
+#include "support/vendor_fakes.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace statusstack::webhooks;
+using namespace statusstack::webhooks::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string routing_key = "e93facc04764012d7bfb002500d5d1a6";  // the spec's example key
+const std::string api_key = "0123456789abcdef0123456789abcdef";
+
+FormatSettings pagerduty_settings() {
+  FormatSettings s;
+  s.format = Format::pagerduty;
+  s.routing_key = routing_key;
+  return s;
+}
+
+FormatSettings datadog_settings() {
+  FormatSettings s;
+  s.format = Format::datadog;
+  s.api_key = api_key;
+  return s;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  INFO("reading " << path);
+  REQUIRE(in);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string specs_dir() { return SSW_SOURCE_DIR "/../shared/specs/"; }
+
+// Parses JSON that must be valid (UTF-8 checked too).
+rapidjson::Document parse_json(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  INFO("JSON: " << text.substr(0, 2000));
+  REQUIRE_FALSE(doc.HasParseError());
+  return doc;
+}
+
+std::string text_of(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+bool valid_utf8(const std::string& text) {
+  rapidjson::Document doc;
+  const std::string quoted =
+      text_of(rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size())));
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(quoted.data(), quoted.size());
+  return !doc.HasParseError();
+}
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A vendor's request schema as a standalone schema document built at test time: its root is the
+// request body's schema, and the vendor file's "components" sit beside it so that the schema's
+// "#/components/schemas/..." references resolve. The vendor files are read as they are.
+class VendorSchema {
+ public:
+  VendorSchema(const std::string& file, const char* pointer) {
+    rapidjson::Document vendor;
+    const std::string text = read_file(specs_dir() + file);
+    vendor.Parse(text.data(), text.size());
+    REQUIRE_FALSE(vendor.HasParseError());
+    const rapidjson::Value* body_schema = rapidjson::Pointer(pointer).Get(vendor);
+    REQUIRE(body_schema != nullptr);
+    REQUIRE(body_schema->IsObject());
+    auto& alloc = standalone_.GetAllocator();
+    standalone_.CopyFrom(*body_schema, alloc);
+    rapidjson::Value components;
+    components.CopyFrom(vendor["components"], alloc);
+    standalone_.AddMember("components", components, alloc);
+    schema_ = std::make_unique<rapidjson::SchemaDocument>(standalone_);
+  }
+
+  /// Validates a body; on failure the returned text says which keyword at which place failed.
+  std::string violations(const std::string& body) const {
+    rapidjson::Document doc = parse_json(body);
+    rapidjson::SchemaValidator validator(*schema_);
+    if (doc.Accept(validator)) return {};
+    rapidjson::StringBuffer where;
+    rapidjson::StringBuffer in_schema;
+    validator.GetInvalidDocumentPointer().StringifyUriFragment(where);
+    validator.GetInvalidSchemaPointer().StringifyUriFragment(in_schema);
+    return std::string("keyword \"") + validator.GetInvalidSchemaKeyword() + "\" fails at " +
+           where.GetString() + " (schema " + in_schema.GetString() + ")";
+  }
+
+  /// The names of `body`'s fields (and nested ones) that the schema does not define: the schemas
+  /// allow extra fields, so a misspelt one would otherwise pass unnoticed.
+  std::vector<std::string> unknown_fields(const std::string& body) const {
+    std::vector<std::string> unknown;
+    const rapidjson::Document doc = parse_json(body);
+    walk(doc, standalone_, "", unknown);
+    return unknown;
+  }
+
+ private:
+  const rapidjson::Value& resolve(const rapidjson::Value& schema) const {
+    const auto ref = schema.FindMember("$ref");
+    if (ref == schema.MemberEnd()) return schema;
+    const std::string target = ref->value.GetString();
+    REQUIRE(target.rfind('#', 0) == 0);
+    const rapidjson::Value* resolved = rapidjson::Pointer(target.substr(1).c_str()).Get(standalone_);
+    REQUIRE(resolved != nullptr);
+    return resolve(*resolved);
+  }
+
+  void walk(const rapidjson::Value& value, const rapidjson::Value& schema_in, const std::string& path,
+            std::vector<std::string>& unknown) const {
+    const rapidjson::Value& schema = resolve(schema_in);
+    if (value.IsObject()) {
+      const auto properties = schema.FindMember("properties");
+      if (properties == schema.MemberEnd()) return;  // a free-form object (custom_details)
+      for (const auto& m : value.GetObject()) {
+        const std::string name = m.name.GetString();
+        const auto property = properties->value.FindMember(m.name);
+        if (property == properties->value.MemberEnd()) {
+          unknown.push_back(path + name);
+        } else {
+          walk(m.value, property->value, path + name + ".", unknown);
+        }
+      }
+    } else if (value.IsArray()) {
+      const auto items = schema.FindMember("items");
+      if (items == schema.MemberEnd()) return;
+      for (const auto& item : value.GetArray()) walk(item, items->value, path, unknown);
+    }
+  }
+
+  rapidjson::Document standalone_;
+  std::unique_ptr<rapidjson::SchemaDocument> schema_;
+};
+
+const VendorSchema& pagerduty_schema() {
+  static const VendorSchema schema("pagerduty-events-v2.json",
+                                   "/paths/~1enqueue/post/requestBody/content/application~1json/schema");
+  return schema;
+}
+
+const VendorSchema& datadog_schema() {
+  static const VendorSchema schema("datadog-event-create.json", "/components/schemas/EventCreateRequest");
+  return schema;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every event type in every status, with optional parts present and absent.
+
+std::vector<ComponentStatus> all_component_statuses() {
+  return {ComponentStatus::operational,
+          ComponentStatus::degraded,
+          ComponentStatus::partial_outage,
+          ComponentStatus::major_outage,
+          ComponentStatus::critical,
+          ComponentStatus::maintenance,
+          ComponentStatus::from_string("under_review")};
+}
+std::vector<MonitorStatus> all_monitor_statuses() {
+  return {MonitorStatus::up, MonitorStatus::down, MonitorStatus::degraded,
+          MonitorStatus::from_string("flapping")};
+}
+std::vector<IncidentStatus> all_incident_statuses() {
+  return {IncidentStatus::investigating, IncidentStatus::identified, IncidentStatus::monitoring,
+          IncidentStatus::resolved, IncidentStatus::from_string("postmortem")};
+}
+std::vector<IncidentImpact> all_impacts() {
+  return {IncidentImpact::none, IncidentImpact::minor, IncidentImpact::major, IncidentImpact::critical,
+          IncidentImpact::from_string("catastrophic")};
+}
+std::vector<CheckType> all_check_types() {
+  return {CheckType::http, CheckType::keyword, CheckType::tcp,       CheckType::ping,
+          CheckType::dns,  CheckType::ssl,     CheckType::heartbeat, CheckType::from_string("grpc")};
+}
+
+template <class E>
+E example_of(EventType type) {
+  return std::get<E>(example_event(type));
+}
+
+std::vector<Event> every_event() {
+  std::vector<Event> events;
+  for (const ComponentStatus& current : all_component_statuses()) {
+    for (const ComponentStatus& previous : all_component_statuses()) {
+      auto e = example_of<ComponentStatusChanged>(EventType::component_status_changed);
+      e.component.current_status = current;
+      e.component.previous_status = previous;
+      if (previous == ComponentStatus::degraded) e.incident.reset();
+      events.emplace_back(e);
+    }
+  }
+  for (const MonitorStatus& status : all_monitor_statuses()) {
+    for (const CheckType& check : all_check_types()) {
+      auto down = example_of<MonitorDown>(EventType::monitor_down);
+      down.monitor.status = status;
+      down.monitor.type = check;
+      auto recovered = example_of<MonitorRecovered>(EventType::monitor_recovered);
+      recovered.monitor.status = status;
+      recovered.monitor.type = check;
+      if (check == CheckType::tcp) {  // the optional parts absent
+        for (Monitor* m : {&down.monitor, &recovered.monitor}) {
+          m->target = "db.internal:5432";
+          m->url.reset();
+          m->status_code.reset();
+          m->response_time.reset();
+          m->region.clear();
+        }
+        down.incident.reset();
+        recovered.incident.reset();
+        recovered.downtime.duration = 0s;
+      }
+      events.emplace_back(down);
+      events.emplace_back(recovered);
+    }
+  }
+  for (const IncidentStatus& status : all_incident_statuses()) {
+    for (const IncidentImpact& impact : all_impacts()) {
+      auto created = example_of<IncidentCreated>(EventType::incident_created);
+      auto updated = example_of<IncidentUpdated>(EventType::incident_updated);
+      auto resolved = example_of<IncidentResolved>(EventType::incident_resolved);
+      for (Incident* i : {&created.incident, &updated.incident, &resolved.incident}) {
+        i->status = status;
+        i->impact = impact;
+        if (impact == IncidentImpact::none) {  // the optional parts absent
+          i->components.clear();
+          i->latest_update.reset();
+          i->url.clear();
+        }
+      }
+      if (impact == IncidentImpact::minor) updated.previous_status.reset();
+      events.emplace_back(created);
+      events.emplace_back(updated);
+      events.emplace_back(resolved);
+    }
+  }
+  auto maintenance = example_of<MaintenanceScheduled>(EventType::maintenance_scheduled);
+  events.emplace_back(maintenance);
+  maintenance.maintenance.components.clear();
+  maintenance.maintenance.description.clear();
+  maintenance.maintenance.url.clear();
+  events.emplace_back(maintenance);
+  return events;
+}
+
+std::string pagerduty_body(const Event& event) {
+  return format_event(event, pagerduty_settings()).value().body;
+}
+std::string datadog_body(const Event& event) { return format_event(event, datadog_settings()).value().body; }
+
+std::string string_at(const rapidjson::Value& object, const char* name) {
+  REQUIRE(object.HasMember(name));
+  REQUIRE(object[name].IsString());
+  return {object[name].GetString(), object[name].GetStringLength()};
+}
+
+std::string repeat(const std::string& piece, std::size_t times) {
+  std::string out;
+  for (std::size_t i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Schemas and prose limits
+
+TEST_CASE("every event type in every status becomes a PagerDuty event the /enqueue schema accepts",
+          "[formats]") {
+  const std::vector<Event> events = every_event();
+  std::set<EventType> types;
+  for (const Event& event : events) {
+    types.insert(type_of(event));
+    const Result<FormattedRequest> request = format_event(event, pagerduty_settings());
+    REQUIRE(request.has_value());
+    const std::string& body = request->body;
+    INFO("body: " << body);
+    CHECK(pagerduty_schema().violations(body).empty());
+    CHECK(pagerduty_schema().unknown_fields(body).empty());
+    CHECK(request->headers.empty());  // the key is in the body; no Authorization header
+    CHECK(body.size() <= pagerduty_body_max);
+
+    const rapidjson::Document doc = parse_json(body);
+    const PagerDutyMapping mapping = pagerduty_mapping(event);
+    CHECK(string_at(doc, "routing_key") == routing_key);
+    CHECK(string_at(doc, "event_action") == mapping.action);
+    // The prose: dedup_key is required to acknowledge or resolve (we always send it), <= 255.
+    const std::string key = string_at(doc, "dedup_key");
+    CHECK(key == dedup_key(event));
+    CHECK_FALSE(key.empty());
+    CHECK(key.size() <= pagerduty_dedup_key_max);
+    // A trigger needs payload.summary (<= 1024), source and severity.
+    const rapidjson::Value& payload = doc["payload"];
+    const std::string summary = string_at(payload, "summary");
+    CHECK_FALSE(summary.empty());
+    CHECK(summary.size() <= pagerduty_summary_max);
+    CHECK(summary.find('\n') == std::string::npos);
+    CHECK_FALSE(string_at(payload, "source").empty());
+    CHECK(string_at(payload, "severity") == mapping.severity);
+    CHECK(string_at(payload, "timestamp") == format_rfc3339(timestamp_of(event)));
+    CHECK(string_at(payload, "class") == to_string(type_of(event)));
+    CHECK(string_at(payload, "group") == "Production Infrastructure");
+    // custom_details carries the original event, which parses back to the same event.
+    REQUIRE(payload.HasMember("custom_details"));
+    const Result<Event> original = parse_event(text_of(payload["custom_details"]));
+    REQUIRE(original.has_value());
+    CHECK(to_json(*original) == to_json(event));
+  }
+  CHECK(types.size() == all_event_types.size());
+}
+
+TEST_CASE("every event type in every status becomes a Datadog event the EventCreateRequest schema accepts",
+          "[formats]") {
+  const std::vector<Event> events = every_event();
+  for (const Event& event : events) {
+    const Result<FormattedRequest> request = format_event(event, datadog_settings());
+    REQUIRE(request.has_value());
+    const std::string& body = request->body;
+    INFO("body: " << body);
+    CHECK(datadog_schema().violations(body).empty());
+    CHECK(datadog_schema().unknown_fields(body).empty());
+    REQUIRE(request->headers.size() == 1);
+    CHECK(request->headers[0].name == "DD-API-KEY");
+    CHECK(request->headers[0].value == api_key);
+
+    const rapidjson::Document doc = parse_json(body);
+    const DatadogMapping mapping = datadog_mapping(event);
+    const std::string title = string_at(doc, "title");
+    CHECK_FALSE(title.empty());
+    CHECK(title.size() <= datadog_title_max);
+    const std::string text = string_at(doc, "text");
+    CHECK(text.size() <= datadog_text_max);
+    CHECK(text.rfind("%%% \n", 0) == 0);
+    CHECK(ends_with(text, "\n %%%"));
+    CHECK(string_at(doc, "alert_type") == mapping.alert_type);
+    CHECK(string_at(doc, "priority") == mapping.priority);
+    // date_happened: a JSON integer of seconds, not a string.
+    REQUIRE(doc["date_happened"].IsInt64());
+    CHECK(doc["date_happened"].GetInt64() == timestamp_of(event).unix_seconds());
+    const std::string aggregation = string_at(doc, "aggregation_key");
+    CHECK(aggregation == aggregation_key(event));
+    CHECK(aggregation.size() <= datadog_aggregation_key_max);
+    CHECK(string_at(doc, "source_type_name") == "statusstack");
+    std::set<std::string> tags;
+    for (const auto& tag : doc["tags"].GetArray()) {
+      const std::string t = tag.GetString();
+      CHECK(t.size() <= datadog_tag_max);
+      CHECK(t.find(' ') == std::string::npos);
+      tags.insert(t);
+    }
+    CHECK(tags.count("source:statusstack") == 1);
+    CHECK(tags.count("stack:production") == 1);
+    CHECK(tags.count(std::string("event:") + to_string(type_of(event))) == 1);
+  }
+}
+
+TEST_CASE("the schema checks refuse what the vendors would refuse (so passing them means something)",
+          "[formats]") {
+  const std::string pd = pagerduty_body(example_event(EventType::monitor_down));
+  const auto pd_with = [&](const std::string& from, const std::string& to) {
+    std::string body = pd;
+    const auto at = body.find(from);
+    REQUIRE(at != std::string::npos);
+    return body.replace(at, from.size(), to);
+  };
+  CHECK(pagerduty_schema().violations(pd).empty());
+  // Through the $ref to #/components/schemas/Payload:
+  CHECK(pagerduty_schema().violations(pd_with(R"("severity":"critical")", R"("severity":"fatal")")) ==
+        "keyword \"enum\" fails at #/payload/severity (schema "
+        "#/components/schemas/Payload/properties/severity)");
+  CHECK(pagerduty_schema().violations(pd_with(R"("summary":)", R"("title":)")) ==
+        "keyword \"required\" fails at #/payload (schema #/components/schemas/Payload)");
+  CHECK(pagerduty_schema().violations(pd_with(R"("event_action":"trigger")", R"("event_action":"open")")) ==
+        "keyword \"enum\" fails at #/event_action (schema #/properties/event_action)");
+  CHECK(pagerduty_schema().violations(pd_with(R"("routing_key":)", R"("routing":)")) ==
+        "keyword \"required\" fails at # (schema #)");
+  CHECK(pagerduty_schema().unknown_fields(pd_with(R"("dedup_key":)", R"("dedupkey":)")) ==
+        std::vector<std::string>{"dedupkey"});
+  CHECK(pagerduty_schema().unknown_fields(pd_with(R"("group":)", R"("groups":)")) ==
+        std::vector<std::string>{"payload.groups"});
+
+  const std::string dd = datadog_body(example_event(EventType::monitor_down));
+  const auto dd_with = [&](const std::string& from, const std::string& to) {
+    std::string body = dd;
+    const auto at = body.find(from);
+    REQUIRE(at != std::string::npos);
+    return body.replace(at, from.size(), to);
+  };
+  CHECK(datadog_schema().violations(dd).empty());
+  CHECK(datadog_schema().violations(dd_with(R"("alert_type":"error")", R"("alert_type":"critical")")) ==
+        "keyword \"enum\" fails at #/alert_type (schema #/components/schemas/EventAlertType)");
+  CHECK(datadog_schema().violations(dd_with(R"("priority":"normal")", R"("priority":"high")")) ==
+        "keyword \"enum\" fails at #/priority (schema #/components/schemas/EventPriority)");
+  CHECK(datadog_schema().violations(
+            dd_with(R"("date_happened":1737282582)", R"("date_happened":"1737282582")")) ==
+        "keyword \"type\" fails at #/date_happened (schema #/properties/date_happened)");
+  CHECK(datadog_schema().violations(
+            dd_with(R"("text":"%%% )", R"("text":")" + std::string(4001, 't') + R"(%%% )")) ==
+        "keyword \"maxLength\" fails at #/text (schema #/properties/text)");
+  CHECK(datadog_schema().violations(
+            dd_with(R"("aggregation_key":")", R"("aggregation_key":")" + std::string(90, 'a'))) ==
+        "keyword \"maxLength\" fails at #/aggregation_key (schema #/properties/aggregation_key)");
+}
+
+TEST_CASE("the statusstack format is the event's own JSON, with no headers", "[formats]") {
+  for (const EventType type : all_event_types) {
+    const Event event = example_event(type);
+    const Result<FormattedRequest> request = format_event(event, FormatSettings{});
+    REQUIRE(request.has_value());
+    CHECK(request->body == to_json(event));
+    CHECK(request->headers.empty());
+  }
+}
+
+TEST_CASE("format_event with the event's JSON given gives the same request", "[formats]") {
+  for (const EventType type : all_event_types) {
+    const Event event = example_event(type);
+    const std::string json = to_json(event);
+    for (const FormatSettings& settings : {FormatSettings{}, pagerduty_settings(), datadog_settings()}) {
+      CHECK(format_event(event, settings, json).value().body == format_event(event, settings).value().body);
+    }
+  }
+}
+
+TEST_CASE("an out-of-range Format value is an error, not a request", "[formats]") {
+  FormatSettings settings;
+  settings.format = static_cast<Format>(42);
+  const Result<FormattedRequest> request = format_event(example_event(EventType::monitor_down), settings);
+  REQUIRE_FALSE(request.has_value());
+  CHECK(request.error().code == ErrorCode::invalid_config);
+  CHECK(request.error().message == "format: not a Format value");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mapping table (docs/integrations.md)
+
+namespace {
+
+struct Row {
+  Event event;
+  std::string action, severity, alert_type, priority;
+};
+
+ComponentStatusChanged component_to(ComponentStatus status) {
+  auto e = example_of<ComponentStatusChanged>(EventType::component_status_changed);
+  e.component.current_status = status;
+  return e;
+}
+MonitorDown monitor_down(MonitorStatus status) {
+  auto e = example_of<MonitorDown>(EventType::monitor_down);
+  e.monitor.status = status;
+  return e;
+}
+MonitorRecovered monitor_recovered(MonitorStatus status) {
+  auto e = example_of<MonitorRecovered>(EventType::monitor_recovered);
+  e.monitor.status = status;
+  return e;
+}
+template <class E>
+E incident(EventType type, IncidentStatus status, IncidentImpact impact) {
+  auto e = example_of<E>(type);
+  e.incident.status = status;
+  e.incident.impact = impact;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("each event type and status maps to the documented action, severity, alert type and priority",
+          "[formats]") {
+  using IS = IncidentStatus;
+  using II = IncidentImpact;
+  const EventType created = EventType::incident_created;
+  const EventType updated = EventType::incident_updated;
+  const EventType resolved = EventType::incident_resolved;
+  const std::vector<Row> table{
+      {component_to(ComponentStatus::operational), "resolve", "info", "success", "normal"},
+      {component_to(ComponentStatus::degraded), "trigger", "warning", "warning", "normal"},
+      {component_to(ComponentStatus::partial_outage), "trigger", "error", "error", "normal"},
+      {component_to(ComponentStatus::major_outage), "trigger", "critical", "error", "normal"},
+      {component_to(ComponentStatus::critical), "trigger", "critical", "error", "normal"},
+      {component_to(ComponentStatus::maintenance), "acknowledge", "info", "info", "low"},
+      {component_to(ComponentStatus::from_string("under_review")), "trigger", "warning", "warning", "normal"},
+      {monitor_down(MonitorStatus::down), "trigger", "critical", "error", "normal"},
+      {monitor_down(MonitorStatus::degraded), "trigger", "warning", "warning", "normal"},
+      {monitor_down(MonitorStatus::up), "trigger", "critical", "error", "normal"},
+      {monitor_down(MonitorStatus::from_string("flapping")), "trigger", "critical", "error", "normal"},
+      {monitor_recovered(MonitorStatus::up), "resolve", "info", "success", "normal"},
+      {monitor_recovered(MonitorStatus::degraded), "resolve", "info", "success", "normal"},
+      {incident<IncidentCreated>(created, IS::investigating, II::critical), "trigger", "critical", "error",
+       "normal"},
+      {incident<IncidentCreated>(created, IS::identified, II::major), "trigger", "error", "error", "normal"},
+      {incident<IncidentCreated>(created, IS::monitoring, II::minor), "trigger", "warning", "warning",
+       "normal"},
+      {incident<IncidentCreated>(created, IS::investigating, II::none), "trigger", "info", "info", "low"},
+      {incident<IncidentCreated>(created, IS::investigating, II::from_string("catastrophic")), "trigger",
+       "warning", "warning", "normal"},
+      {incident<IncidentCreated>(created, IS::resolved, II::major), "resolve", "info", "success", "normal"},
+      {incident<IncidentCreated>(created, IS::from_string("postmortem"), II::major), "trigger", "error",
+       "error", "normal"},
+      {incident<IncidentUpdated>(updated, IS::investigating, II::major), "trigger", "error", "error",
+       "normal"},
+      {incident<IncidentUpdated>(updated, IS::identified, II::critical), "trigger", "critical", "error",
+       "normal"},
+      {incident<IncidentUpdated>(updated, IS::monitoring, II::major), "acknowledge", "error", "error",
+       "normal"},
+      {incident<IncidentUpdated>(updated, IS::monitoring, II::none), "acknowledge", "info", "info", "low"},
+      {incident<IncidentUpdated>(updated, IS::resolved, II::major), "resolve", "info", "success", "normal"},
+      {incident<IncidentUpdated>(updated, IS::from_string("postmortem"), II::minor), "trigger", "warning",
+       "warning", "normal"},
+      {incident<IncidentResolved>(resolved, IS::resolved, II::critical), "resolve", "info", "success",
+       "normal"},
+      {incident<IncidentResolved>(resolved, IS::investigating, II::major), "resolve", "info", "success",
+       "normal"},
+      {example_event(EventType::maintenance_scheduled), "trigger", "info", "info", "low"},
+  };
+  for (const Row& row : table) {
+    INFO(to_json(row.event));
+    const PagerDutyMapping pd = pagerduty_mapping(row.event);
+    CHECK(pd.action == row.action);
+    CHECK(pd.severity == row.severity);
+    const DatadogMapping dd = datadog_mapping(row.event);
+    CHECK(dd.alert_type == row.alert_type);
+    CHECK(dd.priority == row.priority);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+TEST_CASE("a trigger and the later resolve of the same thing share one dedup_key", "[formats]") {
+  SECTION("a component going down and back to operational") {
+    const Event down = component_to(ComponentStatus::major_outage);
+    auto back = component_to(ComponentStatus::operational);
+    back.component.previous_status = ComponentStatus::major_outage;
+    back.component.name = "Production API (renamed meanwhile)";
+    back.incident.reset();
+    back.timestamp = Timestamp::from_unix_seconds(1800000000);
+    CHECK(pagerduty_mapping(down).action == "trigger");
+    CHECK(pagerduty_mapping(back).action == "resolve");
+    CHECK(dedup_key(down) == dedup_key(back));
+    CHECK(dedup_key(down) == "statusstack:stack_abc123:component:comp_xyz789");
+    CHECK(aggregation_key(down) == aggregation_key(back));
+  }
+  SECTION("monitor.down and monitor.recovered") {
+    const Event down = example_event(EventType::monitor_down);
+    const Event recovered = example_event(EventType::monitor_recovered);
+    CHECK(pagerduty_mapping(down).action == "trigger");
+    CHECK(pagerduty_mapping(recovered).action == "resolve");
+    CHECK(dedup_key(down) == dedup_key(recovered));
+    CHECK(dedup_key(down) == "statusstack:stack_abc123:monitor:mon_7f3k9q");
+  }
+  SECTION("incident.created, incident.updated and incident.resolved") {
+    const Event created = example_event(EventType::incident_created);
+    const Event updated = example_event(EventType::incident_updated);
+    const Event resolved = example_event(EventType::incident_resolved);
+    CHECK(dedup_key(created) == "statusstack:stack_abc123:incident:inc_123");
+    CHECK(dedup_key(updated) == dedup_key(created));
+    CHECK(dedup_key(resolved) == dedup_key(created));
+    CHECK(pagerduty_mapping(resolved).action == "resolve");
+  }
+}
+
+TEST_CASE("different things get different keys", "[formats]") {
+  auto a = component_to(ComponentStatus::critical);
+  auto b = a;
+  b.component.id = "comp_other";
+  CHECK(dedup_key(a) != dedup_key(b));
+  auto other_stack = a;
+  other_stack.stack.id = "stack_other";
+  CHECK(dedup_key(a) != dedup_key(other_stack));
+  // The same id as a monitor and as a component are different things.
+  auto monitor = monitor_down(MonitorStatus::down);
+  monitor.monitor.id = a.component.id;
+  CHECK(dedup_key(a) != dedup_key(monitor));
+  // ':' and '%' inside ids are escaped, so ids cannot imitate the key's structure.
+  auto tricky = a;
+  tricky.stack.id = "stack_abc123:component";
+  tricky.component.id = "x";
+  auto plain = a;
+  plain.stack.id = "stack_abc123";
+  plain.component.id = "component:x";
+  CHECK(dedup_key(tricky) != dedup_key(plain));
+  CHECK(dedup_key(tricky) == "statusstack:stack_abc123%3Acomponent:component:x");
+  auto percent = a;
+  percent.component.id = "50%3A";
+  CHECK(dedup_key(percent) == "statusstack:stack_abc123:component:50%253A");
+}
+
+TEST_CASE("keys too long for the vendor become a hash of the whole key", "[formats]") {
+  auto medium = component_to(ComponentStatus::critical);
+  medium.component.id = std::string(120, 'c');  // fits 255, not 100
+  CHECK(dedup_key(medium) == "statusstack:stack_abc123:component:" + std::string(120, 'c'));
+  const std::string hashed = aggregation_key(medium);
+  CHECK(hashed.size() == 83);
+  CHECK(hashed.rfind("statusstack:sha256:", 0) == 0);
+  CHECK(hashed.find_first_not_of("0123456789abcdef", 19) == std::string::npos);
+
+  auto huge = medium;
+  huge.component.id = std::string(400, 'c');
+  CHECK(dedup_key(huge).size() == 83);
+  CHECK(dedup_key(huge) == aggregation_key(huge));
+  auto huge_too = huge;
+  huge_too.component.id.back() = 'd';
+  CHECK(dedup_key(huge) != dedup_key(huge_too));
+  CHECK(dedup_key(huge) == dedup_key(Event(huge)));  // stable
+  // The digest is SHA-256 of the unbounded key.
+  CHECK(dedup_key(huge) != aggregation_key(medium));
+
+  const std::string body = pagerduty_body(huge);
+  CHECK(pagerduty_schema().violations(body).empty());
+  CHECK(datadog_schema().violations(datadog_body(huge)).empty());
+}
+
+TEST_CASE("the sha256 in a hashed key is that of the full key", "[formats]") {
+  // sha256("statusstack:s:component:" + 300 x 'a'), computed independently with coreutils.
+  auto e = component_to(ComponentStatus::critical);
+  e.stack.id = "s";
+  e.component.id = std::string(300, 'a');
+  TempDir dir;
+  const std::string file = dir.write("key", "statusstack:s:component:" + std::string(300, 'a'));
+  const ProcessResult sum = run_process({"sha256sum", file});
+  REQUIRE(sum.exit_code == 0);
+  CHECK(dedup_key(e) == "statusstack:sha256:" + sum.out.substr(0, 64));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits on texts
+
+TEST_CASE("a long summary is cut to 1024 bytes on a UTF-8 boundary with an ellipsis", "[formats]") {
+  for (const std::string& piece : {std::string("a"), std::string("\xC3\xA9"), std::string("\xE6\x97\xA5"),
+                                   std::string("\xF0\x9F\x9A\x80")}) {
+    auto e = component_to(ComponentStatus::critical);
+    e.component.name = repeat(piece, 3000);
+    const rapidjson::Document doc = parse_json(pagerduty_body(e));
+    const std::string summary = string_at(doc["payload"], "summary");
+    INFO("piece of " << piece.size() << " bytes");
+    CHECK(summary.size() <= pagerduty_summary_max);
+    CHECK(summary.size() > pagerduty_summary_max - 3 - piece.size());  // cut as late as it could be
+    CHECK(ends_with(summary, "\xE2\x80\xA6"));
+    CHECK(valid_utf8(summary));
+    CHECK(summary.rfind("[Production Infrastructure] " + piece, 0) == 0);
+    // The other payload fields are bounded too.
+    CHECK(string_at(doc["payload"], "component").size() <= pagerduty_field_max);
+    CHECK(pagerduty_schema().violations(pagerduty_body(e)).empty());
+  }
+}
+
+TEST_CASE("a short summary is not cut", "[formats]") {
+  auto e = component_to(ComponentStatus::critical);
+  e.component.name = std::string(
+      1024 - std::string("[Production Infrastructure]  is critical (was operational)").size(), 'n');
+  const std::string summary = string_at(parse_json(pagerduty_body(e))["payload"], "summary");
+  CHECK(summary.size() == 1024);
+  CHECK(summary.find("\xE2\x80\xA6") == std::string::npos);
+  e.component.name += "n";
+  const std::string cut = string_at(parse_json(pagerduty_body(e))["payload"], "summary");
+  CHECK(cut.size() == 1024);
+  CHECK(ends_with(cut, "\xE2\x80\xA6"));
+}
+
+TEST_CASE("a long Datadog text is cut to 4000 bytes inside its markdown markers", "[formats]") {
+  for (const std::string& piece :
+       {std::string("x"), std::string("\xC3\xA9"), std::string("\xF0\x9F\x94\xA5")}) {
+    auto e = example_of<IncidentUpdated>(EventType::incident_updated);
+    e.incident.latest_update->message = repeat(piece, 5000);
+    e.incident.title = repeat(piece, 500);
+    const std::string body = datadog_body(e);
+    const rapidjson::Document doc = parse_json(body);
+    const std::string text = string_at(doc, "text");
+    INFO("piece of " << piece.size() << " bytes");
+    CHECK(text.size() <= datadog_text_max);
+    CHECK(text.size() > datadog_text_max - 3 - piece.size());
+    CHECK(ends_with(text, "\xE2\x80\xA6\n %%%"));
+    CHECK(valid_utf8(text));
+    const std::string title = string_at(doc, "title");
+    CHECK(title.size() <= datadog_title_max);
+    CHECK(ends_with(title, "\xE2\x80\xA6"));
+    CHECK(valid_utf8(title));
+    CHECK(datadog_schema().violations(body).empty());
+  }
+}
+
+TEST_CASE("a Datadog text cut where only newlines follow still says it was cut", "[formats]") {
+  auto e = example_of<MaintenanceScheduled>(EventType::maintenance_scheduled);
+  e.maintenance.description = "start" + std::string(6000, '\n') + "hidden";
+  const std::string text = string_at(parse_json(datadog_body(e)), "text");
+  CHECK(text.size() <= datadog_text_max);
+  CHECK(ends_with(text, "start\xE2\x80\xA6\n %%%"));
+  e.maintenance.description = "fits";
+  CHECK(ends_with(string_at(parse_json(datadog_body(e)), "text"),
+                  "maint_456\n- Maintenance on the status page: "
+                  "https://status.example.com/maintenance/maint_456\n %%%"));
+}
+
+TEST_CASE("text from the event cannot end Datadog's markdown block early", "[formats]") {
+  auto e = example_of<IncidentUpdated>(EventType::incident_updated);
+  e.incident.latest_update->message = "before\n %%%\nafter %%%% end";
+  const std::string text = string_at(parse_json(datadog_body(e)), "text");
+  CHECK(text.find("%%%", 3) == text.size() - 3);  // only the opening and closing markers
+}
+
+TEST_CASE("invalid UTF-8 and control characters in the event give valid bodies", "[formats]") {
+  auto e = example_of<IncidentCreated>(EventType::incident_created);
+  e.stack.name = "bad \xC3 stack\n\t";
+  e.incident.title = std::string("ti\xFFtle with \x01 NUL \0 inside", 26);
+  e.incident.id = "inc\xE2\x82";
+  e.incident.components[0].name = "\xED\xA0\x80 surrogate";
+  for (const std::string& body : {pagerduty_body(e), datadog_body(e)}) {
+    parse_json(body);  // valid JSON, valid UTF-8
+  }
+  const rapidjson::Document pd = parse_json(pagerduty_body(e));
+  const std::string summary = string_at(pd["payload"], "summary");
+  CHECK(summary.find('\n') == std::string::npos);
+  CHECK(summary.find('\x01') == std::string::npos);
+  CHECK(summary.find("\xEF\xBF\xBD") != std::string::npos);
+  CHECK(valid_utf8(string_at(pd, "dedup_key")));
+  CHECK(pagerduty_schema().violations(pagerduty_body(e)).empty());
+  CHECK(datadog_schema().violations(datadog_body(e)).empty());
+}
+
+TEST_CASE("an event too big for PagerDuty's 512 KB keeps the body under it", "[formats]") {
+  auto e = example_of<MaintenanceScheduled>(EventType::maintenance_scheduled);
+  e.maintenance.description = std::string(600 * 1024, 'd');
+  const std::string body = pagerduty_body(e);
+  CHECK(body.size() <= pagerduty_body_max);
+  const rapidjson::Document doc = parse_json(body);
+  const rapidjson::Value& details = doc["payload"]["custom_details"];
+  CHECK(string_at(details, "event") == "maintenance.scheduled");
+  CHECK(string_at(details, "maintenance_id") == "maint_456");
+  CHECK(string_at(details, "omitted").find("614") != std::string::npos);
+  CHECK(pagerduty_schema().violations(body).empty());
+  CHECK(datadog_body(e).size() < 8 * 1024);
+}
+
+TEST_CASE("links go to the incident, monitor or maintenance page when the event has one", "[formats]") {
+  const rapidjson::Document incident = parse_json(pagerduty_body(example_event(EventType::incident_created)));
+  REQUIRE(incident.HasMember("links"));
+  CHECK(string_at(incident["links"][0], "href") == "https://status.example.com/incidents/inc_123");
+  CHECK(string_at(incident, "client_url") == "https://status.example.com/incidents/inc_123");
+  CHECK(string_at(incident, "client") == "StatusStack");
+  const rapidjson::Document component =
+      parse_json(pagerduty_body(example_event(EventType::component_status_changed)));
+  CHECK_FALSE(component.HasMember("links"));
+  auto bad_url = example_of<IncidentCreated>(EventType::incident_created);
+  bad_url.incident.url = "javascript:alert(1)";
+  CHECK_FALSE(parse_json(pagerduty_body(bad_url)).HasMember("links"));
+}
+
+TEST_CASE("the PagerDuty source is the monitor's target, else the stack", "[formats]") {
+  CHECK(string_at(parse_json(pagerduty_body(example_event(EventType::monitor_down)))["payload"], "source") ==
+        "https://api.example.com/health");
+  CHECK(string_at(parse_json(pagerduty_body(example_event(EventType::incident_created)))["payload"],
+                  "source") == "production");
+  auto no_slug = example_of<IncidentCreated>(EventType::incident_created);
+  no_slug.stack.slug.clear();
+  CHECK(string_at(parse_json(pagerduty_body(no_slug))["payload"], "source") == "stack_abc123");
+}
+
+TEST_CASE("summaries and titles read as documented", "[formats]") {
+  const auto summary = [](const Event& e) {
+    return string_at(parse_json(pagerduty_body(e))["payload"], "summary");
+  };
+  const auto title = [](const Event& e) { return string_at(parse_json(datadog_body(e)), "title"); };
+  CHECK(summary(example_event(EventType::component_status_changed)) ==
+        "[Production Infrastructure] Production API is critical (was operational)");
+  CHECK(title(component_to(ComponentStatus::partial_outage)) ==
+        "Production API is partial outage (was operational)");
+  CHECK(summary(example_event(EventType::monitor_down)) ==
+        "[Production Infrastructure] Production API health is down: expected HTTP 200, got 503 Service "
+        "Unavailable");
+  CHECK(title(example_event(EventType::monitor_recovered)) ==
+        "Production API health recovered after 42m 23s");
+  CHECK(title(example_event(EventType::incident_created)) ==
+        "Incident opened: Elevated error rates on the Production API (investigating, major impact)");
+  CHECK(title(incident<IncidentUpdated>(EventType::incident_updated, IncidentStatus::monitoring,
+                                        IncidentImpact::none)) ==
+        "Incident updated: Elevated error rates on the Production API (monitoring, no impact)");
+  CHECK(title(example_event(EventType::incident_resolved)) ==
+        "Incident resolved: Elevated error rates on the Production API (major impact)");
+  CHECK(
+      summary(example_event(EventType::maintenance_scheduled)) ==
+      "[Production Infrastructure] Maintenance scheduled: Primary database upgrade (2025-01-26T02:00:00Z to "
+      "2025-01-26T04:00:00Z)");
+}
+
+TEST_CASE("Datadog tags are lowercase key:value pairs of the event's ids and statuses", "[formats]") {
+  auto e = example_of<IncidentCreated>(EventType::incident_created);
+  e.incident.id = "INC 42,x";
+  const rapidjson::Document doc = parse_json(datadog_body(e));
+  std::vector<std::string> tags;
+  for (const auto& tag : doc["tags"].GetArray()) tags.emplace_back(tag.GetString());
+  CHECK(tags == std::vector<std::string>{"source:statusstack", "event:incident.created", "stack:production",
+                                         "incident:inc_42_x", "status:investigating", "impact:major",
+                                         "component:comp_xyz789"});
+  auto many = example_of<MaintenanceScheduled>(EventType::maintenance_scheduled);
+  many.maintenance.components.assign(50, ComponentRef{"comp", "Component"});
+  const rapidjson::Document many_doc = parse_json(datadog_body(many));
+  CHECK(many_doc["tags"].Size() == 3 + 1 + 20);  // at most 20 component tags
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings, names, URLs
+
+TEST_CASE("format and site names parse and print", "[formats]") {
+  CHECK(parse_format("pagerduty") == Format::pagerduty);
+  CHECK(parse_format("DataDog") == Format::datadog);
+  CHECK(parse_format("statusstack") == Format::statusstack);
+  CHECK_FALSE(parse_format("opsgenie").has_value());
+  CHECK_FALSE(parse_format("").has_value());
+  for (const Format f : {Format::statusstack, Format::pagerduty, Format::datadog})
+    CHECK(parse_format(to_string(f)) == f);
+
+  CHECK(parse_datadog_site("US1") == DatadogSite::us1);
+  CHECK(parse_datadog_site("us3") == DatadogSite::us3);
+  CHECK(parse_datadog_site("Us5") == DatadogSite::us5);
+  CHECK(parse_datadog_site("EU") == DatadogSite::eu);
+  CHECK(parse_datadog_site("ap1") == DatadogSite::ap1);
+  CHECK(parse_datadog_site("US1-FED") == DatadogSite::us1_fed);
+  CHECK(parse_datadog_site("us1_fed") == DatadogSite::us1_fed);
+  CHECK(parse_datadog_site("datadoghq.eu") == DatadogSite::eu);
+  CHECK(parse_datadog_site("ddog-gov.com") == DatadogSite::us1_fed);
+  CHECK_FALSE(parse_datadog_site("US2").has_value());
+  CHECK_FALSE(parse_datadog_site("US1-FEDX").has_value());
+  CHECK_FALSE(parse_datadog_site("").has_value());
+  for (const DatadogSite s : {DatadogSite::us1, DatadogSite::us3, DatadogSite::us5, DatadogSite::eu,
+                              DatadogSite::ap1, DatadogSite::us1_fed}) {
+    CHECK(parse_datadog_site(to_string(s)) == s);
+  }
+}
+
+TEST_CASE("the Datadog site chooses the API host", "[formats]") {
+  CHECK(datadog_events_url(DatadogSite::us1) == "https://api.datadoghq.com/api/v1/events");
+  CHECK(datadog_events_url(DatadogSite::us3) == "https://api.us3.datadoghq.com/api/v1/events");
+  CHECK(datadog_events_url(DatadogSite::us5) == "https://api.us5.datadoghq.com/api/v1/events");
+  CHECK(datadog_events_url(DatadogSite::eu) == "https://api.datadoghq.eu/api/v1/events");
+  CHECK(datadog_events_url(DatadogSite::ap1) == "https://api.ap1.datadoghq.com/api/v1/events");
+  CHECK(datadog_events_url(DatadogSite::us1_fed) == "https://api.ddog-gov.com/api/v1/events");
+
+  FormatSettings settings = datadog_settings();
+  settings.site = DatadogSite::eu;
+  CHECK(default_url(settings) == "https://api.datadoghq.eu/api/v1/events");
+  CHECK(default_url(pagerduty_settings()) == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(default_url(FormatSettings{}).empty());
+  CHECK(default_events_per_minute(Format::pagerduty) == 120);
+  CHECK(default_events_per_minute(Format::datadog) == 0);
+  CHECK(default_events_per_minute(Format::statusstack) == 0);
+}
+
+TEST_CASE("format settings are checked, and the errors name the field", "[formats]") {
+  const auto error_of = [](const FormatSettings& s) {
+    const Result<void> r = validate_format_settings(s);
+    return r ? std::string("ok") : r.error().field + " | " + r.error().message;
+  };
+  CHECK(error_of(FormatSettings{}) == "ok");
+  CHECK(error_of(pagerduty_settings()) == "ok");
+  CHECK(error_of(datadog_settings()) == "ok");
+
+  FormatSettings pd = pagerduty_settings();
+  pd.routing_key.clear();
+  CHECK(error_of(pd) ==
+        "routing_key | routing_key: the pagerduty format needs the integration key of an Events API v2 "
+        "integration");
+  CHECK(validate_format_settings(pd).error().code == ErrorCode::missing_field);
+  pd.routing_key = "short";
+  CHECK(error_of(pd) ==
+        "routing_key | routing_key: must be 32 characters (a PagerDuty integration key), got 5");
+  pd.routing_key = "e93facc04764012d7bfb002500d5d1a ";
+  CHECK(error_of(pd) ==
+        "routing_key | routing_key: must be letters and digits only (a PagerDuty integration key)");
+  pd.routing_key = routing_key;
+  pd.api_key = "x";
+  CHECK(error_of(pd) == "api_key | api_key: only the datadog format uses it (format is \"pagerduty\")");
+
+  FormatSettings dd = datadog_settings();
+  dd.api_key.clear();
+  CHECK(error_of(dd) ==
+        "api_key | api_key: the datadog format needs an API key (sent as the DD-API-KEY header)");
+  dd.api_key = "key\r\nX-Injected: 1";
+  CHECK(error_of(dd) ==
+        "api_key | api_key: must be visible ASCII without spaces (it is sent as the DD-API-KEY header)");
+  dd.api_key = api_key;
+  dd.routing_key = routing_key;
+  CHECK(error_of(dd) ==
+        "routing_key | routing_key: only the pagerduty format uses it (format is \"datadog\")");
+  dd.routing_key.clear();
+  dd.site = static_cast<DatadogSite>(17);
+  CHECK(error_of(dd) == "site | site: not a DatadogSite value");
+
+  FormatSettings plain;
+  plain.routing_key = routing_key;
+  CHECK(error_of(plain) ==
+        "routing_key | routing_key: only the pagerduty format uses it (format is \"statusstack\")");
+  plain.routing_key.clear();
+  plain.format = static_cast<Format>(9);
+  CHECK(error_of(plain) == "format | format: not a Format value");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading answers
+
+TEST_CASE("a PagerDuty answer gives its dedup_key, or its error messages", "[formats]") {
+  // The spec's examples (pagerduty-events-v2.json, components.responses).
+  const VendorAnswer ok =
+      read_vendor_answer(Format::pagerduty, 202, "application/json",
+                         R"({"status":"success","message":"Event processed","dedup_key":"srv01/HTTP"})");
+  CHECK(ok.receipt == "srv01/HTTP");
+  CHECK(ok.error.empty());
+
+  const VendorAnswer bad = read_vendor_answer(
+      Format::pagerduty, 400, "application/json",
+      R"({"status":"Unrecognized object","message":"Event object format is unrecognized","errors":["JSON parse error"]})");
+  CHECK(bad.receipt.empty());
+  CHECK(bad.error == "Event object format is unrecognized: JSON parse error");
+
+  const VendorAnswer several = read_vendor_answer(
+      Format::pagerduty, 400, "application/json",
+      R"({"status":"invalid event","message":"Event object is invalid","errors":["a","b\nc"]})");
+  CHECK(several.error == "Event object is invalid: a; b c");
+
+  CHECK(
+      read_vendor_answer(Format::pagerduty, 400, "application/json", R"({"status":"invalid event"})").error ==
+      "invalid event");
+  CHECK(read_vendor_answer(Format::pagerduty, 429, "", R"({"errors":["slow down"]})").error == "slow down");
+  CHECK(read_vendor_answer(Format::pagerduty, 202, "application/json", R"({"status":"success"})")
+            .receipt.empty());
+}
+
+TEST_CASE("a Datadog answer gives its event id_str, or its errors, even labelled text/plain", "[formats]") {
+  // The spec's 202 example (datadog-event-create.yaml).
+  const std::string created =
+      R"({"event":{"alert_type":"info","date_happened":1674842440,"id":123,"id_str":"123","priority":"normal",)"
+      R"("tags":["environment:test"],"text":"Oh boy!","title":"Did you hear the news today?",)"
+      R"("url":"/event/event?id=123"},"status":"ok"})";
+  CHECK(read_vendor_answer(Format::datadog, 202, "application/json", created).receipt == "123");
+  // id_str wins over an id a double cannot hold; id alone is used when id_str is missing.
+  CHECK(read_vendor_answer(Format::datadog, 202, "application/json",
+                           R"({"status":"ok","event":{"id":9007199254740993,"id_str":"9007199254740993"}})")
+            .receipt == "9007199254740993");
+  CHECK(read_vendor_answer(Format::datadog, 202, "application/json", R"({"status":"ok","event":{"id":77}})")
+            .receipt == "77");
+  // An "id" elsewhere is not the event's.
+  CHECK(
+      read_vendor_answer(Format::datadog, 202, "application/json", R"({"id":5,"event":{"tags":[{"id":6}]}})")
+          .receipt.empty());
+
+  CHECK(read_vendor_answer(Format::datadog, 400, "text/plain; charset=utf-8", R"({"errors":["Bad Request"]})")
+            .error == "Bad Request");
+  CHECK(read_vendor_answer(Format::datadog, 429, "text/plain",
+                           R"({"errors":["Too many requests","Retry later"]})")
+            .error == "Too many requests; Retry later");
+  CHECK(read_vendor_answer(Format::datadog, 403, "application/json", R"({"errors":["Forbidden"]})").error ==
+        "Forbidden");
+}
+
+TEST_CASE("an answer that is not JSON gives its first line when it is plain text", "[formats]") {
+  CHECK(read_vendor_answer(Format::datadog, 400, "text/plain", "Invalid event\nmore detail").error ==
+        "Invalid event");
+  CHECK(read_vendor_answer(Format::pagerduty, 503, "", "  upstream unavailable  ").error ==
+        "upstream unavailable");
+  CHECK(read_vendor_answer(Format::pagerduty, 502, "text/html", "<html><body>Bad Gateway</body></html>")
+            .error.empty());
+  CHECK(read_vendor_answer(Format::datadog, 202, "text/plain", "accepted").receipt.empty());
+  CHECK(read_vendor_answer(Format::datadog, 400, "text/plain", std::string(5000, 'e')).error.size() <= 200);
+}
+
+TEST_CASE("reading answers never fails on hostile bodies", "[formats]") {
+  const std::vector<std::string> bodies{
+      "",
+      "{",
+      "[]",
+      "null",
+      std::string(100000, '['),
+      repeat(R"({"a":)", 50000) + "1" + std::string(50000, '}'),
+      R"({"errors":[1,{"x":"y"},["z"],"real"]})",
+      R"({"errors":"not an array","message":7})",
+      std::string(R"({"errors":["nul )") + std::string(1, '\0') + R"( inside", "\u0001ctl"]})",
+      R"({"errors":[")" + std::string(3000, 'e') + R"("],"message":")" + std::string(3000, 'm') + R"("})",
+      R"({"dedup_key":")" + std::string(300, 'k') + R"("})",
+      "{\"errors\":[\"\xFF\xFE bad utf8\"]}",
+      std::string(70 * 1024, ' ') + R"({"errors":["too far"]})",
+  };
+  for (const Format format : {Format::pagerduty, Format::datadog, Format::statusstack}) {
+    for (const int status : {202, 400, 429, 500}) {
+      for (const std::string& body : bodies) {
+        const VendorAnswer answer = read_vendor_answer(format, status, "text/plain", body);
+        CHECK(answer.receipt.size() <= 255);
+        CHECK(answer.error.size() <= 1024);
+        CHECK(valid_utf8(answer.error));
+        CHECK(valid_utf8(answer.receipt));
+        for (const char c : answer.error) CHECK(static_cast<unsigned char>(c) >= 0x20);
+      }
+    }
+  }
+  CHECK(read_vendor_answer(Format::pagerduty, 400, "", R"({"errors":[1,{"x":"y"},["z"],"real"]})").error ==
+        "real");
+  CHECK(read_vendor_answer(Format::pagerduty, 202, "", R"({"dedup_key":")" + std::string(300, 'k') + R"("})")
+            .receipt.empty());  // cut short it would name another alert
+  CHECK(read_vendor_answer(Format::statusstack, 400, "", R"({"errors":["x"]})").error.empty());
+  CHECK(read_vendor_answer(Format::pagerduty, 302, "", R"({"errors":["x"]})").error.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The local fakes, over real HTTP
+
+namespace {
+
+Outcome post(WebhookClient& client, const std::string& url, const FormattedRequest& formatted) {
+  Request request;
+  request.url = url;
+  request.body = formatted.body;
+  request.headers = formatted.headers;
+  request.headers.push_back({"Content-Type", "application/json"});
+  request.options.allow_http = true;
+  return client.send(request);
+}
+
+}  // namespace
+
+TEST_CASE("the PagerDuty fake opens an alert on trigger and closes it on the later resolve",
+          "[formats][fakes]") {
+  FakePagerDuty pagerduty;
+  WebhookClient client;
+  const Event down = example_event(EventType::monitor_down);
+  const Outcome first = post(client, pagerduty.url(), format_event(down, pagerduty_settings()).value());
+  REQUIRE(first.status == 202);
+  const VendorAnswer answer =
+      read_vendor_answer(Format::pagerduty, first.status, first.content_type, first.body);
+  CHECK(answer.receipt == dedup_key(down));
+  REQUIRE(pagerduty.alert(dedup_key(down)).has_value());
+  CHECK(pagerduty.alert(dedup_key(down))->status == "triggered");
+  CHECK(pagerduty.alert(dedup_key(down))->severity == "critical");
+
+  const Event recovered = example_event(EventType::monitor_recovered);
+  const Outcome second = post(client, pagerduty.url(), format_event(recovered, pagerduty_settings()).value());
+  CHECK(second.status == 202);
+  CHECK(pagerduty.alert(dedup_key(down))->status == "resolved");
+  CHECK(pagerduty.alert(dedup_key(down))->events == 2);
+  CHECK(pagerduty.alerts().size() == 1);
+}
+
+TEST_CASE("the PagerDuty fake acknowledges on maintenance and says 202 to a resolve of nothing",
+          "[formats][fakes]") {
+  FakePagerDuty pagerduty;
+  WebhookClient client;
+  const Event critical = component_to(ComponentStatus::critical);
+  const Event maintenance = component_to(ComponentStatus::maintenance);
+  CHECK(post(client, pagerduty.url(), format_event(critical, pagerduty_settings()).value()).status == 202);
+  CHECK(post(client, pagerduty.url(), format_event(maintenance, pagerduty_settings()).value()).status == 202);
+  CHECK(pagerduty.alert(dedup_key(critical))->status == "acknowledged");
+  const Event resolved_elsewhere = example_event(EventType::incident_resolved);
+  CHECK(
+      post(client, pagerduty.url(), format_event(resolved_elsewhere, pagerduty_settings()).value()).status ==
+      202);
+  CHECK_FALSE(pagerduty.alert(dedup_key(resolved_elsewhere)).has_value());
+}
+
+TEST_CASE("every formatted event is accepted by the fakes", "[formats][fakes]") {
+  FakePagerDuty pagerduty;
+  FakeDatadog datadog;
+  datadog.set_expected_api_key(api_key);
+  WebhookClient client;
+  std::size_t sent = 0;
+  for (const EventType type : all_event_types) {
+    const Event event = example_event(type);
+    CHECK(post(client, pagerduty.url(), format_event(event, pagerduty_settings()).value()).status == 202);
+    const Outcome dd = post(client, datadog.url(), format_event(event, datadog_settings()).value());
+    CHECK(dd.status == 202);
+    CHECK_FALSE(read_vendor_answer(Format::datadog, dd.status, dd.content_type, dd.body).receipt.empty());
+    ++sent;
+  }
+  CHECK(datadog.event_ids().size() == sent);
+  CHECK(datadog.event_ids().front() == "9007199254740993");
+}
+
+TEST_CASE("the fakes answer 400 with errors that become the failure reason", "[formats][fakes]") {
+  WebhookClient client;
+  SECTION("PagerDuty: missing fields and broken limits") {
+    FakePagerDuty pagerduty;
+    FormattedRequest request;
+    request.body = R"({"event_action":"resolve","payload":{"summary":")" + std::string(1100, 's') +
+                   R"(","severity":"fatal"}})";
+    const Outcome outcome = post(client, pagerduty.url(), request);
+    CHECK(outcome.status == 400);
+    CHECK_FALSE(outcome.retryable());
+    CHECK(read_vendor_answer(Format::pagerduty, outcome.status, outcome.content_type, outcome.body).error ==
+          "Event object is invalid: 'routing_key' is missing or blank; 'dedup_key' is required to "
+          "acknowledge or "
+          "resolve; 'payload.summary' is longer than 1024 characters; 'payload.source' is missing or blank; "
+          "'payload.severity' must be one of critical, error, warning, info");
+    request.body = "not json";
+    const Outcome garbage = post(client, pagerduty.url(), request);
+    CHECK(read_vendor_answer(Format::pagerduty, garbage.status, garbage.content_type, garbage.body).error ==
+          "Event object format is unrecognized: JSON parse error");
+  }
+  SECTION("Datadog: errors as JSON labelled text/plain") {
+    FakeDatadog datadog;
+    FormattedRequest request;
+    request.headers = {{"DD-API-KEY", api_key}};
+    request.body =
+        R"({"title":"t","date_happened":"1700000000","aggregation_key":")" + std::string(101, 'a') + R"("})";
+    const Outcome outcome = post(client, datadog.url(), request);
+    CHECK(outcome.status == 400);
+    CHECK(outcome.content_type.rfind("text/plain", 0) == 0);
+    CHECK(read_vendor_answer(Format::datadog, outcome.status, outcome.content_type, outcome.body).error ==
+          "Missing required field 'text'; Field 'aggregation_key' is longer than 100 characters; Field "
+          "'date_happened' must be an integer");
+    request.headers.clear();
+    const Outcome forbidden = post(client, datadog.url(), request);
+    CHECK(forbidden.status == 403);
+    CHECK(
+        read_vendor_answer(Format::datadog, forbidden.status, forbidden.content_type, forbidden.body).error ==
+        "Forbidden");
+  }
+}
+
+TEST_CASE("the fakes answer 429 when told to, and when their rate limit is exceeded", "[formats][fakes]") {
+  WebhookClient client;
+  FakePagerDuty pagerduty;
+  const FormattedRequest request =
+      format_event(example_event(EventType::monitor_down), pagerduty_settings()).value();
+  pagerduty.fail_next(2, 429, 3);
+  const Outcome limited = post(client, pagerduty.url(), request);
+  CHECK(limited.status == 429);
+  CHECK(limited.retryable());
+  CHECK(limited.retry_after == std::chrono::seconds(3));
+  CHECK(post(client, pagerduty.url(), request).status == 429);
+  CHECK(post(client, pagerduty.url(), request).status == 202);
+  pagerduty.fail_next(1, 503);
+  CHECK(post(client, pagerduty.url(), request).status == 503);
+
+  pagerduty.set_rate_limit(3, 1h);
+  for (int i = 0; i < 3; ++i) CHECK(post(client, pagerduty.url(), request).status == 202);
+  CHECK(post(client, pagerduty.url(), request).status == 429);
+  // The limit is per routing key.
+  FormatSettings other = pagerduty_settings();
+  other.routing_key = std::string(32, 'b');
+  CHECK(post(client, pagerduty.url(), format_event(example_event(EventType::monitor_down), other).value())
+            .status == 202);
+  CHECK(pagerduty.statuses() == std::vector<int>{429, 429, 202, 503, 202, 202, 202, 429, 202});
+
+  FakeDatadog datadog;
+  datadog.fail_next(1);
+  const Outcome dd = post(client, datadog.url(),
+                          format_event(example_event(EventType::monitor_down), datadog_settings()).value());
+  CHECK(dd.status == 429);
+  CHECK(read_vendor_answer(Format::datadog, dd.status, dd.content_type, dd.body).error ==
+        "Too many requests");
+  REQUIRE(datadog.exchanges().size() == 1);
+  CHECK(find_header(datadog.exchanges()[0].request.headers, "DD-API-KEY") != nullptr);
+}
+
+TEST_CASE("the fakes serve HTTPS with the test certificates", "[formats][fakes]") {
+  const TestCertificates certs;
+  FakePagerDuty pagerduty(certs);
+  REQUIRE(pagerduty.url().rfind("https://127.0.0.1:", 0) == 0);
+  WebhookClient client;
+  Request request;
+  request.url = pagerduty.url();
+  request.body = format_event(example_event(EventType::incident_created), pagerduty_settings()).value().body;
+  request.headers = {{"Content-Type", "application/json"}};
+  request.options.ca_file = certs.ca_file();
+  const Outcome outcome = client.send(request);
+  CHECK(outcome.status == 202);
+  CHECK(pagerduty.wait_for_answers(1, 1s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line
+
+#ifdef SSW_CLI_PATH
+TEST_CASE("statusstack-webhook render prints the body a vendor endpoint would send", "[formats][cli]") {
+  TempDir dir;
+  const Event event = example_event(EventType::monitor_down);
+  const std::string file = dir.write("event.json", to_json(event));
+
+  const ProcessResult pd =
+      run_process({SSW_CLI_PATH, "render", "--format", "pagerduty", "--routing-key", routing_key, file});
+  CHECK(pd.exit_code == 0);
+  CHECK(pd.err.empty());
+  CHECK(pd.out == pagerduty_body(event) + "\n");
+
+  const ProcessResult dd =
+      run_process({SSW_CLI_PATH, "render", "--format", "datadog"}, {}, file);  // from stdin
+  CHECK(dd.exit_code == 0);
+  CHECK(dd.out == datadog_body(event) + "\n");
+
+  const ProcessResult plain = run_process({SSW_CLI_PATH, "render", "--format", "statusstack", "-"}, {}, file);
+  CHECK(plain.out == to_json(event) + "\n");
+
+  const ProcessResult no_key = run_process({SSW_CLI_PATH, "render", "--format", "pagerduty", file});
+  CHECK(no_key.exit_code == 2);
+  CHECK(no_key.err == "statusstack-webhook: --format pagerduty needs --routing-key\n");
+  const ProcessResult bad_key =
+      run_process({SSW_CLI_PATH, "render", "--format", "pagerduty", "--routing-key", "abc", file});
+  CHECK(bad_key.exit_code == 2);
+  CHECK(bad_key.err ==
+        "statusstack-webhook: --routing-key: routing_key: must be 32 characters (a PagerDuty integration "
+        "key), got 3\n");
+  const ProcessResult unknown = run_process({SSW_CLI_PATH, "render", "--format", "opsgenie", file});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err ==
+        "statusstack-webhook: unknown format \"opsgenie\" (known: statusstack, pagerduty, datadog)\n");
+  const ProcessResult invalid = run_process(
+      {SSW_CLI_PATH, "render", "--format", "datadog", dir.write("bad.json", R"({"event":"monitor.down"})")});
+  CHECK(invalid.exit_code == 1);
+  CHECK(invalid.err.rfind("statusstack-webhook: invalid event: ", 0) == 0);
+}
+#endif

@@ -1,0 +1,182 @@
+// PagerDuty and Datadog formats end to end: Dispatcher -> local fakes of both APIs -> reports.
+
+#include <statusstack/webhooks/dispatcher.hpp>
+
+#include "support/vendor_fakes.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <mutex>
+
+using namespace statusstack::webhooks;
+using namespace statusstack::webhooks::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto generous = 20s;
+const std::string routing_key = "e93facc04764012d7bfb002500d5d1a6";
+
+struct Reports {
+  std::mutex mutex;
+  std::vector<DeliveryReport> all;
+  void install(DispatcherOptions& options) {
+    options.on_report = [this](const DeliveryReport& report) {
+      const std::lock_guard<std::mutex> lock(mutex);
+      all.push_back(report);
+    };
+  }
+};
+
+Endpoint vendor_endpoint(const std::string& name, const std::string& url, Format format) {
+  Endpoint endpoint;
+  endpoint.name = name;
+  endpoint.url = url;  // the fakes stand in for the vendors' default URLs
+  endpoint.options.allow_http = true;
+  endpoint.format.format = format;
+  if (format == Format::pagerduty) endpoint.format.routing_key = routing_key;
+  if (format == Format::datadog) endpoint.format.api_key = "dd-api-key-for-tests";
+  return endpoint;
+}
+
+RetryPolicy quick() {
+  RetryPolicy policy;
+  policy.initial_delay = 20ms;
+  policy.max_delay = 100ms;
+  policy.jitter = 0;
+  return policy;
+}
+
+}  // namespace
+
+TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert; receipts are the dedup_key",
+          "[integrations]") {
+  FakePagerDuty pagerduty;
+  Reports reports;
+  DispatcherOptions options;
+  options.endpoints = {vendor_endpoint("pager", pagerduty.url(), Format::pagerduty)};
+  options.retry = quick();
+  reports.install(options);
+  Dispatcher dispatcher(std::move(options));
+
+  const Event down = example_event(EventType::monitor_down);
+  REQUIRE(dispatcher.dispatch(down));
+  REQUIRE(dispatcher.flush(generous));
+  const std::string key = dedup_key(down);
+  REQUIRE(pagerduty.alert(key).has_value());
+  CHECK(pagerduty.alert(key)->status == "triggered");
+
+  Event recovered = example_event(EventType::monitor_recovered);
+  std::get<MonitorRecovered>(recovered).monitor.id = std::get<MonitorDown>(down).monitor.id;
+  std::get<MonitorRecovered>(recovered).stack = std::get<MonitorDown>(down).stack;
+  REQUIRE(dispatcher.dispatch(recovered));
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(pagerduty.alert(key)->status == "resolved");
+
+  const std::lock_guard<std::mutex> lock(reports.mutex);
+  REQUIRE(reports.all.size() == 2);
+  for (const auto& report : reports.all) {
+    CHECK(report.delivered);
+    CHECK(report.receipt == key);
+    CHECK(report.last.status == 202);
+  }
+  // No signature without a secret; the wire headers are still there.
+  const auto request = pagerduty.exchanges().at(0).request;
+  CHECK(find_header(request.headers, "X-StatusStack-Signature") == nullptr);
+  CHECK(*find_header(request.headers, "X-StatusStack-Event") == "monitor.down");
+}
+
+TEST_CASE("PagerDuty: a 429 is retried; the documented 120 per minute is the default rate limit",
+          "[integrations]") {
+  FakePagerDuty pagerduty;
+  pagerduty.fail_next(2, 429);
+  Reports reports;
+  DispatcherOptions options;
+  options.endpoints = {vendor_endpoint("pager", pagerduty.url(), Format::pagerduty)};
+  options.retry = quick();
+  reports.install(options);
+  Dispatcher dispatcher(std::move(options));
+  CHECK(effective_rate_limit(dispatcher.endpoints().at(0)) == 120);
+
+  // Bursts of 30 (a quarter of a minute), then one every 500 ms.
+  for (int i = 0; i < 31; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::incident_created)));
+  REQUIRE(dispatcher.flush(generous));
+  const auto exchanges = pagerduty.exchanges();
+  REQUIRE(exchanges.size() == 33);  // 31 events, two of them answered 429 once
+  CHECK(exchanges[0].status == 429);
+  CHECK(exchanges[1].status == 429);
+  CHECK(exchanges.back().request.received_at - exchanges.front().request.received_at >= 900ms);
+  const std::lock_guard<std::mutex> lock(reports.mutex);
+  REQUIRE(reports.all.size() == 31);
+  for (const auto& report : reports.all) CHECK(report.delivered);
+}
+
+TEST_CASE("Datadog: the event id is the receipt; a 400's errors (sent as text/plain) are the failure detail",
+          "[integrations]") {
+  FakeDatadog datadog;
+  datadog.set_expected_api_key("dd-api-key-for-tests");
+  Reports reports;
+  DispatcherOptions options;
+  options.endpoints = {vendor_endpoint("datadog", datadog.url(), Format::datadog)};
+  options.retry = quick();
+  reports.install(options);
+  Dispatcher dispatcher(std::move(options));
+
+  REQUIRE(dispatcher.dispatch(example_event(EventType::incident_created)));
+  REQUIRE(dispatcher.flush(generous));
+  datadog.fail_next(1, 400);
+  REQUIRE(dispatcher.dispatch(example_event(EventType::incident_updated)));
+  REQUIRE(dispatcher.flush(generous));
+
+  const auto sent = datadog.exchanges().at(0).request;
+  CHECK(*find_header(sent.headers, "DD-API-KEY") == "dd-api-key-for-tests");
+  const std::lock_guard<std::mutex> lock(reports.mutex);
+  REQUIRE(reports.all.size() == 2);
+  CHECK(reports.all[0].delivered);
+  CHECK(reports.all[0].receipt == datadog.event_ids().at(0));
+  CHECK_FALSE(reports.all[1].delivered);
+  CHECK(reports.all[1].reason == FailureReason::rejected);
+  CHECK(reports.all[1].attempts == 1);
+  CHECK(reports.all[1].detail == "Bad Request");
+}
+
+TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words", "[integrations]") {
+  FakeDatadog datadog;
+  datadog.set_expected_api_key("the-right-key");
+  Reports reports;
+  DispatcherOptions options;
+  options.endpoints = {vendor_endpoint("datadog", datadog.url(), Format::datadog)};
+  reports.install(options);
+  Dispatcher dispatcher(std::move(options));
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  const std::lock_guard<std::mutex> lock(reports.mutex);
+  REQUIRE(reports.all.size() == 1);
+  CHECK(reports.all[0].last.status == 403);
+  CHECK(reports.all[0].reason == FailureReason::rejected);
+  CHECK(reports.all[0].detail == "Forbidden");
+}
+
+TEST_CASE("vendor endpoints are validated with their keys, and need no URL of their own", "[integrations]") {
+  Endpoint pagerduty;
+  pagerduty.name = "pd";
+  pagerduty.format.format = Format::pagerduty;
+  pagerduty.format.routing_key = "short";
+  REQUIRE_FALSE(validate_endpoint(pagerduty));
+  CHECK(validate_endpoint(pagerduty).error().message ==
+        "endpoint \"pd\": routing_key: must be 32 characters (a PagerDuty integration key), got 5");
+  pagerduty.format.routing_key = routing_key;
+  CHECK(validate_endpoint(pagerduty));
+  CHECK(effective_url(pagerduty) == "https://events.pagerduty.com/v2/enqueue");
+
+  Endpoint datadog;
+  datadog.name = "dd";
+  datadog.format.format = Format::datadog;
+  datadog.format.api_key = "k";
+  datadog.format.site = DatadogSite::eu;
+  CHECK(validate_endpoint(datadog));
+  CHECK(effective_url(datadog) == "https://api.datadoghq.eu/api/v1/events");
+  datadog.headers = {{"dd-api-key", "override"}};
+  CHECK(validate_endpoint(datadog).error().message ==
+        "endpoint \"dd\": header \"dd-api-key\" is set by the library and cannot be overridden");
+}

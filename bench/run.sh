@@ -11,7 +11,7 @@
 #    keep-alive receiver answering 200 to any POST, over HTTP and over HTTPS (generated certificate).
 # 3. Rounds, alternating the order of the senders: wrk (the receiver's ceiling with the same body
 #    size, headers and connections), raw_curl_multi (libcurl by hand), webhook_bench (the library)
-#    and webhook_bench with two endpoints on two I/O threads, over HTTP and HTTPS. Prints each rate,
+#    and webhook_bench with two I/O threads, over HTTP and HTTPS. Prints each rate,
 #    its ratio to the same round's wrk (best and worst over the rounds), CPU per event of sender and
 #    receiver and the capacity that follows; then dispatch() latency from a paced producer.
 # 4. A concurrency sweep (1..256) over HTTP for the chart (gnuplot, PNG).
@@ -60,7 +60,7 @@ render_chart() {
   local title
   title=$(sed -n 's/^# title: //p' "$out/sweep.dat")
   gnuplot <<EOF
-set terminal pngcairo size 640,380 font "sans,9" noenhanced
+set terminal pngcairo size 720,420 font "sans,9" noenhanced
 set output "$chart"
 set title "$title"
 set xlabel "concurrency (connections / transfers in flight)"
@@ -69,11 +69,12 @@ set logscale x 2
 set xrange [0.8:320]
 set yrange [0:*]
 set grid
-set key top left horizontal maxrows 1 width 1
+set key top left horizontal maxrows 2 width 1
 set offsets 0, 0, graph 0.15, 0
 set format y "%.0s%c"
 plot "$out/sweep.dat" using 1:2 with linespoints lw 2 pt 7 title "wrk (ceiling)", \
-     "$out/sweep.dat" using 1:4 with linespoints lw 2 pt 5 title "webhook_bench (library)", \
+     "$out/sweep.dat" using 1:5 with linespoints lw 2 pt 13 title "webhook_bench, 2 I/O threads", \
+     "$out/sweep.dat" using 1:4 with linespoints lw 2 pt 5 title "webhook_bench, 1 I/O thread", \
      "$out/sweep.dat" using 1:3 with linespoints lw 2 pt 9 title "raw_curl_multi (by hand)"
 EOF
 }
@@ -237,9 +238,9 @@ run_lib() {  # url concurrency seconds [more webhook_bench flags]
   timeout $(( $3 + 60 )) "$bin/webhook_bench" --url "$1" --concurrency "$2" --events 20000000 \
     --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" "${@:4}" || true
 }
-# The same through two endpoints (same URL, half the connections each) on two I/O threads: what
-# using both cores would give, since one endpoint stays on one I/O thread.
-run_lib2() { run_lib "$@" --endpoints 2 --io-threads 2; }
+# The same with two I/O threads (DispatcherOptions::io_threads = 2): the endpoint's connections are
+# split between two curl loops, one per core.
+run_lib2() { run_lib "$@" --io-threads 2; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== $rounds rounds of ${seconds}s per sender, concurrency $concurrency, body $body_bytes bytes"
@@ -279,7 +280,7 @@ summary="$out/summary.md"
     | ($rows | map(.events_per_sec)) as $eps
     | ($rows | map(if ($wrk[.round|tostring] // 0) > 0 then .events_per_sec / $wrk[.round|tostring] else 0 end)) as $ratio
     | def median: sort | .[length / 2 | floor];
-    "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhook_bench, 2 endpoints / 2 I/O threads"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
+    "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhook_bench, 2 I/O threads"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
   ' "$out/rounds.jsonl"
   echo
   echo "Capacity from CPU per event (medians; what the rates would be on two otherwise idle cores): a sender"
@@ -302,7 +303,7 @@ summary="$out/summary.md"
             cap: ([1e6 / $thread, $cores * 1e6 / ($cpu + $recv)] | min) } ] as $caps
     | ($caps | map(select(.t=="wrk"))[0].cap) as $wrk
     | $caps[]
-    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench (I/O thread)","lib2":"webhook_bench, 2 endpoints / 2 I/O threads"}[.t]) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(.cap / $wrk * 100 | round / 100) |"
+    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench (I/O thread)","lib2":"webhook_bench, 2 I/O threads"}[.t]) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(.cap / $wrk * 100 | round / 100) |"
   ' "$out/rounds.jsonl"
   echo
   echo "webhook_bench, per round (dispatch() ns and delivery latency ms):"
@@ -337,22 +338,23 @@ if [ "$sweep" -eq 1 ]; then
   {
     printf '# title: Events/s vs concurrency: HTTP/1.1 keep-alive, %s-byte body, nginx on loopback\\n' "$body_bytes"
     printf '%s cores (%s), best of %s runs of %ss, %s\n' "$(nproc)" "$cpu" "$sweep_rounds" "$sweep_seconds" "$(date -u +%Y-%m-%d)"
-    printf '# concurrency wrk raw_curl_multi webhook_bench (events/s)\n'
+    printf '# concurrency wrk raw_curl_multi webhook_bench webhook_bench-2-io-threads (events/s)\n'
   } >"$out/sweep.dat"
   for c in 1 2 4 8 16 32 64 128 256; do
-    w=0 r=0 l=0
+    w=0 r=0 l=0 l2=0
     for round in $(seq "$sweep_rounds"); do
-      if [ $((round % 2)) -eq 1 ]; then order="wrk raw lib"; else order="lib raw wrk"; fi
+      if [ $((round % 2)) -eq 1 ]; then order="wrk raw lib lib2"; else order="lib2 lib raw wrk"; fi
       for tool in $order; do
         eps=$("run_$tool" "$http_url" "$c" "$sweep_seconds" | tail -n 1 | jq '.events_per_sec // 0')
         case $tool in
           wrk) w=$(( ${eps:-0} > w ? ${eps:-0} : w )) ;;
           raw) r=$(( ${eps:-0} > r ? ${eps:-0} : r )) ;;
           lib) l=$(( ${eps:-0} > l ? ${eps:-0} : l )) ;;
+          lib2) l2=$(( ${eps:-0} > l2 ? ${eps:-0} : l2 )) ;;
         esac
       done
     done
-    printf '%s %s %s %s\n' "$c" "$w" "$r" "$l" | tee -a "$out/sweep.dat"
+    printf '%s %s %s %s %s\n' "$c" "$w" "$r" "$l" "$l2" | tee -a "$out/sweep.dat"
   done
   render_chart
   echo "chart: $chart"

@@ -25,20 +25,6 @@
 namespace ssw = statusstack::webhooks;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-// A name for endpoint `index` that the Dispatcher puts on I/O thread `index % threads`. It places an
-// endpoint by std::hash of its name (src/dispatcher.cpp); should that change, the spread is uneven
-// and the figures say so, nothing breaks.
-std::string endpoint_name(std::size_t index, unsigned threads) {
-  for (std::size_t n = 0;; ++n) {
-    std::string name = "bench-" + std::to_string(index) + "-" + std::to_string(n);
-    if (threads <= 1 || std::hash<std::string>{}(name) % threads == index % threads) return name;
-  }
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   const bench::Flags flags(argc, argv,
                            {{"url", ""},
@@ -59,7 +45,7 @@ int main(int argc, char** argv) {
   const auto events = static_cast<std::size_t>(flags.integer("events"));
   const auto concurrency = static_cast<std::size_t>(flags.integer("concurrency"));
   // More than one endpoint (all with the same URL, concurrency split between them): each event is
-  // delivered once per endpoint, and with --io-threads the endpoints spread over the I/O threads.
+  // delivered once per endpoint. --io-threads spreads every endpoint over that many I/O loops.
   const auto endpoints = static_cast<std::size_t>(std::max(1LL, flags.integer("endpoints")));
   std::size_t window = static_cast<std::size_t>(flags.integer("window"));
   if (window == 0) window = std::max<std::size_t>(256, 4 * concurrency);
@@ -89,7 +75,7 @@ int main(int argc, char** argv) {
   options.io_threads = static_cast<unsigned>(flags.integer("io-threads"));
   for (std::size_t i = 0; i < endpoints; ++i) {
     ssw::Endpoint endpoint;
-    endpoint.name = endpoint_name(i, options.io_threads);
+    endpoint.name = "bench-" + std::to_string(i);
     endpoint.url = url;
     endpoint.secret = "bench-secret-0123456789abcdef0123456789";
     endpoint.max_in_flight = std::max<std::size_t>(1, concurrency / endpoints);

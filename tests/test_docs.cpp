@@ -40,13 +40,6 @@ const std::set<std::pair<std::string, std::string>> tested_blocks = {
     {"docs/configuration.md", "{"},
 };
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 // Text with what changes from run to run (delivery ids, ports, timings, versions) made equal.
 std::string normalized(const std::string& text) {
   static const std::regex delivery_id("dlv_[0-9a-z]{26}");

@@ -43,13 +43,6 @@ Request signed_request(const std::string& url, const std::string& secret, const 
   return make_signed_request(example_event(type), endpoint, delivery_id);
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 }  // namespace
 
 TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and handles a delivery once",

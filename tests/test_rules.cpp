@@ -20,13 +20,6 @@ std::string error_of(const std::string& json) {
   return parsed ? std::string("no error") : parsed.error().message;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 }  // namespace
 
 TEST_CASE("a rules file sets endpoints, retries and limits", "[rules]") {

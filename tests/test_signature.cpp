@@ -21,6 +21,7 @@
 
 using namespace statusstack::webhooks;
 using statusstack::webhooks::testing::ProcessResult;
+using statusstack::webhooks::testing::lines_of;
 using statusstack::webhooks::testing::run_process;
 namespace fs = std::filesystem;
 
@@ -75,13 +76,6 @@ struct TempDir {
 std::string read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 std::string random_bytes(std::mt19937_64& rng, std::size_t size) {

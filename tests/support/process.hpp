@@ -27,6 +27,9 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::vector<std::string>& extra_env = {}, const std::string& input_file = "");
 
+/// `text` split at newlines (the newlines dropped): a program's output line by line.
+std::vector<std::string> lines_of(const std::string& text);
+
 /// A program running in the background while a test talks to it (an example receiver, a snippet
 /// from the docs). Its standard output is read line by line through a pipe; standard error goes to
 /// a file, read at the end. Every wait is bounded. The destructor ends the program (SIGTERM, then

@@ -87,7 +87,9 @@ struct EndpointState {
     for (std::size_t i = 0; i < threads; ++i) {
       const std::size_t share =
           config.max_in_flight / used_lanes + (i < config.max_in_flight % used_lanes ? 1 : 0);
-      lanes.emplace_back(i < used_lanes ? share : 0, rate);
+      // A lane dispatch() does not use still takes one at a time: deliveries of a replaced endpoint
+      // move to its successor on the thread they are on, whatever the successor's max_in_flight.
+      lanes.emplace_back(i < used_lanes ? share : 1, rate);
     }
   }
 

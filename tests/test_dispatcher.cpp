@@ -520,6 +520,27 @@ TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight
   CHECK(most == 5);
 }
 
+TEST_CASE("a replaced endpoint with fewer lanes still delivers what waited on the others", "[dispatcher]") {
+  RawTestServer resetting(RawBehaviour::reset_after_request);
+  HttpTestServer server;
+  DispatcherOptions options;
+  Endpoint wide = local_endpoint("narrowing", resetting.url());
+  wide.max_in_flight = 8;  // lanes on both I/O threads
+  options.endpoints = {wide};
+  options.io_threads = 2;
+  options.retry = quick_retries(50, 100ms);
+  options.retry.max_delay = 100ms;
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 6; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(resetting.wait_for_connections(6, generous));
+  Endpoint narrow = local_endpoint("narrowing", server.url());
+  narrow.max_in_flight = 1;  // one lane in use from now on
+  dispatcher.upsert_endpoint(narrow);
+  REQUIRE(dispatcher.flush(generous));
+  CHECK(dispatcher.stats().delivered == 6);
+  CHECK(server.request_count() == 6);
+}
+
 TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed", "[dispatcher]") {
   RawTestServer silent(RawBehaviour::never_answer);
   Recorder recorder;

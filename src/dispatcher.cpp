@@ -167,6 +167,9 @@ struct Dispatcher::Impl {
     return endpoints;
   }
   bool reserve(std::size_t count);
+  /// Gives back room in the queue (a delivery became final, or a reservation was not used) and
+  /// wakes flush() and blocked dispatch() calls.
+  void release(std::size_t count);
   void finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
   void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
   void stop(milliseconds deadline);
@@ -337,7 +340,8 @@ void Dispatcher::Impl::IoThread::run() {
     }
     if (owner_.stopping.load(std::memory_order_acquire)) {
       // Nothing left: go round once more to leave at once instead of sleeping first.
-      wait = idle() ? milliseconds::zero() : std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
+      wait =
+          idle() ? milliseconds::zero() : std::min(wait, std::chrono::ceil<milliseconds>(deadline() - now));
     }
     for (const auto& endpoint : listed_) {
       const Lane& ours = lane(*endpoint);
@@ -695,7 +699,11 @@ void Dispatcher::Impl::finish(std::unique_ptr<Delivery> delivery, bool delivered
     }
   }
   delivery.reset();
-  pending.fetch_sub(1, std::memory_order_acq_rel);
+  release(1);
+}
+
+void Dispatcher::Impl::release(std::size_t count) {
+  pending.fetch_sub(count, std::memory_order_acq_rel);
   if (waiters.load(std::memory_order_seq_cst) > 0) {
     { const std::lock_guard<std::mutex> lock(wait_mutex); }
     wait_cv.notify_all();
@@ -766,7 +774,7 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
       entered.emplace(impl.dispatching);
       if (room && !impl.accepting.load(std::memory_order_seq_cst)) {
         // Reserved just as shutdown began, or woken by it: give the room back.
-        impl.pending.fetch_sub(matching.size(), std::memory_order_acq_rel);
+        impl.release(matching.size());
         impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
         return Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""};
       }
@@ -796,7 +804,7 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
     }
     auto formatted = format_event(event, settings, shared_payload->body);
     if (!formatted) {
-      impl.pending.fetch_sub(matching.size(), std::memory_order_acq_rel);
+      impl.release(matching.size());
       impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
       return formatted.error();
     }

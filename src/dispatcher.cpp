@@ -253,6 +253,8 @@ class Dispatcher::Impl::IoThread {
   bool follow_successor(Delivery& delivery);
   void make_ready(std::unique_ptr<Delivery> delivery);
   void fire_timers(Clock::time_point now);
+  template <class Predicate>
+  void end_timers_if(Predicate ends, FailureReason reason);
   void start_transfers(Clock::time_point now);
   void start_attempt(std::unique_ptr<Delivery> delivery);
   void collect_finished();
@@ -303,16 +305,7 @@ void Dispatcher::Impl::IoThread::run() {
         // Backoffs that end after the deadline will never get their attempt: end them now.
         stop_seen_ = true;
         const Clock::time_point end = deadline();
-        std::vector<Timer> keep;
-        for (Timer& timer : timers_) {
-          if (timer.due > end) {
-            owner_.finish(std::move(timer.delivery), false, FailureReason::shutdown);
-          } else {
-            keep.push_back(std::move(timer));
-          }
-        }
-        timers_ = std::move(keep);
-        std::make_heap(timers_.begin(), timers_.end(), TimerLater{});
+        end_timers_if([end](Timer& timer) { return timer.due > end; }, FailureReason::shutdown);
       }
       if (now >= deadline()) {
         fail_everything(FailureReason::shutdown);
@@ -407,12 +400,19 @@ void Dispatcher::Impl::IoThread::sweep_endpoints() {
     ours.ready.clear();
   }
   for (auto& delivery : moved) make_ready(std::move(delivery));
+  end_timers_if([this](Timer& timer) { return !follow_successor(*timer.delivery); },
+                FailureReason::endpoint_removed);
+}
+
+// Ends every backing-off delivery for which `ends` says so; the others keep their timers.
+template <class Predicate>
+void Dispatcher::Impl::IoThread::end_timers_if(Predicate ends, FailureReason reason) {
   std::vector<Timer> keep;
   for (Timer& timer : timers_) {
-    if (follow_successor(*timer.delivery)) {
-      keep.push_back(std::move(timer));
+    if (ends(timer)) {
+      owner_.finish(std::move(timer.delivery), false, reason);
     } else {
-      owner_.finish(std::move(timer.delivery), false, FailureReason::endpoint_removed);
+      keep.push_back(std::move(timer));
     }
   }
   timers_ = std::move(keep);

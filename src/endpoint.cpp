@@ -166,13 +166,11 @@ void EndpointSigner::append_headers(Headers& headers, const Endpoint& endpoint, 
   headers.push_back({"User-Agent", user_agent()});
   headers.push_back({"X-StatusStack-Event", std::string(event_type)});
   headers.push_back({"X-StatusStack-Delivery", std::string(delivery_id)});
-  if (signature.empty()) {
-    headers.push_back({"X-StatusStack-Timestamp", std::move(timestamp)});
-  } else if (scheme_ == SignatureScheme::statusstack) {
-    headers.push_back({"X-StatusStack-Timestamp", std::move(timestamp)});
+  headers.push_back({"X-StatusStack-Timestamp", timestamp});
+  // No signature without a secret (allowed for the vendor formats).
+  if (!signature.empty() && scheme_ == SignatureScheme::statusstack) {
     headers.push_back({std::string(signature_header), std::move(signature)});
-  } else {
-    headers.push_back({"X-StatusStack-Timestamp", timestamp});
+  } else if (!signature.empty()) {
     headers.push_back({std::string(standard_webhooks_id_header), std::string(delivery_id)});
     headers.push_back({std::string(standard_webhooks_timestamp_header), std::move(timestamp)});
     headers.push_back({std::string(standard_webhooks_signature_header), std::move(signature)});

@@ -67,8 +67,9 @@ class STATUSSTACK_WEBHOOKS_EXPORT BadResultAccess : public std::logic_error {
 };
 
 /// A value or an Error, named after std::expected (has_value, value, error) so it can become one.
+/// [[nodiscard]]: a dropped Result is a dropped error (a refused dispatch() loses the event).
 template <class T>
-class Result {
+class [[nodiscard]] Result {
   static_assert(!std::is_same_v<std::decay_t<T>, Error>, "Result<Error> is ambiguous");
 
  public:
@@ -117,7 +118,7 @@ class Result {
 
 /// Success without a value, or an Error.
 template <>
-class Result<void> {
+class [[nodiscard]] Result<void> {
  public:
   Result() = default;
   Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT(google-explicit-constructor)

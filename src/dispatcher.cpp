@@ -25,20 +25,49 @@ using std::chrono::milliseconds;
 
 struct Delivery;
 
-// Requests per minute for one endpoint: refills continuously, holds at most `capacity` tokens.
+// Time arithmetic saturates: milliseconds::max() means "forever", and no sum may overflow.
+Clock::time_point later(Clock::time_point from, milliseconds delay) noexcept {
+  if (delay <= milliseconds::zero()) return from;
+  if (delay >= std::chrono::duration_cast<milliseconds>(Clock::time_point::max() - from)) {
+    return Clock::time_point::max();
+  }
+  return from + delay;
+}
+
+// Whole milliseconds from `since` to `now` (steady clock: never negative).
+milliseconds elapsed(Clock::time_point since, Clock::time_point now) noexcept {
+  return std::chrono::duration_cast<milliseconds>(now - since);
+}
+
+// cv.wait_for(lock, timeout, ready) that takes milliseconds::max() (or any timeout too long for the
+// clock) as "no timeout" instead of overflowing into one that has already passed.
+template <class Ready>
+bool wait_for(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, milliseconds timeout,
+              Ready ready) {
+  const Clock::time_point until = later(Clock::now(), timeout);
+  if (until == Clock::time_point::max()) {
+    cv.wait(lock, ready);
+    return true;
+  }
+  return cv.wait_until(lock, until, ready);
+}
+
+// Requests per minute for one lane: refills continuously, holds at most a quarter of a minute's
+// worth (at least one). The rate is passed at each take(), so an endpoint whose settings were
+// replaced keeps the tokens it had and continues at its new rate.
 class TokenBucket {
  public:
-  explicit TokenBucket(double per_minute)
-      : per_second_(per_minute / 60.0), capacity_(std::max(1.0, per_minute / 4.0)), tokens_(capacity_) {}
-
-  bool limited() const noexcept { return per_second_ > 0; }
-
-  /// Takes a token if one is there; otherwise returns how long until one will be.
-  std::optional<Clock::duration> take(Clock::time_point now) {
-    if (!limited()) return std::nullopt;
-    if (last_ != Clock::time_point{}) {
-      const double elapsed = std::chrono::duration<double>(now - last_).count();
-      tokens_ = std::min(capacity_, tokens_ + elapsed * per_second_);
+  /// Takes a token if one is there; otherwise returns how long until one will be. 0: no limit.
+  std::optional<Clock::duration> take(Clock::time_point now, double per_minute) {
+    if (!(per_minute > 0)) return std::nullopt;
+    const double per_second = per_minute / 60.0;
+    const double capacity = std::max(1.0, per_minute / 4.0);
+    if (!started_) {
+      started_ = true;
+      tokens_ = capacity;
+    } else {
+      const double seconds = std::chrono::duration<double>(now - last_).count();
+      tokens_ = std::min(capacity, tokens_ + seconds * per_second);
     }
     last_ = now;
     if (tokens_ >= 1.0) {
@@ -46,42 +75,54 @@ class TokenBucket {
       return std::nullopt;
     }
     return std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>((1.0 - tokens_) / per_second_));
+        std::chrono::duration<double>((1.0 - tokens_) / per_second));
   }
 
  private:
-  double per_second_;
-  double capacity_;
-  double tokens_;
+  bool started_ = false;
+  double tokens_ = 0;
   Clock::time_point last_{};
 };
 
-// One I/O thread's share of an endpoint, owned by that thread: its queue, its requests on the wire,
-// its part of max_in_flight and of the rate limit. An endpoint has one lane per I/O thread, so a
-// busy endpoint uses every loop (and core) the Dispatcher has.
+// What one lane of an endpoint has in use: requests on the wire and rate-limit tokens. Owned by the
+// lane's I/O thread, and shared by every version of the endpoint: replacing an endpoint (a
+// configuration reload) neither starts its rate limit afresh nor lets its max_in_flight be exceeded
+// by requests of the version it replaced.
+struct LaneUse {
+  std::size_t in_flight = 0;
+  TokenBucket bucket;
+};
+using LaneUses = std::deque<LaneUse>;  // one per I/O thread; a deque so elements never move
+
+// One I/O thread's share of an endpoint, owned by that thread: its queue, its part of max_in_flight
+// and of the rate limit. An endpoint has one lane per I/O thread, so a busy endpoint uses every loop
+// (and core) the Dispatcher has.
 struct Lane {
-  Lane(std::size_t max, double per_minute) : max_in_flight(max), bucket(per_minute) {}
+  Lane(std::size_t max, double rate, LaneUse& used) : max_in_flight(max), per_minute(rate), use(&used) {}
 
   std::deque<std::unique_ptr<Delivery>> ready;
-  std::size_t in_flight = 0;
   std::size_t max_in_flight;
-  bool listed = false;  // in the thread's list of endpoints with ready deliveries
-  TokenBucket bucket;
+  double per_minute;
+  LaneUse* use;
+  bool listed = false;                // in the thread's list of endpoints with ready deliveries
   Clock::time_point next_token_at{};  // while out of tokens: when the next one comes
 };
 
 // One endpoint's configuration as the I/O threads use it. Replacing an endpoint creates a new state
 // and retires the old one, pointing it at its successor; removing retires it with no successor.
 struct EndpointState {
-  EndpointState(Endpoint endpoint, std::size_t threads, Clock::duration policy_max_age)
+  /// `previous_uses`: what the lanes of the version this one replaces have in use; null when new.
+  EndpointState(Endpoint endpoint, std::size_t threads, milliseconds policy_max_age,
+                std::shared_ptr<LaneUses> previous_uses)
       : config(std::move(endpoint)),
         url(effective_url(config)),
         signer(config),
         // Datadog refuses events whose date_happened is more than 18 hours old.
         max_age(config.format.format == Format::datadog
-                    ? std::min<Clock::duration>(policy_max_age, std::chrono::hours(18))
+                    ? std::min<milliseconds>(policy_max_age, std::chrono::hours(18))
                     : policy_max_age),
-        used_lanes(std::min(threads, config.max_in_flight)) {
+        used_lanes(std::min(threads, config.max_in_flight)),
+        uses(previous_uses ? std::move(previous_uses) : std::make_shared<LaneUses>(threads)) {
     // max_in_flight and the rate are split between the lanes that get deliveries.
     const double rate = effective_rate_limit(config) / static_cast<double>(used_lanes);
     for (std::size_t i = 0; i < threads; ++i) {
@@ -89,7 +130,7 @@ struct EndpointState {
           config.max_in_flight / used_lanes + (i < config.max_in_flight % used_lanes ? 1 : 0);
       // A lane dispatch() does not use still takes one at a time: deliveries of a replaced endpoint
       // move to its successor on the thread they are on, whatever the successor's max_in_flight.
-      lanes.emplace_back(i < used_lanes ? share : 1, rate);
+      lanes.emplace_back(i < used_lanes ? share : 1, rate, (*uses)[i]);
     }
   }
 
@@ -101,8 +142,9 @@ struct EndpointState {
   const Endpoint config;
   const std::string url;
   const detail::EndpointSigner signer;
-  const Clock::duration max_age;
+  const milliseconds max_age;
   const std::size_t used_lanes;
+  const std::shared_ptr<LaneUses> uses;  // lanes[i].use points at (*uses)[i]
   std::atomic<std::size_t> next_lane{0};
 
   // Written under Impl::config_mutex before `retired` is released; read after acquiring it.
@@ -146,6 +188,47 @@ struct TimerLater {
   bool operator()(const Timer& a, const Timer& b) const noexcept { return a.due > b.due; }
 };
 
+// The Dispatcher whose I/O thread this is (null on every other thread): flush() and shutdown() called
+// from one of its callbacks would wait for the very thread they run on.
+thread_local const void* io_thread_owner = nullptr;
+
+// An attempt that libcurl could not run: the multi interface itself failed.
+Outcome curl_failure(const char* call, CURLMcode code) {
+  Outcome outcome;
+  outcome.error = TransportError::other;
+  outcome.error_message = std::string(call) + " failed: " + curl_multi_strerror(code);
+  return outcome;
+}
+
+// Up to `limit` bytes of a receiver's answer for a report's detail: control characters become
+// spaces, and a multi-byte UTF-8 character is never cut in two.
+std::string excerpt(std::string_view body, std::size_t limit) {
+  std::size_t size = std::min(body.size(), limit);
+  if (size < body.size()) {
+    while (size > 0 && (static_cast<unsigned char>(body[size]) & 0xC0U) == 0x80U) --size;
+  }
+  std::string text(body.substr(0, size));
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (size < body.size()) text += "...";
+  return text;
+}
+
+// Why a delivery that never had an attempt ended.
+const char* not_attempted_because(FailureReason reason) noexcept {
+  switch (reason) {
+    case FailureReason::endpoint_gone: return "the endpoint is paused since it answered 410 Gone";
+    case FailureReason::too_old: return "max_age passed before the first attempt could start";
+    case FailureReason::endpoint_removed: return "the endpoint was removed";
+    case FailureReason::shutdown: return "the dispatcher shut down before the first attempt";
+    case FailureReason::none:
+    case FailureReason::rejected:
+    case FailureReason::attempts_exhausted: break;
+  }
+  return "it was refused";
+}
+
 struct Counters {
   std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
       in_flight{0}, callback_errors{0}, latency_sum_us{0};
@@ -161,7 +244,8 @@ struct Dispatcher::Impl {
   explicit Impl(DispatcherOptions opts);
   ~Impl();
 
-  std::shared_ptr<EndpointState> make_state(Endpoint endpoint) const;
+  std::shared_ptr<EndpointState> make_state(Endpoint endpoint,
+                                            std::shared_ptr<LaneUses> uses = nullptr) const;
   std::shared_ptr<const std::vector<std::shared_ptr<EndpointState>>> snapshot() const {
     const std::lock_guard<std::mutex> lock(config_mutex);
     return endpoints;
@@ -172,7 +256,20 @@ struct Dispatcher::Impl {
   void release(std::size_t count);
   void finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
   void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
+  static std::string explain(const Delivery& delivery, FailureReason reason);
+  /// How much of a receiver's 4xx body a report's detail quotes.
+  static constexpr std::size_t max_detail_body = 512;
   void stop(milliseconds deadline);
+  /// Throws ConfigError when called on one of this Dispatcher's I/O threads (from a callback).
+  void refuse_on_io_thread(const char* call) const {
+    if (io_thread_owner == this) {
+      throw ConfigError(Error{ErrorCode::invalid_config,
+                              std::string(call) +
+                                  " called from an on_report or on_attempt callback: it would wait for the "
+                                  "I/O thread that runs the callback",
+                              ""});
+    }
+  }
 
   RetryPolicy retry;
   std::size_t max_pending;
@@ -258,6 +355,7 @@ class Dispatcher::Impl::IoThread {
   void start_transfers(Clock::time_point now);
   void start_attempt(std::unique_ptr<Delivery> delivery);
   void collect_finished();
+  void abort_running(const Outcome& outcome);
   void after_failed_attempt(std::unique_ptr<Delivery> delivery);
   void schedule(std::unique_ptr<Delivery> delivery, Clock::time_point due);
   void fail_everything(FailureReason reason);
@@ -290,6 +388,7 @@ class Dispatcher::Impl::IoThread {
 };
 
 void Dispatcher::Impl::IoThread::run() {
+  io_thread_owner = &owner_;
   for (;;) {
     take_inbox();
     if (const auto generation = owner_.generation.load(std::memory_order_acquire);
@@ -320,7 +419,9 @@ void Dispatcher::Impl::IoThread::run() {
 
     start_transfers(now);
     int still_running = 0;
-    curl_multi_perform(multi_, &still_running);
+    if (const CURLMcode code = curl_multi_perform(multi_, &still_running); code != CURLM_OK) {
+      abort_running(curl_failure("curl_multi_perform", code));
+    }
     collect_finished();
 
     // Sleep until curl, the next retry timer, the shutdown deadline or a wakeup needs us.
@@ -338,7 +439,7 @@ void Dispatcher::Impl::IoThread::run() {
     }
     for (const auto& endpoint : listed_) {
       const Lane& ours = lane(*endpoint);
-      if (ours.in_flight >= ours.max_in_flight) continue;
+      if (ours.use->in_flight >= ours.max_in_flight) continue;
       // Room to start another: at once, or when the rate limit gives the next token.
       wait = std::min(
           wait, std::chrono::ceil<milliseconds>(std::max(ours.next_token_at - now, Clock::duration::zero())));
@@ -350,8 +451,13 @@ void Dispatcher::Impl::IoThread::run() {
       const std::lock_guard<std::mutex> lock(inbox_mutex_);
       if (!inbox_.empty()) wait = milliseconds::zero();
     }
-    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max(wait, milliseconds::zero()).count()),
-                    nullptr);
+    const int wait_ms = static_cast<int>(std::max(wait, milliseconds::zero()).count());
+    if (const CURLMcode code = curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr); code != CURLM_OK) {
+      // The transfers cannot be watched: end their attempts (they are retried), and pace the loop
+      // so that it does not spin while the poll keeps failing.
+      abort_running(curl_failure("curl_multi_poll", code));
+      std::this_thread::sleep_for(std::min(wait, milliseconds(100)));
+    }
     sleeping_.store(false, std::memory_order_relaxed);
   }
 }
@@ -432,15 +538,15 @@ void Dispatcher::Impl::IoThread::start_transfers(Clock::time_point now) {
   for (std::size_t i = 0; i < listed_.size();) {
     EndpointState& endpoint = *listed_[i];
     Lane& ours = lane(endpoint);
-    while (!ours.ready.empty() && ours.in_flight < ours.max_in_flight) {
+    while (!ours.ready.empty() && ours.use->in_flight < ours.max_in_flight) {
       const bool gone = endpoint.gone.load(std::memory_order_relaxed);
-      if (gone || now - ours.ready.front()->accepted_steady > endpoint.max_age) {
+      if (gone || elapsed(ours.ready.front()->accepted_steady, now) > endpoint.max_age) {
         owner_.finish(std::move(ours.ready.front()), false,
                       gone ? FailureReason::endpoint_gone : FailureReason::too_old);
         ours.ready.pop_front();
         continue;
       }
-      if (const auto wait = ours.bucket.take(now)) {
+      if (const auto wait = ours.use->bucket.take(now, ours.per_minute)) {
         ours.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
         break;
       }
@@ -486,12 +592,39 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
   if (delivery->attempts == 0) delivery->first_attempt_at = now;
   delivery->last_attempt_at = now;
   ++delivery->attempts;
-  ++lane(endpoint).in_flight;
+  ++lane(endpoint).use->in_flight;
   owner_.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
 
   CURL* handle = transfer->handle();
-  curl_multi_add_handle(multi_, handle);
+  if (const CURLMcode code = curl_multi_add_handle(multi_, handle); code != CURLM_OK) {
+    // Not started: an attempt that failed at once, retried like a connection failure.
+    idle_.push_back(std::move(transfer));
+    --lane(endpoint).use->in_flight;
+    owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
+    delivery->last = curl_failure("curl_multi_add_handle", code);
+    after_failed_attempt(std::move(delivery));
+    return;
+  }
   running_.emplace(handle, Active{std::move(transfer), std::move(delivery)});
+}
+
+// Ends the attempt of every request on the wire with `outcome`: they go through the retry rules.
+void Dispatcher::Impl::IoThread::abort_running(const Outcome& outcome) {
+  std::vector<std::unique_ptr<Delivery>> aborted;
+  for (auto& [handle, active] : running_) {
+    curl_multi_remove_handle(multi_, handle);
+    idle_.push_back(std::move(active.transfer));
+    aborted.push_back(std::move(active.delivery));
+  }
+  running_.clear();
+  for (auto& delivery : aborted) {
+    --lane(*delivery->endpoint).use->in_flight;
+    owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
+    delivery->last = outcome;
+    after_failed_attempt(std::move(delivery));
+  }
 }
 
 void Dispatcher::Impl::IoThread::collect_finished() {
@@ -513,7 +646,7 @@ void Dispatcher::Impl::IoThread::collect_finished() {
       delivery->answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
     }
     idle_.push_back(std::move(active.transfer));
-    --lane(*delivery->endpoint).in_flight;
+    --lane(*delivery->endpoint).use->in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
 
@@ -544,9 +677,9 @@ void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> 
   } else {
     delay = policy.next_delay(delivery->attempts, outcome.retry_after,
                               std::uniform_real_distribution<double>(0.0, 1.0)(random_));
-    if (now + delay - delivery->accepted_steady > delivery->endpoint->max_age) {
+    if (delay > delivery->endpoint->max_age - elapsed(delivery->accepted_steady, now)) {
       reason = FailureReason::too_old;  // the next attempt would start after max_age: give up now
-    } else if (owner_.stopping.load(std::memory_order_acquire) && now + delay > deadline()) {
+    } else if (owner_.stopping.load(std::memory_order_acquire) && later(now, delay) > deadline()) {
       reason = FailureReason::shutdown;
     }
   }
@@ -557,7 +690,7 @@ void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> 
   }
   owner_.notify_attempt(*delivery, delay);
   owner_.counters.retries.fetch_add(1, std::memory_order_relaxed);
-  schedule(std::move(delivery), now + delay);
+  schedule(std::move(delivery), later(now, delay));
 }
 
 void Dispatcher::Impl::IoThread::schedule(std::unique_ptr<Delivery> delivery, Clock::time_point due) {
@@ -568,7 +701,7 @@ void Dispatcher::Impl::IoThread::schedule(std::unique_ptr<Delivery> delivery, Cl
 void Dispatcher::Impl::IoThread::fail_everything(FailureReason reason) {
   for (auto& [handle, active] : running_) {
     curl_multi_remove_handle(multi_, handle);
-    --lane(*active.delivery->endpoint).in_flight;
+    --lane(*active.delivery->endpoint).use->in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     Outcome& last = active.delivery->last;
     last = Outcome{};
@@ -606,6 +739,11 @@ Dispatcher::Impl::Impl(DispatcherOptions opts)
   if (max_pending == 0) {
     throw ConfigError(Error{ErrorCode::invalid_config, "max_pending: must be at least 1", "max_pending"});
   }
+  if (block_timeout < milliseconds::zero()) {
+    throw ConfigError(Error{ErrorCode::invalid_config,
+                            "block_timeout: must not be negative (milliseconds::max() waits without limit)",
+                            "block_timeout"});
+  }
   threads.resize(opts.io_threads);  // created below, after the endpoints are known to be valid
   auto states = std::make_shared<std::vector<std::shared_ptr<EndpointState>>>();
   for (Endpoint& endpoint : opts.endpoints) {
@@ -631,9 +769,10 @@ Dispatcher::Impl::~Impl() {
   threads.clear();
 }
 
-std::shared_ptr<EndpointState> Dispatcher::Impl::make_state(Endpoint endpoint) const {
+std::shared_ptr<EndpointState> Dispatcher::Impl::make_state(Endpoint endpoint,
+                                                            std::shared_ptr<LaneUses> uses) const {
   if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
-  return std::make_shared<EndpointState>(std::move(endpoint), threads.size(), retry.max_age);
+  return std::make_shared<EndpointState>(std::move(endpoint), threads.size(), retry.max_age, std::move(uses));
 }
 
 bool Dispatcher::Impl::reserve(std::size_t count) {
@@ -644,6 +783,19 @@ bool Dispatcher::Impl::reserve(std::size_t count) {
   }
 }
 
+// A report's detail: the vendor's error messages; otherwise the last outcome described, with the
+// receiver's explanation of a 4xx (its body, capped); or why there was no attempt at all.
+std::string Dispatcher::Impl::explain(const Delivery& delivery, FailureReason reason) {
+  if (!delivery.answer.error.empty()) return delivery.answer.error;
+  if (delivery.attempts == 0) return std::string("not attempted: ") + not_attempted_because(reason);
+  const Outcome& last = delivery.last;
+  std::string text = last.describe();
+  if (last.error == TransportError::none && last.status >= 400 && last.status < 500 && !last.body.empty()) {
+    text += ": " + excerpt(last.body, max_detail_body);
+  }
+  return text;
+}
+
 void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
   if (!on_attempt) return;
   AttemptReport report{delivery.id,
@@ -651,7 +803,7 @@ void Dispatcher::Impl::notify_attempt(const Delivery& delivery, std::optional<mi
                        delivery.payload->type,
                        delivery.attempts,
                        delivery.last,
-                       delivery.answer.error.empty() ? delivery.last.describe() : delivery.answer.error,
+                       explain(delivery, FailureReason::none),
                        retry_in};
   try {
     on_attempt(report);
@@ -683,9 +835,7 @@ void Dispatcher::Impl::finish(std::unique_ptr<Delivery> delivery, bool delivered
     report.delivered = delivered;
     report.reason = reason;
     report.attempts = delivery->attempts;
-    if (!delivered) {
-      report.detail = delivery->answer.error.empty() ? delivery->last.describe() : delivery->answer.error;
-    }
+    if (!delivered) report.detail = explain(*delivery, reason);
     report.last = std::move(delivery->last);
     report.receipt = std::move(delivery->answer.receipt);
     report.accepted_at = delivery->accepted_at;
@@ -717,7 +867,7 @@ void Dispatcher::Impl::stop(milliseconds deadline) {
   accepting.store(false, std::memory_order_seq_cst);
   // A dispatch() that saw `accepting` true is about to enqueue: let it, so nothing is lost.
   while (dispatching.load(std::memory_order_seq_cst) > 0) std::this_thread::yield();
-  stop_deadline.store((Clock::now() + deadline).time_since_epoch().count(), std::memory_order_release);
+  stop_deadline.store(later(Clock::now(), deadline).time_since_epoch().count(), std::memory_order_release);
   stopping.store(true, std::memory_order_release);
   for (auto& thread : threads) thread->wake();
   for (auto& thread : threads) thread->join();
@@ -760,21 +910,22 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
   if (matching.empty()) return accepted;
 
   if (!impl.reserve(matching.size())) {
-    bool room = false;
+    bool room = false;  // reserved: the room is ours and must be used or given back
     if (impl.overflow == OverflowPolicy::block) {
       entered.reset();  // a blocked caller must not hold up shutdown()
       impl.waiters.fetch_add(1, std::memory_order_seq_cst);
       {
         std::unique_lock<std::mutex> lock(impl.wait_mutex);
-        room = impl.wait_cv.wait_for(lock, impl.block_timeout, [&] {
-          return !impl.accepting.load(std::memory_order_seq_cst) || impl.reserve(matching.size());
+        // Woken by shutdown() without room, or with room: only the second reserved anything.
+        wait_for(impl.wait_cv, lock, impl.block_timeout, [&] {
+          room = impl.reserve(matching.size());
+          return room || !impl.accepting.load(std::memory_order_seq_cst);
         });
       }
       impl.waiters.fetch_sub(1, std::memory_order_seq_cst);
       entered.emplace(impl.dispatching);
-      if (room && !impl.accepting.load(std::memory_order_seq_cst)) {
-        // Reserved just as shutdown began, or woken by it: give the room back.
-        impl.release(matching.size());
+      if (!impl.accepting.load(std::memory_order_seq_cst)) {
+        if (room) impl.release(matching.size());  // reserved just as shutdown began: give it back
         impl.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
         return Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""};
       }
@@ -836,7 +987,12 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
 
 void Dispatcher::upsert_endpoint(Endpoint endpoint) {
   Impl& impl = *impl_;
-  std::shared_ptr<EndpointState> state = impl.make_state(std::move(endpoint));
+  // A replaced endpoint keeps what its lanes have in use (requests on the wire, rate tokens).
+  std::shared_ptr<LaneUses> uses;
+  for (const auto& existing : *impl.snapshot()) {
+    if (existing->config.name == endpoint.name) uses = existing->uses;
+  }
+  std::shared_ptr<EndpointState> state = impl.make_state(std::move(endpoint), std::move(uses));
   {
     const std::lock_guard<std::mutex> lock(impl.config_mutex);
     auto next = std::make_shared<std::vector<std::shared_ptr<EndpointState>>>(*impl.endpoints);
@@ -888,18 +1044,22 @@ std::vector<Endpoint> Dispatcher::endpoints() const {
 
 bool Dispatcher::flush(milliseconds timeout) {
   Impl& impl = *impl_;
+  impl.refuse_on_io_thread("flush()");
   impl.waiters.fetch_add(1, std::memory_order_seq_cst);
   bool done = false;
   {
     std::unique_lock<std::mutex> lock(impl.wait_mutex);
-    done = impl.wait_cv.wait_for(lock, timeout,
-                                 [&] { return impl.pending.load(std::memory_order_acquire) == 0; });
+    done = wait_for(impl.wait_cv, lock, timeout,
+                    [&] { return impl.pending.load(std::memory_order_acquire) == 0; });
   }
   impl.waiters.fetch_sub(1, std::memory_order_seq_cst);
   return done;
 }
 
-void Dispatcher::shutdown(milliseconds deadline) { impl_->stop(deadline); }
+void Dispatcher::shutdown(milliseconds deadline) {
+  impl_->refuse_on_io_thread("shutdown()");
+  impl_->stop(deadline);
+}
 
 DispatcherStats Dispatcher::stats() const {
   const Counters& c = impl_->counters;

@@ -22,9 +22,14 @@ milliseconds RetryPolicy::next_delay(int attempt, std::optional<std::chrono::sec
     const double spread = std::clamp(jitter, 0.0, 1.0);
     delay_ms *= 1.0 - spread + 2.0 * spread * std::clamp(random01, 0.0, 1.0);
   }
-  auto delay = milliseconds(static_cast<milliseconds::rep>(std::llround(delay_ms)));
-  if (retry_after) {
-    const milliseconds asked = std::min<milliseconds>(*retry_after, max_retry_after);
+  // Saturate rather than overflow: a delay this long (2^62 ms, 146 million years) means "never".
+  constexpr double longest = 4.6e18;
+  auto delay = milliseconds(static_cast<milliseconds::rep>(std::llround(std::clamp(delay_ms, 0.0, longest))));
+  if (retry_after && *retry_after > std::chrono::seconds::zero()) {
+    // Compared in seconds first: a huge Retry-After must not overflow on its way to milliseconds.
+    const milliseconds asked = *retry_after >= std::chrono::ceil<std::chrono::seconds>(max_retry_after)
+                                   ? max_retry_after
+                                   : milliseconds(*retry_after);
     delay = std::max(delay, asked);
   }
   return std::max(delay, milliseconds::zero());
@@ -39,6 +44,7 @@ Result<void> RetryPolicy::validate() const {
     return invalid("max_attempts", "must be at least 1 (got " + std::to_string(max_attempts) + ")");
   if (initial_delay < milliseconds::zero()) return invalid("initial_delay", "must not be negative");
   if (!(factor >= 1.0)) return invalid("factor", "must be at least 1");
+  if (!std::isfinite(factor)) return invalid("factor", "must be finite");
   if (max_delay < initial_delay) return invalid("max_delay", "must not be less than initial_delay");
   if (!(jitter >= 0.0 && jitter <= 1.0)) return invalid("jitter", "must be between 0 and 1");
   for (const milliseconds& delay : schedule) {
@@ -77,8 +83,8 @@ std::string to_prometheus(const DispatcherStats& stats) {
     out << "statusstack_webhooks_failed_total{reason=\"" << to_string(static_cast<FailureReason>(i)) << "\"} "
         << stats.failed_by_reason[i] << '\n';
   }
-  metric("rejected_calls_total", "counter", "dispatch() calls refused (queue full or shut down).",
-         stats.rejected_calls);
+  metric("rejected_calls_total", "counter",
+         "dispatch() calls refused (invalid event, queue full or shut down).", stats.rejected_calls);
   metric("attempts_total", "counter", "HTTP attempts finished.", stats.attempts);
   metric("retries_total", "counter", "Attempts scheduled again after a retryable failure.", stats.retries);
   metric("callback_errors_total", "counter", "Exceptions thrown by report callbacks.", stats.callback_errors);

@@ -32,6 +32,7 @@ struct RetryPolicy {
   /// Fixed delays before attempts 2, 3, ...; the last one repeats (e.g. 5 s, 5 min, 30 min, 2 h ...).
   std::vector<std::chrono::milliseconds> schedule;
   /// Give up once this long has passed since dispatch(): no attempt starts later than that.
+  /// milliseconds::max() means no limit (all time arithmetic saturates).
   std::chrono::milliseconds max_age{std::chrono::hours(24)};
   /// A receiver's `Retry-After` is honoured up to this long (longer values are cut to it).
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
@@ -76,8 +77,11 @@ struct DeliveryReport {
   Outcome last;      ///< the last attempt's outcome (status, error, response body...)
   /// What the vendor handed back for a delivered event: PagerDuty's dedup_key, Datadog's id_str.
   std::string receipt;
-  /// Why it failed, in words: the vendor's error messages for a rejected PagerDuty/Datadog request,
-  /// otherwise the last outcome described ("HTTP 503", "timeout: ..."). Empty when delivered.
+  /// Why it failed, in words: the vendor's error messages for a rejected PagerDuty/Datadog request;
+  /// otherwise the last outcome described ("HTTP 503", "timeout: ..."), followed for a 4xx by the
+  /// receiver's explanation (its body, at most 512 bytes, control characters as spaces:
+  /// "HTTP 422: missing field id"); for a delivery that never had an attempt, why not
+  /// ("not attempted: the endpoint is paused since it answered 410 Gone"). Empty when delivered.
   std::string detail;
   std::chrono::system_clock::time_point accepted_at;
   std::chrono::system_clock::time_point first_attempt_at;  ///< epoch when there was no attempt
@@ -111,10 +115,10 @@ struct DispatcherStats {
   std::uint64_t delivered = 0;                      ///< final: 2xx
   std::uint64_t failed = 0;                         ///< final: failed, all reasons
   std::array<std::uint64_t, 7> failed_by_reason{};  ///< indexed by FailureReason
-  std::uint64_t rejected_calls = 0;                 ///< dispatch() calls refused (queue full, shut down)
-  std::uint64_t attempts = 0;                       ///< HTTP attempts finished
-  std::uint64_t retries = 0;                        ///< attempts scheduled again after a failure
-  std::uint64_t in_flight = 0;                      ///< requests on the wire now
+  std::uint64_t rejected_calls = 0;   ///< dispatch() calls refused (invalid event, queue full, shut down)
+  std::uint64_t attempts = 0;         ///< HTTP attempts finished
+  std::uint64_t retries = 0;          ///< attempts scheduled again after a failure
+  std::uint64_t in_flight = 0;        ///< requests on the wire now
   std::uint64_t queued = 0;           ///< accepted, not final, not on the wire (waiting or backing off)
   std::uint64_t callback_errors = 0;  ///< exceptions thrown by on_report / on_attempt (caught)
   /// Delivery latency (dispatch() to final report) of delivered events: counts per bucket, the
@@ -134,13 +138,17 @@ struct DispatcherOptions {
   RetryPolicy retry;
   std::size_t max_pending = 100000;  ///< deliveries accepted but not final, at most
   OverflowPolicy overflow = OverflowPolicy::reject;
-  std::chrono::milliseconds block_timeout{1000};  ///< with OverflowPolicy::block
+  /// With OverflowPolicy::block; milliseconds::max() waits without limit. Must not be negative.
+  std::chrono::milliseconds block_timeout{1000};
   /// I/O threads, each running its own curl multi loop with its own connections. Every endpoint is
   /// spread over all of them (its max_in_flight and rate limit split between them), so 2 lets one
   /// busy endpoint use both cores of a 2-core machine.
   unsigned io_threads = 1;
   /// Called once per (event, endpoint) when final, on an I/O thread: keep it quick. Exceptions are
-  /// caught and counted (DispatcherStats::callback_errors).
+  /// caught and counted (DispatcherStats::callback_errors). A callback may call dispatch(), stats(),
+  /// endpoints(), upsert_endpoint() and remove_endpoint(); flush() and shutdown() would wait for the
+  /// thread the callback runs on, so they throw ConfigError there. Reports also arrive during
+  /// shutdown() and so during the destructor: whatever a callback uses must outlive the Dispatcher.
   std::function<void(const DeliveryReport&)> on_report;
   /// Called for each failed attempt, on an I/O thread. Same rules as on_report.
   std::function<void(const AttemptReport&)> on_attempt;
@@ -165,8 +173,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   Result<Accepted> dispatch(const Event& event);
 
   /// Adds an endpoint, or replaces the one with the same name (deliveries already accepted for it
-  /// continue with the new settings; an endpoint paused by a 410 Gone resumes). Throws ConfigError
-  /// when the endpoint is invalid.
+  /// continue with the new settings; an endpoint paused by a 410 Gone resumes). A replaced endpoint
+  /// keeps its rate-limit tokens and counts its requests still on the wire against max_in_flight, so
+  /// a configuration reload changes nothing it does not need to. Throws ConfigError when the
+  /// endpoint is invalid.
   void upsert_endpoint(Endpoint endpoint);
   /// Removes the endpoint: its pending deliveries end as failed(endpoint_removed); requests on the
   /// wire finish first. Returns false when there was none of that name.
@@ -174,10 +184,13 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   /// The endpoints' current configuration.
   std::vector<Endpoint> endpoints() const;
 
-  /// Waits until everything accepted so far is final. False when the timeout passed first.
+  /// Waits until everything accepted so far is final. False when the timeout passed first;
+  /// milliseconds::max() waits without limit. Throws ConfigError when called from a callback.
   bool flush(std::chrono::milliseconds timeout);
-  /// Stops accepting, lets deliveries continue until the deadline, then ends what is left as
-  /// failed(shutdown) and joins the I/O threads. Every accepted delivery has its report on return.
+  /// Stops accepting, lets deliveries continue until the deadline (milliseconds::max(): until they
+  /// are final), then ends what is left as failed(shutdown) and joins the I/O threads. Every accepted
+  /// delivery has its report on return; dispatch() calls blocked for room return shut_down. Throws
+  /// ConfigError when called from a callback.
   void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(5));
 
   DispatcherStats stats() const;

@@ -911,7 +911,8 @@ Result<Accepted> Dispatcher::dispatch(const Event& event) {
 
   if (!impl.reserve(matching.size())) {
     bool room = false;  // reserved: the room is ours and must be used or given back
-    if (impl.overflow == OverflowPolicy::block) {
+    // On an I/O thread (from a callback) waiting for room would hold up the thread that makes it.
+    if (impl.overflow == OverflowPolicy::block && io_thread_owner != &impl) {
       entered.reset();  // a blocked caller must not hold up shutdown()
       impl.waiters.fetch_add(1, std::memory_order_seq_cst);
       {

@@ -507,3 +507,37 @@ TEST_CASE("the documented Dispatcher configuration errors, word for word", "[uni
   options.retry.max_age = 0ms;
   CHECK(message_for(options) == "retry.max_age: must be positive");
 }
+
+TEST_CASE("dispatch() from a callback never blocks for room, whatever the overflow policy",
+          "[integration][dispatcher][limits]") {
+  HttpTestServer server;
+  std::atomic<Dispatcher*> self{nullptr};
+  std::atomic<bool> ready{false};
+  std::promise<std::pair<ErrorCode, std::chrono::steady_clock::duration>> inner;
+  std::atomic<bool> once{false};
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("ops", server.url())};
+  options.max_pending = 1;
+  options.overflow = OverflowPolicy::block;
+  options.block_timeout = 10s;
+  options.on_attempt = [](const AttemptReport&) {};
+  options.on_report = [&](const DeliveryReport&) {
+    while (!ready.load()) std::this_thread::yield();
+    if (once.exchange(true)) return;
+    // The report's own delivery still holds the only room until the callback returns.
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = self.load()->dispatch(sample_event());
+    inner.set_value({result ? ErrorCode::invalid_value : result.error().code,
+                     std::chrono::steady_clock::now() - started});
+  };
+  Dispatcher dispatcher(options);
+  self = &dispatcher;
+  ready = true;
+  REQUIRE(dispatcher.dispatch(sample_event()));
+  auto future = inner.get_future();
+  REQUIRE(future.wait_for(generous) == std::future_status::ready);
+  const auto [code, took] = future.get();
+  CHECK(code == ErrorCode::queue_full);
+  CHECK(took < 5s);
+  REQUIRE(dispatcher.flush(generous));
+}

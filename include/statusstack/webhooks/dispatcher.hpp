@@ -49,7 +49,9 @@ struct RetryPolicy {
 /// What becomes of a dispatch() call when the queue is full.
 enum class OverflowPolicy {
   reject,  ///< return ErrorCode::queue_full at once (default)
-  block,   ///< wait up to DispatcherOptions::block_timeout for room, then queue_full
+  /// wait up to DispatcherOptions::block_timeout for room, then queue_full (from a report callback:
+  /// queue_full at once, since the callback's thread is the one that makes room)
+  block,
 };
 
 /// Why a delivery ended without a 2xx.

@@ -1,6 +1,7 @@
 # Compiles dropped_result.cpp twice: keeping the Result it must compile, dropping it it must fail
-# with the [[nodiscard]] diagnostic. Usage: cmake -DCXX=... -DINCLUDES="a;b" -P check_nodiscard.cmake
+# with the [[nodiscard]] diagnostic. Usage: cmake -DCXX=... -DINCLUDES="dir1|dir2" -P check_nodiscard.cmake
 set(flags -std=c++17 -fsyntax-only -Werror=unused-result)
+string(REPLACE "|" ";" INCLUDES "${INCLUDES}")
 foreach(dir IN LISTS INCLUDES)
   list(APPEND flags "-I${dir}")
 endforeach()

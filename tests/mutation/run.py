@@ -13,6 +13,7 @@ mutant does not compile) and the score. Exit status 1 when a mutant survived or 
 import argparse
 import json
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -35,6 +36,8 @@ def run_tests(build_dir, spec, timeout):
 
 
 def main():
+    # SIGTERM ends the run like Ctrl-C: the `finally` below puts the mutated file back.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     parser = argparse.ArgumentParser()
     parser.add_argument("--build-dir", default="build/dev")
     parser.add_argument("--only", nargs="*")

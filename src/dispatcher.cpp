@@ -1,5 +1,6 @@
 #include <statusstack/webhooks/dispatcher.hpp>
 
+#include "dispatch/decide.hpp"
 #include "endpoint_signing.hpp"
 #include "transfer.hpp"
 
@@ -356,7 +357,7 @@ class Dispatcher::Impl::IoThread {
   void start_attempt(std::unique_ptr<Delivery> delivery);
   void collect_finished();
   void abort_running(const Outcome& outcome);
-  void after_failed_attempt(std::unique_ptr<Delivery> delivery);
+  void after_attempt(std::unique_ptr<Delivery> delivery);
   void schedule(std::unique_ptr<Delivery> delivery, Clock::time_point due);
   void fail_everything(FailureReason reason);
   bool idle() const { return running_.empty() && timers_.empty() && listed_.empty(); }
@@ -603,7 +604,7 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
     delivery->last = curl_failure("curl_multi_add_handle", code);
-    after_failed_attempt(std::move(delivery));
+    after_attempt(std::move(delivery));
     return;
   }
   running_.emplace(handle, Active{std::move(transfer), std::move(delivery)});
@@ -623,7 +624,7 @@ void Dispatcher::Impl::IoThread::abort_running(const Outcome& outcome) {
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
     delivery->last = outcome;
-    after_failed_attempt(std::move(delivery));
+    after_attempt(std::move(delivery));
   }
 }
 
@@ -650,47 +651,43 @@ void Dispatcher::Impl::IoThread::collect_finished() {
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
 
-    if (delivery->last.ok()) {
-      owner_.finish(std::move(delivery), true, FailureReason::none);
-    } else {
-      after_failed_attempt(std::move(delivery));
-    }
+    after_attempt(std::move(delivery));
   }
 }
 
-void Dispatcher::Impl::IoThread::after_failed_attempt(std::unique_ptr<Delivery> delivery) {
-  const RetryPolicy& policy = owner_.retry;
-  const Outcome& outcome = delivery->last;
-  FailureReason reason = FailureReason::none;
-  milliseconds delay{0};
+// Applies the retry rules (decide()) to a finished attempt: final report, or a retry timer.
+void Dispatcher::Impl::IoThread::after_attempt(std::unique_ptr<Delivery> delivery) {
   const Clock::time_point now = Clock::now();
-  if (outcome.error == TransportError::none && outcome.status == 410) {
-    // The receiver says it will never take deliveries again.
-    delivery->endpoint->gone.store(true, std::memory_order_relaxed);
-    reason = FailureReason::endpoint_gone;
-  } else if (!outcome.retryable()) {
-    reason = FailureReason::rejected;
-  } else if (delivery->attempts >= policy.max_attempts) {
-    reason = FailureReason::attempts_exhausted;
-  } else if (!follow_successor(*delivery)) {
-    reason = FailureReason::endpoint_removed;
-  } else {
-    delay = policy.next_delay(delivery->attempts, outcome.retry_after,
-                              std::uniform_real_distribution<double>(0.0, 1.0)(random_));
-    if (delay > delivery->endpoint->max_age - elapsed(delivery->accepted_steady, now)) {
-      reason = FailureReason::too_old;  // the next attempt would start after max_age: give up now
-    } else if (owner_.stopping.load(std::memory_order_acquire) && later(now, delay) > deadline()) {
-      reason = FailureReason::shutdown;
-    }
+  EndpointState& attempted = *delivery->endpoint;
+  const bool removed = !follow_successor(*delivery);  // a retry goes to the endpoint's current version
+  std::optional<milliseconds> shutdown_in;
+  if (owner_.stopping.load(std::memory_order_acquire)) {
+    shutdown_in = std::chrono::floor<milliseconds>(deadline() - now);
   }
-  if (reason != FailureReason::none) {
-    owner_.notify_attempt(*delivery, std::nullopt);
-    owner_.finish(std::move(delivery), false, reason);
-    return;
+  const detail::Decision decision = detail::decide(
+      detail::AttemptFacts{delivery->last, delivery->attempts, elapsed(delivery->accepted_steady, now),
+                           delivery->endpoint->max_age, shutdown_in},
+      owner_.retry, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  switch (decision.next) {
+    case detail::Decision::Next::delivered:
+      owner_.finish(std::move(delivery), true, FailureReason::none);
+      return;
+    case detail::Decision::Next::fail:
+      if (decision.pause_endpoint) attempted.gone.store(true, std::memory_order_relaxed);
+      owner_.notify_attempt(*delivery, std::nullopt);
+      owner_.finish(std::move(delivery), false, decision.reason);
+      return;
+    case detail::Decision::Next::retry:
+      if (removed) {
+        owner_.notify_attempt(*delivery, std::nullopt);
+        owner_.finish(std::move(delivery), false, FailureReason::endpoint_removed);
+        return;
+      }
+      owner_.notify_attempt(*delivery, decision.delay);
+      owner_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+      schedule(std::move(delivery), later(now, decision.delay));
+      return;
   }
-  owner_.notify_attempt(*delivery, delay);
-  owner_.counters.retries.fetch_add(1, std::memory_order_relaxed);
-  schedule(std::move(delivery), later(now, delay));
 }
 
 void Dispatcher::Impl::IoThread::schedule(std::unique_ptr<Delivery> delivery, Clock::time_point due) {

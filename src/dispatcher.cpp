@@ -14,7 +14,6 @@
 #include <mutex>
 #include <random>
 #include <thread>
-#include <unordered_map>
 
 namespace statusstack::webhooks {
 
@@ -315,7 +314,7 @@ class Dispatcher::Impl::IoThread {
 
   ~IoThread() {
     if (thread_.joinable()) thread_.join();
-    for (auto& [handle, active] : running_) curl_multi_remove_handle(multi_, handle);
+    for (auto& active : running_) curl_multi_remove_handle(multi_, active->transfer->handle());
     running_.clear();
     idle_.clear();
     curl_multi_cleanup(multi_);
@@ -343,6 +342,7 @@ class Dispatcher::Impl::IoThread {
   struct Active {
     std::unique_ptr<detail::Transfer> transfer;
     std::unique_ptr<Delivery> delivery;
+    std::size_t slot;  // its index in running_
   };
 
   void run();
@@ -357,6 +357,7 @@ class Dispatcher::Impl::IoThread {
   void start_attempt(std::unique_ptr<Delivery> delivery);
   void collect_finished();
   void abort_running(const Outcome& outcome);
+  std::unique_ptr<Active> take_running(const Active& active);
   void after_attempt(std::unique_ptr<Delivery> delivery);
   void schedule(std::unique_ptr<Delivery> delivery, Clock::time_point due);
   void fail_everything(FailureReason reason);
@@ -380,7 +381,9 @@ class Dispatcher::Impl::IoThread {
   std::vector<std::unique_ptr<Delivery>> taken_;
   std::vector<std::shared_ptr<EndpointState>> listed_;  // endpoints with ready deliveries, round-robin
   std::vector<Timer> timers_;                           // a min-heap on `due`
-  std::unordered_map<CURL*, Active> running_;
+  // Requests on the wire. Each easy handle's CURLOPT_PRIVATE points at its Active, which knows its
+  // slot here: finding and removing a finished one costs no lookup.
+  std::vector<std::unique_ptr<Active>> running_;
   std::vector<std::unique_ptr<detail::Transfer>> idle_;
   std::uint64_t seen_generation_ = 0;
   bool stop_seen_ = false;
@@ -597,26 +600,41 @@ void Dispatcher::Impl::IoThread::start_attempt(std::unique_ptr<Delivery> deliver
   owner_.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
 
   CURL* handle = transfer->handle();
+  running_.push_back(
+      std::make_unique<Active>(Active{std::move(transfer), std::move(delivery), running_.size()}));
+  curl_easy_setopt(handle, CURLOPT_PRIVATE, running_.back().get());
   if (const CURLMcode code = curl_multi_add_handle(multi_, handle); code != CURLM_OK) {
     // Not started: an attempt that failed at once, retried like a connection failure.
-    idle_.push_back(std::move(transfer));
+    std::unique_ptr<Active> active = take_running(*running_.back());
+    idle_.push_back(std::move(active->transfer));
     --lane(endpoint).use->in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
-    delivery->last = curl_failure("curl_multi_add_handle", code);
-    after_attempt(std::move(delivery));
-    return;
+    active->delivery->last = curl_failure("curl_multi_add_handle", code);
+    after_attempt(std::move(active->delivery));
   }
-  running_.emplace(handle, Active{std::move(transfer), std::move(delivery)});
+}
+
+// Takes a finished request out of running_: the last one moves into its slot.
+std::unique_ptr<Dispatcher::Impl::IoThread::Active> Dispatcher::Impl::IoThread::take_running(
+    const Active& active) {
+  const std::size_t slot = active.slot;
+  std::unique_ptr<Active> taken = std::move(running_[slot]);
+  if (slot + 1 != running_.size()) {
+    running_[slot] = std::move(running_.back());
+    running_[slot]->slot = slot;
+  }
+  running_.pop_back();
+  return taken;
 }
 
 // Ends the attempt of every request on the wire with `outcome`: they go through the retry rules.
 void Dispatcher::Impl::IoThread::abort_running(const Outcome& outcome) {
   std::vector<std::unique_ptr<Delivery>> aborted;
-  for (auto& [handle, active] : running_) {
-    curl_multi_remove_handle(multi_, handle);
-    idle_.push_back(std::move(active.transfer));
-    aborted.push_back(std::move(active.delivery));
+  for (auto& active : running_) {
+    curl_multi_remove_handle(multi_, active->transfer->handle());
+    idle_.push_back(std::move(active->transfer));
+    aborted.push_back(std::move(active->delivery));
   }
   running_.clear();
   for (auto& delivery : aborted) {
@@ -634,19 +652,19 @@ void Dispatcher::Impl::IoThread::collect_finished() {
     if (message->msg != CURLMSG_DONE) continue;
     CURL* handle = message->easy_handle;
     const CURLcode code = message->data.result;
-    auto found = running_.find(handle);
-    if (found == running_.end()) continue;
-    Active active = std::move(found->second);
-    running_.erase(found);
+    void* owner = nullptr;
+    curl_easy_getinfo(handle, CURLINFO_PRIVATE, &owner);
+    if (owner == nullptr) continue;
     curl_multi_remove_handle(multi_, handle);
+    std::unique_ptr<Active> active = take_running(*static_cast<Active*>(owner));
 
-    std::unique_ptr<Delivery> delivery = std::move(active.delivery);
-    delivery->last = active.transfer->finish(code);
+    std::unique_ptr<Delivery> delivery = std::move(active->delivery);
+    delivery->last = active->transfer->finish(code);
     const Outcome& outcome = delivery->last;
     if (const Format format = delivery->endpoint->config.format.format; format != Format::statusstack) {
       delivery->answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
     }
-    idle_.push_back(std::move(active.transfer));
+    idle_.push_back(std::move(active->transfer));
     --lane(*delivery->endpoint).use->in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
     owner_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
@@ -696,16 +714,16 @@ void Dispatcher::Impl::IoThread::schedule(std::unique_ptr<Delivery> delivery, Cl
 }
 
 void Dispatcher::Impl::IoThread::fail_everything(FailureReason reason) {
-  for (auto& [handle, active] : running_) {
-    curl_multi_remove_handle(multi_, handle);
-    --lane(*active.delivery->endpoint).use->in_flight;
+  for (auto& active : running_) {
+    curl_multi_remove_handle(multi_, active->transfer->handle());
+    --lane(*active->delivery->endpoint).use->in_flight;
     owner_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    Outcome& last = active.delivery->last;
+    Outcome& last = active->delivery->last;
     last = Outcome{};
     last.error = TransportError::timeout;
     last.error_message = "attempt abandoned at the shutdown deadline";
-    owner_.finish(std::move(active.delivery), false, reason);
-    idle_.push_back(std::move(active.transfer));
+    owner_.finish(std::move(active->delivery), false, reason);
+    idle_.push_back(std::move(active->transfer));
   }
   running_.clear();
   for (Timer& timer : timers_) owner_.finish(std::move(timer.delivery), false, reason);

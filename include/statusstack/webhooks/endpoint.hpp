@@ -9,6 +9,7 @@
 #include <statusstack/webhooks/export.hpp>
 #include <statusstack/webhooks/formats.hpp>
 #include <statusstack/webhooks/headers.hpp>
+#include <statusstack/webhooks/retry.hpp>
 #include <statusstack/webhooks/signature.hpp>
 
 #include <chrono>
@@ -52,6 +53,13 @@ struct Endpoint {
   /// 120 for pagerduty). Deliveries wait for a token, they do not fail. Bursts up to a quarter of a
   /// minute's worth (at least one request).
   std::optional<double> rate_limit_per_minute;
+  /// Deliveries to this endpoint go one at a time, first in, first out, for receivers that need
+  /// events in order: a delivery waiting for its retry holds back every later one. Off by default
+  /// (deliveries run concurrently); PagerDuty and Datadog endpoints always keep the order of
+  /// deliveries about the same thing (same dedup or aggregation key).
+  bool ordered = false;
+  /// This endpoint's own retry policy; unset: the Dispatcher's (DispatcherOptions::retry).
+  std::optional<RetryPolicy> retry;
 };
 
 /// Checks an endpoint's configuration; the message names the endpoint and the setting, e.g.

@@ -1,0 +1,134 @@
+#include "dispatch/core.hpp"
+
+#include "dispatch/endpoints.hpp"
+
+#include <algorithm>
+
+namespace statusstack::webhooks::detail {
+
+namespace {
+
+// Up to `limit` bytes of a receiver's answer: control characters become spaces, and a multi-byte
+// UTF-8 character is never cut in two.
+std::string excerpt(std::string_view body, std::size_t limit) {
+  std::size_t size = std::min(body.size(), limit);
+  if (size < body.size()) {
+    while (size > 0 && (static_cast<unsigned char>(body[size]) & 0xC0U) == 0x80U) --size;
+  }
+  std::string text(body.substr(0, size));
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (size < body.size()) text += "...";
+  return text;
+}
+
+// Why a delivery that never had an attempt ended.
+const char* not_attempted_because(FailureReason reason) noexcept {
+  switch (reason) {
+    case FailureReason::endpoint_gone: return "the endpoint is paused since it answered 410 Gone";
+    case FailureReason::too_old: return "max_age passed before the first attempt could start";
+    case FailureReason::endpoint_removed: return "the endpoint was removed";
+    case FailureReason::shutdown: return "the dispatcher shut down before the first attempt";
+    case FailureReason::none:
+    case FailureReason::rejected:
+    case FailureReason::attempts_exhausted: break;
+  }
+  return "it was refused";
+}
+
+}  // namespace
+
+const void*& io_loop_owner() noexcept {
+  thread_local const void* owner = nullptr;
+  return owner;
+}
+
+Core::Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock_)
+    : retry(options.retry),
+      max_pending(options.max_pending),
+      on_report(options.on_report),
+      on_attempt(options.on_attempt),
+      clock(std::move(clock_)) {}
+
+bool Core::reserve(std::size_t count) {
+  std::size_t current = pending.load(std::memory_order_relaxed);
+  for (;;) {
+    if (current + count > max_pending) return false;
+    if (pending.compare_exchange_weak(current, current + count, std::memory_order_acq_rel)) return true;
+  }
+}
+
+void Core::release(std::size_t count) {
+  pending.fetch_sub(count, std::memory_order_acq_rel);
+  if (waiters.load(std::memory_order_seq_cst) > 0) {
+    { const std::lock_guard<std::mutex> lock(wait_mutex); }
+    wait_cv.notify_all();
+  }
+}
+
+std::string Core::explain(const Delivery& delivery, FailureReason reason) {
+  if (!delivery.answer.error.empty()) return delivery.answer.error;
+  if (delivery.attempts == 0) return std::string("not attempted: ") + not_attempted_because(reason);
+  const Outcome& last = delivery.last;
+  std::string text = last.describe();
+  if (last.error == TransportError::none && last.status >= 400 && last.status < 500 && !last.body.empty()) {
+    text += ": " + excerpt(last.body, max_detail_body);
+  }
+  return text;
+}
+
+void Core::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
+  if (!on_attempt) return;
+  AttemptReport report{delivery.id,       delivery.endpoint->name, delivery.event->type,
+                       delivery.attempts, delivery.last,           explain(delivery, FailureReason::none),
+                       retry_in};
+  try {
+    on_attempt(report);
+  } catch (...) {
+    counters.callback_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Core::finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
+  const auto latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock->now() - delivery->accepted_steady);
+  if (delivered) {
+    counters.delivered.fetch_add(1, std::memory_order_relaxed);
+    const double latency_ms = static_cast<double>(latency.count()) / 1000.0;
+    const auto& bounds = DispatcherStats::latency_bounds_ms;
+    const auto bucket =
+        static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), latency_ms) - bounds.begin());
+    counters.latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    counters.latency_sum_us.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(latency.count(), 0)),
+                                      std::memory_order_relaxed);
+  } else {
+    counters.failed.fetch_add(1, std::memory_order_relaxed);
+    counters.failed_by_reason[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
+  if (on_report) {
+    DeliveryReport report;
+    report.delivery_id = std::move(delivery->id);
+    report.endpoint = delivery->endpoint->name;
+    report.event = delivery->event->type;
+    report.delivered = delivered;
+    report.reason = reason;
+    report.attempts = delivery->attempts;
+    if (!delivered) report.detail = explain(*delivery, reason);
+    report.last = std::move(delivery->last);
+    report.receipt = std::move(delivery->answer.receipt);
+    report.accepted_at = delivery->accepted_at;
+    report.first_attempt_at = delivery->first_attempt_at;
+    report.last_attempt_at = delivery->last_attempt_at;
+    report.latency = std::chrono::duration_cast<milliseconds>(latency);
+    try {
+      on_report(report);
+    } catch (...) {
+      counters.callback_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  delivery.reset();
+  release(1);
+}
+
+}  // namespace statusstack::webhooks::detail

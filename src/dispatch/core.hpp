@@ -1,0 +1,75 @@
+#pragma once
+
+// What the Dispatcher's front (dispatch(), flush(), shutdown()) shares with its I/O loops: the
+// settings that hold for every delivery, room in the queue, counters, the final reports, the clock
+// and the shutdown state.
+
+#include <statusstack/webhooks/dispatcher.hpp>
+
+#include "dispatch/clock.hpp"
+#include "dispatch/delivery.hpp"
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace statusstack::webhooks::detail {
+
+/// The Dispatcher whose I/O loop runs on this thread (null on every other thread): flush() and
+/// shutdown() called from one of its callbacks would wait for the very thread they run on, and a
+/// dispatch() there must not wait for room that only this thread can make.
+const void*& io_loop_owner() noexcept;
+
+struct Counters {
+  std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
+      in_flight{0}, callback_errors{0}, latency_sum_us{0};
+  std::array<std::atomic<std::uint64_t>, 7> failed_by_reason{};
+  std::array<std::atomic<std::uint64_t>, 15> latency_buckets{};
+};
+
+struct Core {
+  Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock);
+
+  /// Takes room for `count` deliveries, or returns false when max_pending does not allow it.
+  bool reserve(std::size_t count);
+  /// Gives room back (a delivery became final, or a reservation was not used) and wakes flush()
+  /// and blocked dispatch() calls.
+  void release(std::size_t count);
+  /// The final word on a delivery: counters, the report, then its room back.
+  void finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
+  /// A failed attempt, for on_attempt; `retry_in` when another attempt comes.
+  void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
+  /// A report's detail: the vendor's error; the last outcome with the body of a 4xx; or why there
+  /// was no attempt at all.
+  static std::string explain(const Delivery& delivery, FailureReason reason);
+  /// How much of a receiver's 4xx body a report's detail quotes.
+  static constexpr std::size_t max_detail_body = 512;
+
+  SteadyTime deadline() const noexcept {
+    return SteadyTime(SteadyTime::duration(stop_deadline.load(std::memory_order_acquire)));
+  }
+
+  const RetryPolicy retry;  ///< for endpoints without their own
+  const std::size_t max_pending;
+  const std::function<void(const DeliveryReport&)> on_report;
+  const std::function<void(const AttemptReport&)> on_attempt;
+  const std::shared_ptr<const Clock> clock;
+
+  Counters counters;
+  std::atomic<std::size_t> pending{0};  ///< accepted, not yet final
+  std::atomic<int> waiters{0};          ///< flush() and blocked dispatch() calls
+  std::mutex wait_mutex;
+  std::condition_variable wait_cv;
+
+  std::atomic<std::uint64_t> generation{1};  ///< bumped when endpoints change
+  std::atomic<bool> stopping{false};
+  std::atomic<SteadyTime::rep> stop_deadline{0};
+};
+
+}  // namespace statusstack::webhooks::detail

@@ -1,0 +1,45 @@
+#pragma once
+
+// One (event, endpoint) pair on its way to a final report, as plain data: what a store keeps of it.
+
+#include <statusstack/webhooks/client.hpp>
+#include <statusstack/webhooks/events.hpp>
+#include <statusstack/webhooks/formats.hpp>
+
+#include "dispatch/clock.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace statusstack::webhooks::detail {
+
+struct EndpointSlot;
+
+/// The event as accepted: its canonical JSON, shared by every delivery dispatch() made of it.
+/// Bodies are made from it at each attempt, for the endpoint's settings of that moment.
+struct EventRecord {
+  EventType type{};
+  std::string json;
+};
+
+struct Delivery {
+  std::string id;                          ///< X-StatusStack-Delivery: the same on every attempt
+  std::shared_ptr<EndpointSlot> endpoint;  ///< bound by name: the slot outlives replacements
+  std::shared_ptr<const EventRecord> event;
+  /// Deliveries of one endpoint with the same key go one at a time, in dispatch order (PagerDuty's
+  /// dedup_key, Datadog's aggregation_key, everything for an `ordered` endpoint).
+  bool keyed = false;
+  std::string order_key;
+  WallTime accepted_at;        ///< when dispatch() accepted it (survives a restart)
+  SteadyTime accepted_steady;  ///< the same on the steady clock: max_age counts from it
+  int attempts = 0;
+  std::int64_t signed_at = 0;  ///< the StatusStack timestamp, fixed at the first attempt
+  WallTime first_attempt_at;
+  WallTime last_attempt_at;
+  Outcome last;                  ///< the last attempt's outcome
+  VendorAnswer answer;           ///< what a PagerDuty/Datadog endpoint said to the last attempt
+  std::size_t running_slot = 0;  ///< while in flight: its index in the I/O loop's list
+};
+
+}  // namespace statusstack::webhooks::detail

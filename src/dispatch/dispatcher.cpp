@@ -1,0 +1,367 @@
+// The Dispatcher, from dispatch() to the final report.
+//
+//   dispatch(event)  validates the event, writes its JSON once, takes room in the queue for every
+//                    endpoint whose filter matches, and hands one Delivery per endpoint to an I/O
+//                    loop (io_loop.cpp): the loop of the endpoint's lane for the delivery's order
+//                    key, else round-robin. It never touches the network.
+//   an I/O loop      (one thread each, io_threads of them) owns its lanes: it takes new deliveries,
+//                    holds back those whose order key is busy, starts attempts within each lane's
+//                    share of max_in_flight and the rate limit, and drives them on its transport
+//                    (libcurl multi, curl_transport.cpp). Each attempt's request is made then, from
+//                    the endpoint's settings of that moment (endpoints.cpp): body, keys, signature.
+//   after an attempt decide() (decide.cpp) says delivered, retry after a delay (a timer in the
+//                    loop's heap), or failed with a reason; Core::finish() counts it, calls
+//                    on_report, and gives its room back, which wakes flush() and blocked producers.
+//   shutdown()       stops admission, waits for dispatch() calls under way, lets the loops run to
+//                    the deadline, then they end what is left as failed(shutdown), and joins them.
+//
+// Threads: dispatch() runs on the caller's thread and only touches a loop's inbox (a mutex) and
+// atomics; everything else belongs to one loop's thread. Endpoints live in slots (one per name)
+// that deliveries are bound to; upsert_endpoint() replaces a slot's settings and bumps a
+// generation that the loops look at once per turn.
+
+#include "dispatch/engine.hpp"
+
+#include "dispatch/core.hpp"
+#include "dispatch/endpoints.hpp"
+#include "dispatch/io_loop.hpp"
+
+#include <algorithm>
+
+namespace statusstack::webhooks {
+
+namespace detail {
+
+Clock::~Clock() = default;
+SteadyTime Clock::now() const { return std::chrono::steady_clock::now(); }
+WallTime Clock::wall() const { return std::chrono::system_clock::now(); }
+
+/// One endpoint as dispatch() sees it: its slot and the settings current when the list was made.
+struct Engine::Registered {
+  std::shared_ptr<EndpointSlot> slot;
+  std::shared_ptr<const EndpointConfig> config;
+};
+
+namespace {
+
+Error config_error(std::string message, std::string field) {
+  return Error{ErrorCode::invalid_config, std::move(message), std::move(field)};
+}
+
+// Counts a dispatch() call between its look at `accepting` and its enqueue (see Engine::stop()).
+class Admission {
+ public:
+  Admission(std::atomic<int>& dispatching, const std::atomic<bool>& accepting, Core& core)
+      : dispatching_(dispatching), accepting_(accepting), core_(core) {
+    enter();
+  }
+  ~Admission() { leave(); }
+  Admission(const Admission&) = delete;
+  Admission& operator=(const Admission&) = delete;
+
+  void enter() {
+    dispatching_.fetch_add(1, std::memory_order_seq_cst);
+    inside_ = true;
+  }
+  void leave() {
+    if (!inside_) return;
+    inside_ = false;
+    // The last call to leave after shutdown began tells the waiting shutdown().
+    if (dispatching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        !accepting_.load(std::memory_order_seq_cst)) {
+      { const std::lock_guard<std::mutex> lock(core_.wait_mutex); }
+      core_.wait_cv.notify_all();
+    }
+  }
+
+ private:
+  std::atomic<int>& dispatching_;
+  const std::atomic<bool>& accepting_;
+  Core& core_;
+  bool inside_ = false;
+};
+
+}  // namespace
+
+Engine::Engine(DispatcherOptions options, EngineParts parts)
+    : overflow_(options.overflow), block_timeout_(options.block_timeout), threaded_(parts.threads) {
+  if (auto valid = options.retry.validate(); !valid) throw ConfigError(valid.error());
+  if (options.io_threads == 0 || options.io_threads > 64) {
+    throw ConfigError(config_error("io_threads: must be between 1 and 64", "io_threads"));
+  }
+  if (options.max_pending == 0)
+    throw ConfigError(config_error("max_pending: must be at least 1", "max_pending"));
+  if (options.block_timeout < milliseconds::zero()) {
+    throw ConfigError(config_error(
+        "block_timeout: must not be negative (milliseconds::max() waits without limit)", "block_timeout"));
+  }
+  const std::size_t loops = options.io_threads;
+  core_ = std::make_unique<Core>(options, parts.clock ? parts.clock : std::make_shared<const Clock>());
+  auto registered = std::make_shared<std::vector<Registered>>();
+  for (Endpoint& endpoint : options.endpoints) {
+    for (const Registered& existing : *registered) {
+      if (existing.slot->name == endpoint.name) {
+        throw ConfigError(config_error("endpoint \"" + endpoint.name + "\": name is used twice", "name"));
+      }
+    }
+    auto config = std::make_shared<const EndpointConfig>(std::move(endpoint), core_->retry, loops);
+    registered->push_back(Registered{std::make_shared<EndpointSlot>(config, loops), config});
+  }
+  endpoints_ = std::move(registered);
+  for (std::size_t i = 0; i < loops; ++i) {
+    loops_.push_back(
+        std::make_unique<IoLoop>(*core_, i, parts.transport ? parts.transport() : make_curl_transport()));
+  }
+  if (threaded_) {
+    for (auto& loop : loops_) {
+      threads_.emplace_back([this, current = loop.get()] {
+        io_loop_owner() = this;
+        while (current->turn(true)) {
+        }
+      });
+    }
+  }
+}
+
+Engine::~Engine() {
+  // Normally shutdown() ran already; this only matters when it could not (a failed constructor
+  // does not get here: its threads were never started).
+  stop(milliseconds::zero());
+}
+
+std::shared_ptr<const std::vector<Engine::Registered>> Engine::snapshot() const {
+  const std::lock_guard<std::mutex> lock(config_mutex_);
+  return endpoints_;
+}
+
+void Engine::refuse_on_io_thread(const char* call) const {
+  if (io_loop_owner() == this) {
+    throw ConfigError(config_error(
+        std::string(call) + " called from an on_report or on_attempt callback: it would wait for the "
+                            "I/O thread that runs the callback",
+        ""));
+  }
+}
+
+Result<Accepted> Engine::dispatch(const Event& event) {
+  Core& core = *core_;
+  Admission admission(dispatching_, accepting_, core);
+  auto refused = [&core](Error error) {
+    core.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return error;
+  };
+  if (!accepting_.load(std::memory_order_seq_cst)) {
+    return refused(Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""});
+  }
+  // An event a receiver would reject is refused here, where the caller can still fix it.
+  if (auto valid = validate_event(event); !valid) return refused(valid.error());
+
+  const EventType type = type_of(event);
+  const auto endpoints = snapshot();
+  std::vector<const Registered*> matching;
+  matching.reserve(endpoints->size());
+  for (const Registered& endpoint : *endpoints) {
+    if (endpoint.config->endpoint.events.matches(type)) matching.push_back(&endpoint);
+  }
+  Accepted accepted;
+  if (matching.empty()) return accepted;
+
+  if (!core.reserve(matching.size())) {
+    bool room = false;  // reserved: the room is ours, to use or to give back
+    // On an I/O thread (from a callback) waiting for room would hold up the thread that makes it.
+    if (overflow_ == OverflowPolicy::block && io_loop_owner() != this) {
+      admission.leave();  // a blocked caller must not hold up shutdown()
+      core.waiters.fetch_add(1, std::memory_order_seq_cst);
+      {
+        std::unique_lock<std::mutex> lock(core.wait_mutex);
+        // Woken by shutdown() without room, or with room: only the second reserved anything.
+        wait_for(core.wait_cv, lock, block_timeout_, [&] {
+          room = core.reserve(matching.size());
+          return room || !accepting_.load(std::memory_order_seq_cst);
+        });
+      }
+      core.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      admission.enter();
+      if (!accepting_.load(std::memory_order_seq_cst)) {
+        if (room) core.release(matching.size());  // reserved just as shutdown began: give it back
+        return refused(
+            Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""});
+      }
+    }
+    if (!room) {
+      return refused(Error{
+          ErrorCode::queue_full,
+          "queue is full (max_pending " + std::to_string(core.max_pending) + "): the event was not accepted",
+          ""});
+    }
+  }
+
+  auto record = std::make_shared<EventRecord>();
+  record->type = type;
+  record->json = to_json(event);
+  // Queued deliveries keep the JSON for minutes or hours: not the writer's spare capacity.
+  if (record->json.capacity() > record->json.size() + 128) record->json.shrink_to_fit();
+  const std::shared_ptr<const EventRecord> shared = std::move(record);
+  const WallTime now = core.clock->wall();
+  const SteadyTime now_steady = core.clock->now();
+  accepted.deliveries.reserve(matching.size());
+  for (const Registered* endpoint : matching) {
+    auto delivery = std::make_unique<Delivery>();
+    delivery->id = new_delivery_id();
+    delivery->endpoint = endpoint->slot;
+    delivery->event = shared;
+    delivery->accepted_at = now;
+    delivery->accepted_steady = now_steady;
+    assign_order_key(*endpoint->config, event, *delivery);
+    accepted.deliveries.push_back({endpoint->slot->name, delivery->id});
+    const std::size_t loop = endpoint->slot->pick_lane(*endpoint->config, *delivery);
+    loops_[loop]->enqueue(std::move(delivery));
+  }
+  core.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
+  return accepted;
+}
+
+void Engine::upsert_endpoint(Endpoint endpoint) {
+  auto config = std::make_shared<const EndpointConfig>(std::move(endpoint), core_->retry, loops_.size());
+  {
+    const std::lock_guard<std::mutex> lock(config_mutex_);
+    auto next = std::make_shared<std::vector<Registered>>(*endpoints_);
+    bool replaced = false;
+    for (Registered& existing : *next) {
+      if (existing.slot->name != config->endpoint.name) continue;
+      // Deliveries stay bound to the slot: their later attempts use the new settings. A slot paused
+      // by a 410 Gone resumes.
+      existing.slot->replace(config);
+      existing.slot->gone.store(false, std::memory_order_relaxed);
+      existing.config = config;
+      replaced = true;
+    }
+    if (!replaced) next->push_back(Registered{std::make_shared<EndpointSlot>(config, loops_.size()), config});
+    endpoints_ = std::move(next);
+  }
+  core_->generation.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& loop : loops_) loop->wake();
+}
+
+bool Engine::remove_endpoint(std::string_view name) {
+  {
+    const std::lock_guard<std::mutex> lock(config_mutex_);
+    auto next = std::make_shared<std::vector<Registered>>();
+    bool found = false;
+    for (const Registered& existing : *endpoints_) {
+      if (existing.slot->name == name) {
+        existing.slot->removed.store(true, std::memory_order_release);
+        found = true;
+      } else {
+        next->push_back(existing);
+      }
+    }
+    if (!found) return false;
+    endpoints_ = std::move(next);
+  }
+  core_->generation.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& loop : loops_) loop->wake();
+  return true;
+}
+
+std::vector<Endpoint> Engine::endpoints() const {
+  const auto registered = snapshot();
+  std::vector<Endpoint> result;
+  result.reserve(registered->size());
+  for (const Registered& endpoint : *registered) result.push_back(endpoint.config->endpoint);
+  return result;
+}
+
+bool Engine::flush(milliseconds timeout) {
+  refuse_on_io_thread("flush()");
+  Core& core = *core_;
+  core.waiters.fetch_add(1, std::memory_order_seq_cst);
+  bool done = false;
+  {
+    std::unique_lock<std::mutex> lock(core.wait_mutex);
+    done = wait_for(core.wait_cv, lock, timeout,
+                    [&] { return core.pending.load(std::memory_order_acquire) == 0; });
+  }
+  core.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  return done;
+}
+
+void Engine::shutdown(milliseconds deadline) {
+  refuse_on_io_thread("shutdown()");
+  stop(deadline);
+}
+
+void Engine::stop(milliseconds deadline) {
+  Core& core = *core_;
+  const std::lock_guard<std::mutex> guard(shutdown_mutex_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  accepting_.store(false, std::memory_order_seq_cst);
+  {
+    // A dispatch() that saw `accepting_` true is about to enqueue: let it, so that nothing is lost.
+    // Blocked producers wake up (and leave) too.
+    std::unique_lock<std::mutex> lock(core.wait_mutex);
+    core.wait_cv.notify_all();
+    core.wait_cv.wait(lock, [&] { return dispatching_.load(std::memory_order_seq_cst) == 0; });
+  }
+  core.stop_deadline.store(later(core.clock->now(), deadline).time_since_epoch().count(),
+                           std::memory_order_release);
+  core.stopping.store(true, std::memory_order_release);
+  if (threaded_) {
+    for (auto& loop : loops_) loop->wake();
+    for (auto& thread : threads_) thread.join();
+  } else {
+    while (turn()) {
+    }
+  }
+  { const std::lock_guard<std::mutex> lock(core.wait_mutex); }
+  core.wait_cv.notify_all();
+}
+
+bool Engine::turn() {
+  bool busy = false;
+  for (auto& loop : loops_) busy = loop->turn(false) || busy;
+  return busy;
+}
+
+DispatcherStats Engine::stats() const {
+  const Counters& c = core_->counters;
+  DispatcherStats stats;
+  stats.accepted = c.accepted.load(std::memory_order_relaxed);
+  stats.delivered = c.delivered.load(std::memory_order_relaxed);
+  stats.failed = c.failed.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < stats.failed_by_reason.size(); ++i) {
+    stats.failed_by_reason[i] = c.failed_by_reason[i].load(std::memory_order_relaxed);
+  }
+  stats.rejected_calls = c.rejected_calls.load(std::memory_order_relaxed);
+  stats.attempts = c.attempts.load(std::memory_order_relaxed);
+  stats.retries = c.retries.load(std::memory_order_relaxed);
+  stats.in_flight = c.in_flight.load(std::memory_order_relaxed);
+  const std::uint64_t pending = core_->pending.load(std::memory_order_relaxed);
+  stats.queued = pending > stats.in_flight ? pending - stats.in_flight : 0;
+  stats.callback_errors = c.callback_errors.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < stats.latency_buckets.size(); ++i) {
+    stats.latency_buckets[i] = c.latency_buckets[i].load(std::memory_order_relaxed);
+  }
+  stats.latency_sum_ms = static_cast<double>(c.latency_sum_us.load(std::memory_order_relaxed)) / 1000.0;
+  return stats;
+}
+
+}  // namespace detail
+
+struct Dispatcher::Impl {
+  explicit Impl(DispatcherOptions options) : engine(std::move(options), detail::EngineParts{}) {}
+  detail::Engine engine;
+};
+
+Dispatcher::Dispatcher(DispatcherOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Dispatcher::~Dispatcher() { shutdown(); }
+Result<Accepted> Dispatcher::dispatch(const Event& event) { return impl_->engine.dispatch(event); }
+void Dispatcher::upsert_endpoint(Endpoint endpoint) { impl_->engine.upsert_endpoint(std::move(endpoint)); }
+bool Dispatcher::remove_endpoint(std::string_view name) { return impl_->engine.remove_endpoint(name); }
+std::vector<Endpoint> Dispatcher::endpoints() const { return impl_->engine.endpoints(); }
+bool Dispatcher::flush(std::chrono::milliseconds timeout) { return impl_->engine.flush(timeout); }
+void Dispatcher::shutdown(std::chrono::milliseconds deadline) { impl_->engine.shutdown(deadline); }
+DispatcherStats Dispatcher::stats() const { return impl_->engine.stats(); }
+
+}  // namespace statusstack::webhooks

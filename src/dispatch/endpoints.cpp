@@ -1,0 +1,102 @@
+#include "dispatch/endpoints.hpp"
+
+#include <functional>
+
+namespace statusstack::webhooks::detail {
+
+namespace {
+
+const Endpoint& validated(const Endpoint& endpoint) {
+  if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
+  return endpoint;
+}
+
+Ordering ordering_of(const Endpoint& endpoint) noexcept {
+  if (endpoint.ordered) return Ordering::all;
+  // A PagerDuty resolve must not overtake its trigger, nor a Datadog success its error.
+  return endpoint.format.format == Format::statusstack ? Ordering::none : Ordering::by_key;
+}
+
+}  // namespace
+
+EndpointConfig::EndpointConfig(Endpoint settings, const RetryPolicy& dispatcher_retry, std::size_t loops)
+    : endpoint(std::move(settings)),
+      url(effective_url(validated(endpoint))),
+      signer(endpoint),
+      retry(endpoint.retry.value_or(dispatcher_retry)),
+      max_age(endpoint.format.format == Format::datadog
+                  ? std::min<milliseconds>(retry.max_age, std::chrono::hours(18))
+                  : retry.max_age),
+      ordering(ordering_of(endpoint)),
+      used_lanes(ordering == Ordering::all ? 1 : std::min(loops, endpoint.max_in_flight)) {
+  if (endpoint.retry) {
+    if (auto valid = endpoint.retry->validate(); !valid) {
+      Error error = valid.error();
+      error.message = "endpoint \"" + endpoint.name + "\": " + error.message;
+      throw ConfigError(std::move(error));
+    }
+  }
+  // An ordered endpoint sends one delivery at a time: the next waits for the previous to be final.
+  const std::size_t max = ordering == Ordering::all ? 1 : endpoint.max_in_flight;
+  for (std::size_t i = 0; i < loops; ++i) {
+    lane_max_in_flight.push_back(i < used_lanes ? max / used_lanes + (i < max % used_lanes ? 1 : 0) : 1);
+  }
+  lane_per_minute = effective_rate_limit(endpoint) / static_cast<double>(used_lanes);
+}
+
+EndpointSlot::EndpointSlot(std::shared_ptr<const EndpointConfig> config, std::size_t loops)
+    : name(config->endpoint.name), lanes(loops), config_(std::move(config)) {}
+
+std::size_t EndpointSlot::pick_lane(const EndpointConfig& config, const Delivery& delivery) noexcept {
+  if (config.used_lanes == 1) return 0;
+  if (delivery.keyed) return std::hash<std::string>{}(delivery.order_key) % config.used_lanes;
+  return next_lane_.fetch_add(1, std::memory_order_relaxed) % config.used_lanes;
+}
+
+void assign_order_key(const EndpointConfig& config, const Event& event, Delivery& delivery) {
+  switch (config.ordering) {
+    case Ordering::none: return;
+    case Ordering::all: delivery.keyed = true; return;  // one key for everything
+    case Ordering::by_key:
+      delivery.keyed = true;
+      delivery.order_key =
+          config.endpoint.format.format == Format::datadog ? aggregation_key(event) : dedup_key(event);
+      return;
+  }
+}
+
+Result<PreparedRequest> prepare_request(const std::shared_ptr<const EndpointConfig>& config,
+                                        Delivery& delivery, WallTime now) {
+  const EndpointConfig& settings = *config;
+  PreparedRequest request;
+  request.config = config;
+  request.event = delivery.event;
+  Headers format_headers;
+  if (settings.endpoint.format.format == Format::statusstack) {
+    request.body = delivery.event->json;
+  } else {
+    // Vendor bodies carry the routing key (PagerDuty) or go with the API key (Datadog): made
+    // afresh for each attempt, from the settings of this moment.
+    auto event = parse_event(delivery.event->json);
+    if (!event) return event.error();
+    auto formatted = format_event(*event, settings.endpoint.format, delivery.event->json);
+    if (!formatted) return formatted.error();
+    request.vendor_body = std::move(formatted->body);
+    request.body = request.vendor_body;
+    format_headers = std::move(formatted->headers);
+  }
+  // A StatusStack signature covers the body only: its timestamp stays the first attempt's, so every
+  // attempt carries the same headers unless the secret changed. Standard Webhooks receivers refuse
+  // stale timestamps: those are signed again at every attempt.
+  const std::int64_t now_seconds = unix_seconds(now);
+  if (delivery.signed_at == 0 || settings.signer.scheme() == SignatureScheme::standard_webhooks) {
+    delivery.signed_at = now_seconds;
+  }
+  request.headers.reserve(8 + settings.endpoint.headers.size());
+  settings.signer.append_headers(request.headers, settings.endpoint, format_headers,
+                                 to_string(delivery.event->type), delivery.id, delivery.signed_at,
+                                 settings.signer.sign(request.body, delivery.id, delivery.signed_at));
+  return request;
+}
+
+}  // namespace statusstack::webhooks::detail

@@ -1,0 +1,80 @@
+#pragma once
+
+// The Dispatcher's machinery behind its public face (include/statusstack/webhooks/dispatcher.hpp),
+// with its clock and transport replaceable: tests drive it turn by turn, on a manual clock, with a
+// transport that answers at once. Internal: not installed.
+
+#include <statusstack/webhooks/dispatcher.hpp>
+#include <statusstack/webhooks/export.hpp>
+
+#include "dispatch/clock.hpp"
+#include "dispatch/transport.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace statusstack::webhooks::detail {
+
+struct Core;
+class IoLoop;
+struct EndpointSlot;
+struct EndpointConfig;
+
+/// What the Engine runs on. The defaults: the system's clocks, libcurl, one thread per I/O loop.
+struct EngineParts {
+  std::shared_ptr<const Clock> clock;                     ///< null: the system's clocks
+  std::function<std::unique_ptr<Transport>()> transport;  ///< one per I/O loop; empty: libcurl
+  /// false: no threads; the caller turns the loops with turn() (tests). shutdown() then turns them
+  /// until they are done.
+  bool threads = true;
+};
+
+class STATUSSTACK_WEBHOOKS_EXPORT Engine {
+ public:
+  Engine(DispatcherOptions options, EngineParts parts);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Result<Accepted> dispatch(const Event& event);
+  void upsert_endpoint(Endpoint endpoint);
+  bool remove_endpoint(std::string_view name);
+  std::vector<Endpoint> endpoints() const;
+  bool flush(milliseconds timeout);
+  void shutdown(milliseconds deadline);
+  DispatcherStats stats() const;
+
+  /// Without threads: one turn of every loop, without sleeping. True while any loop has work.
+  bool turn();
+
+ private:
+  struct Registered;
+  std::shared_ptr<const std::vector<Registered>> snapshot() const;
+  void refuse_on_io_thread(const char* call) const;
+  void stop(milliseconds deadline);
+
+  std::unique_ptr<Core> core_;
+  const OverflowPolicy overflow_;
+  const milliseconds block_timeout_;
+  const bool threaded_;
+
+  mutable std::mutex config_mutex_;
+  std::shared_ptr<const std::vector<Registered>> endpoints_;
+
+  std::vector<std::unique_ptr<IoLoop>> loops_;
+  std::vector<std::thread> threads_;
+
+  // Admission: dispatch() calls between their look at `accepting_` and their enqueue are counted,
+  // and shutdown() waits (on core's wait_cv) until none is left before the loops may finish.
+  std::atomic<bool> accepting_{true};
+  std::atomic<int> dispatching_{0};
+  std::mutex shutdown_mutex_;
+  bool shut_down_ = false;
+};
+
+}  // namespace statusstack::webhooks::detail

@@ -1,0 +1,375 @@
+#include "dispatch/io_loop.hpp"
+
+#include "dispatch/decide.hpp"
+
+#include <algorithm>
+
+namespace statusstack::webhooks::detail {
+
+IoLoop::IoLoop(Core& core, std::size_t index, std::unique_ptr<Transport> transport)
+    : core_(core), index_(index), transport_(std::move(transport)), random_(std::random_device{}()) {}
+
+void IoLoop::enqueue(std::unique_ptr<Delivery> delivery) {
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    inbox_.push_back(std::move(delivery));
+  }
+  // A loop that is awake takes its inbox before it sleeps again (see turn()): only a sleeping one
+  // needs the wake-up system call.
+  if (sleeping_.exchange(false, std::memory_order_seq_cst)) wake();
+}
+
+bool IoLoop::turn(bool sleep) {
+  take_inbox();
+  if (const auto generation = core_.generation.load(std::memory_order_acquire);
+      generation != seen_generation_) {
+    seen_generation_ = generation;
+    sweep_removed();
+  }
+  SteadyTime now = core_.clock->now();
+  fire_timers(now);
+
+  if (core_.stopping.load(std::memory_order_acquire)) {
+    const SteadyTime deadline = core_.deadline();
+    if (!stop_seen_) {
+      // Retries due after the deadline will never get their attempt: end them now.
+      stop_seen_ = true;
+      end_timers_if([deadline](const Timer& timer) { return timer.due > deadline; }, FailureReason::shutdown);
+    }
+    if (now >= deadline) {
+      end_everything(FailureReason::shutdown);
+      return false;
+    }
+    if (idle()) {
+      const std::lock_guard<std::mutex> lock(inbox_mutex_);
+      return !inbox_.empty();
+    }
+  }
+
+  start_ready(now);
+  collect();
+  if (!sleep) return true;
+
+  // Announce the sleep before the last look at the inbox: a dispatch() that enqueues after that
+  // look sees the flag and wakes the loop.
+  milliseconds wait = sleep_time(core_.clock->now());
+  sleeping_.store(true, std::memory_order_seq_cst);
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    if (!inbox_.empty()) wait = milliseconds::zero();
+  }
+  transport_->sleep(wait);
+  sleeping_.store(false, std::memory_order_relaxed);
+  return true;
+}
+
+// Until the transport, the next retry, a rate token or the shutdown deadline needs the loop.
+milliseconds IoLoop::sleep_time(SteadyTime now) {
+  milliseconds wait = std::min(transport_->next_timeout(), milliseconds(1000));
+  if (!timers_.empty()) wait = std::min(wait, std::chrono::ceil<milliseconds>(timers_.front().due - now));
+  if (core_.stopping.load(std::memory_order_acquire)) {
+    // Nothing left: go round once more to leave at once instead of sleeping first.
+    wait = idle() ? milliseconds::zero()
+                  : std::min(wait, std::chrono::ceil<milliseconds>(core_.deadline() - now));
+  }
+  for (const auto& slot : listed_) {
+    const Lane& ours = slot->lanes[index_];
+    if (ours.config && ours.in_flight >= ours.config->lane_max_in_flight[index_]) continue;
+    // Room to start another: at once, or when the rate limit gives the next token.
+    wait = std::min(
+        wait, std::chrono::ceil<milliseconds>(std::max(ours.next_token_at - now, SteadyTime::duration{})));
+  }
+  return std::max(wait, milliseconds::zero());
+}
+
+const EndpointConfig& IoLoop::config(Lane& lane, const EndpointSlot& slot) {
+  if (!lane.config || lane.config_generation != seen_generation_) {
+    lane.config = slot.current();
+    lane.config_generation = seen_generation_;
+  }
+  return *lane.config;
+}
+
+void IoLoop::take_inbox() {
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    taken_.swap(inbox_);
+  }
+  for (auto& delivery : taken_) admit(std::move(delivery));
+  taken_.clear();
+}
+
+// A new delivery: ready at once, unless an earlier one with its order key is still under way.
+void IoLoop::admit(std::unique_ptr<Delivery> delivery) {
+  if (delivery->endpoint->removed.load(std::memory_order_acquire)) {
+    core_.finish(std::move(delivery), false, FailureReason::endpoint_removed);
+    return;
+  }
+  if (delivery->keyed) {
+    Lane& ours = lane(*delivery);
+    auto [held, first] = ours.held.try_emplace(delivery->order_key);
+    if (!first) {
+      held->second.push_back(std::move(delivery));
+      return;
+    }
+    if (!ours.holding_listed) {
+      ours.holding_listed = true;
+      holding_.push_back(delivery->endpoint);
+    }
+  }
+  make_ready(std::move(delivery));
+}
+
+void IoLoop::make_ready(std::unique_ptr<Delivery> delivery) {
+  Lane& ours = lane(*delivery);
+  if (!ours.listed) {
+    ours.listed = true;
+    listed_.push_back(delivery->endpoint);
+  }
+  ours.ready.push_back(std::move(delivery));
+}
+
+// After endpoints changed: end what waits here for endpoints that were removed (requests on the
+// wire finish first), so that flush() never waits for an endpoint that is gone.
+void IoLoop::sweep_removed() {
+  std::vector<std::unique_ptr<Delivery>> removed;
+  for (const auto& slot : listed_) {
+    if (!slot->removed.load(std::memory_order_acquire)) continue;
+    Lane& ours = slot->lanes[index_];
+    for (auto& delivery : ours.ready) removed.push_back(std::move(delivery));
+    ours.ready.clear();
+  }
+  for (auto& delivery : removed) end(std::move(delivery), false, FailureReason::endpoint_removed);
+  end_timers_if(
+      [](const Timer& timer) { return timer.delivery->endpoint->removed.load(std::memory_order_acquire); },
+      FailureReason::endpoint_removed);
+  holding_.erase(std::remove_if(holding_.begin(), holding_.end(),
+                                [this](const std::shared_ptr<EndpointSlot>& slot) {
+                                  Lane& ours = slot->lanes[index_];
+                                  const bool done =
+                                      slot->removed.load(std::memory_order_acquire) && ours.held.empty();
+                                  if (done) ours.holding_listed = false;
+                                  return done;
+                                }),
+                 holding_.end());
+}
+
+void IoLoop::fire_timers(SteadyTime now) {
+  while (!timers_.empty() && timers_.front().due <= now) {
+    std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
+    std::unique_ptr<Delivery> delivery = std::move(timers_.back().delivery);
+    timers_.pop_back();
+    make_ready(std::move(delivery));
+  }
+}
+
+void IoLoop::start_ready(SteadyTime now) {
+  for (std::size_t i = 0; i < listed_.size();) {
+    EndpointSlot& slot = *listed_[i];
+    Lane& ours = slot.lanes[index_];
+    const EndpointConfig& settings = config(ours, slot);
+    const std::size_t max_in_flight = settings.lane_max_in_flight[index_];
+    while (!ours.ready.empty() && ours.in_flight < max_in_flight) {
+      const Delivery& next = *ours.ready.front();
+      std::optional<FailureReason> ends;
+      if (slot.removed.load(std::memory_order_acquire)) {
+        ends = FailureReason::endpoint_removed;
+      } else if (slot.gone.load(std::memory_order_relaxed)) {
+        ends = FailureReason::endpoint_gone;
+      } else if (elapsed(next.accepted_steady, now) > settings.max_age) {
+        ends = FailureReason::too_old;
+      } else if (const auto wait = ours.bucket.take(now, settings.lane_per_minute)) {
+        ours.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
+        break;
+      }
+      std::unique_ptr<Delivery> delivery = std::move(ours.ready.front());
+      ours.ready.pop_front();
+      if (ends) {
+        end(std::move(delivery), false, *ends);
+      } else {
+        start_attempt(std::move(delivery), ours);
+      }
+    }
+    if (ours.ready.empty()) {
+      ours.listed = false;
+      listed_[i] = std::move(listed_.back());
+      listed_.pop_back();
+    } else {
+      ++i;
+    }
+  }
+}
+
+void IoLoop::start_attempt(std::unique_ptr<Delivery> delivery, Lane& ours) {
+  const WallTime now = core_.clock->wall();
+  if (delivery->attempts == 0) delivery->first_attempt_at = now;
+  delivery->last_attempt_at = now;
+  ++delivery->attempts;
+  auto request = prepare_request(ours.config, *delivery, now);
+  if (!request) {
+    // The event cannot be made into a request for this endpoint: an attempt refused at once.
+    delivery->last = Outcome{};
+    delivery->last.error = TransportError::invalid_request;
+    delivery->last.error_message = request.error().message;
+    core_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
+    after_attempt(std::move(delivery));
+    return;
+  }
+  ++ours.in_flight;
+  core_.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
+  Delivery* token = delivery.get();
+  delivery->running_slot = running_.size();
+  running_.push_back(std::move(delivery));
+  transport_->start(token, std::move(*request));
+}
+
+void IoLoop::collect() {
+  finished_.clear();
+  transport_->drive(finished_);
+  for (Finished& finished : finished_) {
+    const std::size_t slot = static_cast<Delivery*>(finished.token)->running_slot;
+    std::unique_ptr<Delivery> delivery = std::move(running_[slot]);
+    if (slot + 1 != running_.size()) {
+      running_[slot] = std::move(running_.back());
+      running_[slot]->running_slot = slot;
+    }
+    running_.pop_back();
+
+    delivery->last = std::move(finished.outcome);
+    Lane& ours = lane(*delivery);
+    if (const Format format = ours.config->endpoint.format.format; format != Format::statusstack) {
+      const Outcome& outcome = delivery->last;
+      delivery->answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
+    }
+    --ours.in_flight;
+    core_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    core_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
+    after_attempt(std::move(delivery));
+  }
+}
+
+// The retry rules (decide()) applied to a finished attempt: the final report, or a retry timer.
+void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
+  const SteadyTime now = core_.clock->now();
+  EndpointSlot& slot = *delivery->endpoint;
+  const EndpointConfig& settings = config(lane(*delivery), slot);
+  std::optional<milliseconds> shutdown_in;
+  if (core_.stopping.load(std::memory_order_acquire)) {
+    shutdown_in = std::chrono::floor<milliseconds>(core_.deadline() - now);
+  }
+  const Decision decision =
+      decide(AttemptFacts{delivery->last, delivery->attempts, elapsed(delivery->accepted_steady, now),
+                          settings.max_age, shutdown_in},
+             settings.retry, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  switch (decision.next) {
+    case Decision::Next::delivered: end(std::move(delivery), true, FailureReason::none); return;
+    case Decision::Next::fail:
+      if (decision.pause_endpoint) slot.gone.store(true, std::memory_order_relaxed);
+      core_.notify_attempt(*delivery, std::nullopt);
+      end(std::move(delivery), false, decision.reason);
+      return;
+    case Decision::Next::retry:
+      if (slot.removed.load(std::memory_order_acquire)) {
+        core_.notify_attempt(*delivery, std::nullopt);
+        end(std::move(delivery), false, FailureReason::endpoint_removed);
+        return;
+      }
+      core_.notify_attempt(*delivery, decision.delay);
+      core_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+      timers_.push_back(Timer{later(now, decision.delay), std::move(delivery)});
+      std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
+      return;
+  }
+}
+
+// A delivery is final: its report, then the next delivery with its order key gets its turn.
+void IoLoop::end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
+  if (!delivery->keyed || ending_all_) {
+    core_.finish(std::move(delivery), delivered, reason);
+    return;
+  }
+  const std::shared_ptr<EndpointSlot> slot = delivery->endpoint;
+  const std::string key = delivery->order_key;
+  core_.finish(std::move(delivery), delivered, reason);
+  release_key(*slot, key);
+}
+
+void IoLoop::release_key(EndpointSlot& slot, const std::string& key) {
+  Lane& ours = slot.lanes[index_];
+  for (;;) {
+    const auto held = ours.held.find(key);
+    if (held == ours.held.end()) return;
+    if (held->second.empty()) {
+      ours.held.erase(held);
+      return;
+    }
+    std::unique_ptr<Delivery> next = std::move(held->second.front());
+    held->second.pop_front();
+    if (!slot.removed.load(std::memory_order_acquire)) {
+      make_ready(std::move(next));
+      return;
+    }
+    core_.finish(std::move(next), false, FailureReason::endpoint_removed);
+  }
+}
+
+// Ends every delivery waiting for its retry for which `ends` says so; the others keep their timers.
+template <class Predicate>
+void IoLoop::end_timers_if(Predicate ends, FailureReason reason) {
+  std::vector<std::unique_ptr<Delivery>> ending;
+  std::vector<Timer> keep;
+  for (Timer& timer : timers_) {
+    if (ends(timer)) {
+      ending.push_back(std::move(timer.delivery));
+    } else {
+      keep.push_back(std::move(timer));
+    }
+  }
+  timers_ = std::move(keep);
+  std::make_heap(timers_.begin(), timers_.end(), TimerLater{});
+  for (auto& delivery : ending) end(std::move(delivery), false, reason);
+}
+
+// The shutdown deadline: every delivery of this loop ends now, on the wire or not.
+void IoLoop::end_everything(FailureReason reason) {
+  ending_all_ = true;
+  std::vector<void*> abandoned;
+  transport_->abandon(abandoned);
+  for (void* token : abandoned) {
+    const std::size_t slot = static_cast<Delivery*>(token)->running_slot;
+    std::unique_ptr<Delivery> delivery = std::move(running_[slot]);
+    --lane(*delivery).in_flight;
+    core_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    delivery->last = Outcome{};
+    delivery->last.error = TransportError::timeout;
+    delivery->last.error_message = "attempt abandoned at the shutdown deadline";
+    core_.finish(std::move(delivery), false, reason);
+  }
+  running_.clear();
+  for (Timer& timer : timers_) core_.finish(std::move(timer.delivery), false, reason);
+  timers_.clear();
+  for (auto& slot : listed_) {
+    Lane& ours = slot->lanes[index_];
+    for (auto& delivery : ours.ready) core_.finish(std::move(delivery), false, reason);
+    ours.ready.clear();
+    ours.listed = false;
+  }
+  listed_.clear();
+  for (auto& slot : holding_) {
+    Lane& ours = slot->lanes[index_];
+    for (auto& [key, waiting] : ours.held) {
+      for (auto& delivery : waiting) core_.finish(std::move(delivery), false, reason);
+    }
+    ours.held.clear();
+    ours.holding_listed = false;
+  }
+  holding_.clear();
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    taken_.swap(inbox_);
+  }
+  for (auto& delivery : taken_) core_.finish(std::move(delivery), false, reason);
+  taken_.clear();
+}
+
+}  // namespace statusstack::webhooks::detail

@@ -1,0 +1,81 @@
+#pragma once
+
+// One I/O loop: the deliveries of its lanes, from the moment dispatch() hands them over to their
+// final report. Runs on its own thread (or, in tests, turn by turn on the test's).
+
+#include "dispatch/core.hpp"
+#include "dispatch/endpoints.hpp"
+#include "dispatch/transport.hpp"
+
+#include <memory>
+#include <mutex>
+#include <random>
+#include <vector>
+
+namespace statusstack::webhooks::detail {
+
+class IoLoop {
+ public:
+  IoLoop(Core& core, std::size_t index, std::unique_ptr<Transport> transport);
+  IoLoop(const IoLoop&) = delete;
+  IoLoop& operator=(const IoLoop&) = delete;
+
+  /// Hands a new delivery to the loop; any thread.
+  void enqueue(std::unique_ptr<Delivery> delivery);
+  /// Wakes the loop from its sleep; any thread.
+  void wake() { transport_->wake(); }
+  /// One turn: take new deliveries, apply endpoint changes, fire due retries, start what may
+  /// start, collect finished attempts and decide what follows them; then, with `sleep`, sleep until
+  /// something needs the loop. False once the Dispatcher stops and the loop has nothing left.
+  bool turn(bool sleep);
+
+ private:
+  struct Timer {
+    SteadyTime due;
+    std::unique_ptr<Delivery> delivery;
+  };
+  struct TimerLater {
+    bool operator()(const Timer& a, const Timer& b) const noexcept { return a.due > b.due; }
+  };
+
+  Lane& lane(const Delivery& delivery) const { return delivery.endpoint->lanes[index_]; }
+  const EndpointConfig& config(Lane& lane, const EndpointSlot& slot);
+  void take_inbox();
+  void sweep_removed();
+  void admit(std::unique_ptr<Delivery> delivery);
+  void make_ready(std::unique_ptr<Delivery> delivery);
+  void fire_timers(SteadyTime now);
+  void start_ready(SteadyTime now);
+  void start_attempt(std::unique_ptr<Delivery> delivery, Lane& lane);
+  void collect();
+  void after_attempt(std::unique_ptr<Delivery> delivery);
+  void end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
+  void release_key(EndpointSlot& slot, const std::string& key);
+  template <class Predicate>
+  void end_timers_if(Predicate ends, FailureReason reason);
+  void end_everything(FailureReason reason);
+  milliseconds sleep_time(SteadyTime now);
+  bool idle() const { return running_.empty() && timers_.empty() && listed_.empty(); }
+
+  Core& core_;
+  const std::size_t index_;  // which lane of every endpoint is this loop's
+  std::unique_ptr<Transport> transport_;
+
+  std::mutex inbox_mutex_;
+  std::vector<std::unique_ptr<Delivery>> inbox_;
+  std::atomic<bool> sleeping_{false};  // in (or about to enter) the transport's sleep
+
+  // Loop-only state.
+  std::vector<std::unique_ptr<Delivery>> taken_;
+  std::vector<std::shared_ptr<EndpointSlot>> listed_;   // slots whose lane here has ready deliveries
+  std::vector<std::shared_ptr<EndpointSlot>> holding_;  // slots whose lane here holds order keys
+  std::vector<Timer> timers_;                           // a min-heap on `due`
+  std::vector<std::unique_ptr<Delivery>> running_;      // attempts on the wire (Delivery::running_slot)
+  std::vector<Finished> finished_;
+  std::uint64_t seen_generation_ = 0;
+  bool stop_seen_ = false;
+  bool ending_all_ = false;
+  std::mt19937_64 random_;
+};
+
+}  // namespace statusstack::webhooks::detail

@@ -124,9 +124,13 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
 }
 
 Engine::~Engine() {
-  // Normally shutdown() ran already; this only matters when it could not (a failed constructor
-  // does not get here: its threads were never started).
+  // Normally shutdown() ran already: then this does nothing.
   stop(milliseconds::zero());
+  if (!threaded_) {
+    // Turned by hand: whatever is left ends now, whatever deadline shutdown() was given.
+    core_->stop_deadline.store(core_->clock->now().time_since_epoch().count(), std::memory_order_release);
+    turn();
+  }
 }
 
 std::shared_ptr<const std::vector<Engine::Registered>> Engine::snapshot() const {
@@ -307,12 +311,10 @@ void Engine::stop(milliseconds deadline) {
   core.stop_deadline.store(later(core.clock->now(), deadline).time_since_epoch().count(),
                            std::memory_order_release);
   core.stopping.store(true, std::memory_order_release);
+  // Turned by hand, the loops go on as the caller turns them (until turn() returns false).
   if (threaded_) {
     for (auto& loop : loops_) loop->wake();
     for (auto& thread : threads_) thread.join();
-  } else {
-    while (turn()) {
-    }
   }
   { const std::lock_guard<std::mutex> lock(core.wait_mutex); }
   core.wait_cv.notify_all();

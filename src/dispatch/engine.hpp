@@ -29,8 +29,8 @@ struct EndpointConfig;
 struct EngineParts {
   std::shared_ptr<const Clock> clock;                     ///< null: the system's clocks
   std::function<std::unique_ptr<Transport>()> transport;  ///< one per I/O loop; empty: libcurl
-  /// false: no threads; the caller turns the loops with turn() (tests). shutdown() then turns them
-  /// until they are done.
+  /// false: no threads; the caller turns the loops with turn() (tests). shutdown() then only
+  /// starts the shutdown: turn() returns false once the loops are done; the destructor ends the rest.
   bool threads = true;
 };
 

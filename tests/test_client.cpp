@@ -100,7 +100,7 @@ TEST_CASE("one client reuses its keep-alive connection across requests", "[clien
   CHECK(server.connection_count() == 1);
 }
 
-TEST_CASE("HTTPS with the test CA works; without it or for the wrong host it is a TLS verification error",
+TEST_CASE("HTTPS with the test CA works, and without it or for the wrong host it is a TLS verification error",
           "[client][tls]") {
   const TestCertificates certs;
   WebhookClient client;

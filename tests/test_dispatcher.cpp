@@ -298,7 +298,7 @@ TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[dispatcher]")
   CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_gone)] == 3);
 }
 
-TEST_CASE("an unreachable port fails after max attempts; resets are retried too", "[dispatcher][retry]") {
+TEST_CASE("a refused port fails after max attempts, and resets are retried too", "[dispatcher][retry]") {
   Recorder recorder;
   RawTestServer resetting(RawBehaviour::reset_after_request);
   DispatcherOptions options;

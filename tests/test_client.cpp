@@ -159,9 +159,9 @@ TEST_CASE("a slow receiver that answers in time is a success", "[client]") {
 }
 
 TEST_CASE("a closed port is refused, retryably", "[client]") {
+  const RefusedPort refused;
   WebhookClient client;
-  const Outcome outcome =
-      client.send(local_post("http://127.0.0.1:" + std::to_string(unused_port()) + "/hook"));
+  const Outcome outcome = client.send(local_post(refused.url()));
   CHECK(outcome.error == TransportError::refused);
   CHECK(outcome.status == 0);
   CHECK(outcome.retryable());

@@ -459,23 +459,23 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every delivery is a
   };
   Dispatcher dispatcher(std::move(options));
 
-  constexpr int producers_count = 8;
-  constexpr int events_each = 250;
+  constexpr std::size_t producers_count = 8;
+  constexpr std::size_t events_each = 250;
   std::atomic<bool> go{false};
   std::vector<std::vector<Accepted::Delivery>> accepted_by(producers_count);
   std::vector<std::vector<std::string>> refused_by(producers_count);
   std::vector<std::thread> producers;
-  for (int t = 0; t < producers_count; ++t) {
+  producers.reserve(producers_count);
+  for (std::size_t t = 0; t < producers_count; ++t) {
     producers.emplace_back([&, t] {
       while (!go.load()) std::this_thread::yield();
-      for (int i = 0; i < events_each; ++i) {
-        auto result =
-            dispatcher.dispatch(example_event(all_event_types[static_cast<std::size_t>(i + t) % 7]));
+      for (std::size_t i = 0; i < events_each; ++i) {
+        auto result = dispatcher.dispatch(example_event(all_event_types[(i + t) % 7]));
         if (!result) {
-          refused_by[static_cast<std::size_t>(t)].push_back(result.error().message);
+          refused_by[t].push_back(result.error().message);
           continue;
         }
-        auto& mine = accepted_by[static_cast<std::size_t>(t)];
+        auto& mine = accepted_by[t];
         mine.insert(mine.end(), result->deliveries.begin(), result->deliveries.end());
       }
     });
@@ -498,10 +498,10 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every delivery is a
   // Every dispatch() was accepted, and "stable" (never changed) took every event.
   std::map<std::string, std::string> accepted;  // delivery id -> endpoint
   std::size_t to_stable = 0;
-  for (int t = 0; t < producers_count; ++t) {
-    for (const std::string& message : refused_by[static_cast<std::size_t>(t)]) UNSCOPED_INFO(message);
-    CHECK(refused_by[static_cast<std::size_t>(t)].empty());
-    for (const auto& delivery : accepted_by[static_cast<std::size_t>(t)]) {
+  for (std::size_t t = 0; t < producers_count; ++t) {
+    for (const std::string& message : refused_by[t]) UNSCOPED_INFO(message);
+    CHECK(refused_by[t].empty());
+    for (const auto& delivery : accepted_by[t]) {
       CHECK(accepted.emplace(delivery.delivery_id, delivery.endpoint).second);  // ids are unique
       if (delivery.endpoint == "stable") ++to_stable;
     }

@@ -393,6 +393,7 @@ std::vector<BodyCase> pagerduty_cases() {
   const std::string needs_dedup_key = "acknowledge and resolve need a dedup_key, not empty, naming the alert";
   const std::string needs_payload = "a trigger needs a payload";
   std::vector<BodyCase> cases;
+  cases.reserve(all_event_types.size() + 30);
   for (const EventType type : all_event_types) {
     cases.push_back(
         {std::string("as formatted: ") + to_string(type), pagerduty_body(example_event(type)), ""});
@@ -459,6 +460,7 @@ std::vector<BodyCase> pagerduty_cases() {
 std::vector<BodyCase> datadog_cases() {
   const std::string body = datadog_body(example_event(EventType::monitor_down));
   std::vector<BodyCase> cases;
+  cases.reserve(all_event_types.size() + 30);
   for (const EventType type : all_event_types) {
     cases.push_back({std::string("as formatted: ") + to_string(type), datadog_body(example_event(type)), ""});
   }

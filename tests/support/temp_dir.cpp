@@ -14,6 +14,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <tuple>
 #include <utility>
 
@@ -48,7 +49,8 @@ namespace {
 // A TCP socket bound to 127.0.0.1 on a port the kernel picks (not listening), and that port.
 std::pair<int, int> bind_loopback_port(const char* who) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string(who) + ": socket: " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error(std::string(who) + ": socket: " + std::generic_category().message(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -58,7 +60,8 @@ std::pair<int, int> bind_loopback_port(const char* who) {
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     const int error = errno;
     ::close(fd);
-    throw std::runtime_error(std::string(who) + ": cannot bind a loopback port: " + std::strerror(error));
+    throw std::runtime_error(std::string(who) +
+                             ": cannot bind a loopback port: " + std::generic_category().message(error));
   }
   return {fd, ntohs(addr.sin_port)};
 }

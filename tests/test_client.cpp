@@ -100,7 +100,7 @@ TEST_CASE("one client reuses its keep-alive connection across requests", "[clien
   CHECK(server.connection_count() == 1);
 }
 
-TEST_CASE("HTTPS with the test CA works; without it or for the wrong host it is a TLS verification error",
+TEST_CASE("HTTPS with the test CA works, and without it or for the wrong host it is a TLS verification error",
           "[client][tls]") {
   const TestCertificates certs;
   WebhookClient client;
@@ -159,9 +159,9 @@ TEST_CASE("a slow receiver that answers in time is a success", "[client]") {
 }
 
 TEST_CASE("a closed port is refused, retryably", "[client]") {
+  const RefusedPort refused;
   WebhookClient client;
-  const Outcome outcome =
-      client.send(local_post("http://127.0.0.1:" + std::to_string(unused_port()) + "/hook"));
+  const Outcome outcome = client.send(local_post(refused.url()));
   CHECK(outcome.error == TransportError::refused);
   CHECK(outcome.status == 0);
   CHECK(outcome.retryable());

@@ -298,13 +298,13 @@ TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[dispatcher]")
   CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_gone)] == 3);
 }
 
-TEST_CASE("an unreachable port fails after max attempts; resets are retried too", "[dispatcher][retry]") {
+TEST_CASE("a refused port fails after max attempts, and resets are retried too", "[dispatcher][retry]") {
   Recorder recorder;
+  const RefusedPort refused;
   RawTestServer resetting(RawBehaviour::reset_after_request);
   DispatcherOptions options;
-  options.endpoints = {
-      local_endpoint("nobody-home", "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook"),
-      local_endpoint("resetting", resetting.url())};
+  options.endpoints = {local_endpoint("nobody-home", refused.url()),
+                       local_endpoint("resetting", resetting.url())};
   options.retry = quick_retries(3, 20ms);
   recorder.install(options);
   Dispatcher dispatcher(std::move(options));
@@ -437,35 +437,46 @@ TEST_CASE("a fault mix of 5000 events over three endpoints: every delivery repor
   CHECK(stats.queued == 0);
 }
 
-TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted delivery is reported",
+TEST_CASE("dispatch() from 8 threads while endpoints change: every delivery is accepted and reported once",
           "[dispatcher][concurrency]") {
   HttpTestServer server;
-  std::atomic<std::uint64_t> reported{0};
+  std::mutex mutex;
+  std::map<std::string, DeliveryReport> reports;  // by delivery id
+  std::vector<std::string> reported_twice;
+  std::uint64_t retries_announced = 0;
   DispatcherOptions options;
-  options.endpoints = {local_endpoint("stable", server.url())};
+  options.endpoints = {local_endpoint("stable", server.url()),
+                       local_endpoint("extra-0", server.url())};  // so some deliveries meet removals
   options.retry = quick_retries(6, 5ms);  // a loaded machine may time out an attempt or two
   options.io_threads = 2;                 // endpoints spread over both loops while they change
-  std::mutex mutex;
-  std::map<std::string, int> other_failures;  // failures not caused by a removal, by what happened
   options.on_report = [&](const DeliveryReport& report) {
-    reported.fetch_add(1);
-    if (!report.delivered && report.reason != FailureReason::endpoint_removed) {
-      const std::lock_guard<std::mutex> lock(mutex);
-      ++other_failures[std::string(to_string(report.reason)) + ": " + report.detail];
-    }
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (!reports.emplace(report.delivery_id, report).second) reported_twice.push_back(report.delivery_id);
+  };
+  options.on_attempt = [&](const AttemptReport& attempt) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (attempt.retry_in) ++retries_announced;
   };
   Dispatcher dispatcher(std::move(options));
 
+  constexpr std::size_t producers_count = 8;
+  constexpr std::size_t events_each = 250;
   std::atomic<bool> go{false};
-  std::atomic<std::uint64_t> accepted{0};
+  std::vector<std::vector<Accepted::Delivery>> accepted_by(producers_count);
+  std::vector<std::vector<std::string>> refused_by(producers_count);
   std::vector<std::thread> producers;
-  for (int t = 0; t < 8; ++t) {
+  producers.reserve(producers_count);
+  for (std::size_t t = 0; t < producers_count; ++t) {
     producers.emplace_back([&, t] {
       while (!go.load()) std::this_thread::yield();
-      for (int i = 0; i < 250; ++i) {
-        auto result =
-            dispatcher.dispatch(example_event(all_event_types[static_cast<std::size_t>(i + t) % 7]));
-        if (result) accepted.fetch_add(result->deliveries.size());
+      for (std::size_t i = 0; i < events_each; ++i) {
+        auto result = dispatcher.dispatch(example_event(all_event_types[(i + t) % 7]));
+        if (!result) {
+          refused_by[t].push_back(result.error().message);
+          continue;
+        }
+        auto& mine = accepted_by[t];
+        mine.insert(mine.end(), result->deliveries.begin(), result->deliveries.end());
       }
     });
   }
@@ -475,7 +486,7 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
       Endpoint extra =
           local_endpoint("extra-" + std::to_string(i % 3), server.url(), {i % 2 ? "incident.*" : "*"});
       dispatcher.upsert_endpoint(extra);
-      if (i % 4 == 3) dispatcher.remove_endpoint("extra-" + std::to_string((i + 1) % 3));
+      if (i % 4 == 3) (void)dispatcher.remove_endpoint("extra-" + std::to_string((i + 1) % 3));
       std::this_thread::sleep_for(1ms);
     }
   });
@@ -483,13 +494,71 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every accepted deli
   for (auto& producer : producers) producer.join();
   changer.join();
   REQUIRE(dispatcher.flush(generous));
-  CHECK(reported.load() == accepted.load());
-  const DispatcherStats stats = dispatcher.stats();
-  CHECK(stats.accepted == accepted.load());
-  CHECK(stats.delivered + stats.failed == stats.accepted);
+
+  // Every dispatch() was accepted, and "stable" (never changed) took every event.
+  std::map<std::string, std::string> accepted;  // delivery id -> endpoint
+  std::size_t to_stable = 0;
+  for (std::size_t t = 0; t < producers_count; ++t) {
+    for (const std::string& message : refused_by[t]) UNSCOPED_INFO(message);
+    CHECK(refused_by[t].empty());
+    for (const auto& delivery : accepted_by[t]) {
+      CHECK(accepted.emplace(delivery.delivery_id, delivery.endpoint).second);  // ids are unique
+      if (delivery.endpoint == "stable") ++to_stable;
+    }
+  }
+  CHECK(to_stable == producers_count * events_each);
+  CHECK(accepted.size() > to_stable);  // extra-0 was there from the start
+
+  // The receiver got each delivery id it was sent; once, unless an attempt failed and was retried.
+  std::map<std::string, int> received;
+  for (const RecordedRequest& request : server.requests())
+    ++received[header(request, "X-StatusStack-Delivery")];
+
   const std::lock_guard<std::mutex> lock(mutex);
+  CHECK(reported_twice.empty());
+  CHECK(reports.size() == accepted.size());
+  std::uint64_t delivered = 0, removed = 0, attempts = 0;
+  std::map<std::string, int> other_failures;  // failures not caused by a removal, by what happened
+  for (const auto& [id, endpoint] : accepted) {
+    const auto report = reports.find(id);
+    if (report == reports.end()) {
+      FAIL_CHECK("no report for delivery " << id << " to " << endpoint);
+      continue;
+    }
+    const DeliveryReport& r = report->second;
+    CHECK(r.endpoint == endpoint);
+    attempts += static_cast<std::uint64_t>(r.attempts);
+    const int got = received.count(id) != 0 ? received[id] : 0;
+    CHECK(got <= r.attempts);
+    if (r.delivered) {
+      ++delivered;
+      CHECK(got >= 1);
+      if (r.attempts == 1) CHECK(got == 1);
+    } else if (r.reason == FailureReason::endpoint_removed && endpoint != "stable") {
+      ++removed;
+    } else {
+      ++other_failures[endpoint + ": " + to_string(r.reason) + ": " + r.detail];
+    }
+  }
   for (const auto& [what, count] : other_failures) UNSCOPED_INFO(count << " x " << what);
-  CHECK(stats.failed == stats.failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_removed)]);
+  CHECK(other_failures.empty());
+  CHECK(delivered + removed == accepted.size());
+  for (const auto& [id, count] : received) {
+    if (accepted.count(id) == 0) FAIL_CHECK("the receiver got " << count << " x an unknown delivery " << id);
+  }
+
+  // The counters say the same.
+  const DispatcherStats stats = dispatcher.stats();
+  CHECK(stats.accepted == accepted.size());
+  CHECK(stats.rejected_calls == 0);
+  CHECK(stats.delivered == delivered);
+  CHECK(stats.failed == removed);
+  CHECK(stats.failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_removed)] == removed);
+  CHECK(stats.attempts == attempts);
+  CHECK(stats.retries == retries_announced);
+  CHECK(stats.in_flight == 0);
+  CHECK(stats.queued == 0);
+  CHECK(stats.callback_errors == 0);
 }
 
 TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight", "[dispatcher]") {

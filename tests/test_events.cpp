@@ -750,7 +750,8 @@ TEST_CASE("array elements are named by index", "[events][errors]") {
   CHECK(parse_error(json).message == "incident.components[1]: expected an object, got a string");
 }
 
-TEST_CASE("every file of the fuzz seed corpus parses or fails cleanly; valid ones round-trip", "[events]") {
+TEST_CASE("every file of the fuzz seed corpus parses or fails cleanly, and valid ones round-trip",
+          "[events]") {
   const std::filesystem::path dir = std::filesystem::path(SSW_SOURCE_DIR) / "tests/fuzz/corpus/parse_event";
   int valid = 0;
   int invalid = 0;

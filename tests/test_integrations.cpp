@@ -49,7 +49,7 @@ RetryPolicy quick() {
 
 }  // namespace
 
-TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert; receipts are the dedup_key",
+TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert, and receipts are the dedup_key",
           "[integrations]") {
   FakePagerDuty pagerduty;
   Reports reports;
@@ -86,7 +86,7 @@ TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert; rece
   CHECK(*find_header(request.headers, "X-StatusStack-Event") == "monitor.down");
 }
 
-TEST_CASE("PagerDuty: a 429 is retried; the documented 120 per minute is the default rate limit",
+TEST_CASE("PagerDuty: a 429 is retried, and the documented 120 per minute is the default rate limit",
           "[integrations]") {
   FakePagerDuty pagerduty;
   pagerduty.fail_next(2, 429);
@@ -111,8 +111,9 @@ TEST_CASE("PagerDuty: a 429 is retried; the documented 120 per minute is the def
   for (const auto& report : reports.all) CHECK(report.delivered);
 }
 
-TEST_CASE("Datadog: the event id is the receipt; a 400's errors (sent as text/plain) are the failure detail",
-          "[integrations]") {
+TEST_CASE(
+    "Datadog: the event id is the receipt, and a 400's errors (sent as text/plain) are the failure detail",
+    "[integrations]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("dd-api-key-for-tests");
   Reports reports;

@@ -181,9 +181,8 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[rules][cli]
   CHECK(*find_header(got.headers, "X-StatusStack-Test") == "true");
   CHECK(Verifier("from-env").verify_request(got.headers, got.body));
 
-  const ProcessResult refused =
-      run_process({SSW_CLI_PATH, "send", "--url", "http://127.0.0.1:" + std::to_string(unused_port()) + "/",
-                   "--secret", "s", "--allow-http", "--test"});
+  const ProcessResult refused = run_process(
+      {SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"), "--secret", "s", "--allow-http", "--test"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
 

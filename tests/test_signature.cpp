@@ -20,8 +20,8 @@
 #include <vector>
 
 using namespace statusstack::webhooks;
-using statusstack::webhooks::testing::ProcessResult;
 using statusstack::webhooks::testing::lines_of;
+using statusstack::webhooks::testing::ProcessResult;
 using statusstack::webhooks::testing::run_process;
 namespace fs = std::filesystem;
 
@@ -423,7 +423,7 @@ TEST_CASE("a Standard Webhooks timestamp must be decimal unix seconds", "[signat
   }
 }
 
-TEST_CASE("any matching v1 entry among several signatures passes; other versions are ignored",
+TEST_CASE("any matching v1 entry among several signatures passes, and other versions are ignored",
           "[signature][standard-webhooks]") {
   const StandardWebhooksVerifier verifier(sw_secret);
   const std::string other = "v1," + std::string(43, 'A') + "=";

@@ -387,9 +387,26 @@ TEST_CASE("a raw server closing immediately gives the client EOF or a reset", "[
   CHECK(server.received().empty());
 }
 
-TEST_CASE("unused_port gives a port where connections are refused", "[support]") {
-  const int port = unused_port();
-  CHECK(port > 0);
-  Socket client(port);
-  CHECK(client.connect_errno == ECONNREFUSED);
+TEST_CASE("a RefusedPort refuses connections and keeps its port from others while it lives", "[support]") {
+  const RefusedPort refused;
+  REQUIRE(refused.port() > 0);
+  CHECK(refused.url() == "http://127.0.0.1:" + std::to_string(refused.port()) + "/hook");
+  for (int i = 0; i < 3; ++i) {
+    const Socket client(refused.port());
+    CHECK(client.connect_errno == ECONNREFUSED);
+  }
+  // Nobody can take the port meanwhile, not even a socket asking for SO_REUSEADDR.
+  const int other = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(other >= 0);
+  const int on = 1;
+  REQUIRE(::setsockopt(other, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(refused.port()));
+  const int bound = ::bind(other, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int bind_errno = errno;
+  ::close(other);
+  CHECK(bound == -1);
+  CHECK(bind_errno == EADDRINUSE);
 }

@@ -158,8 +158,29 @@ class RawTestServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// A loopback port nothing listens on (bound to port 0, read back, closed). Racy by nature:
-/// another process could take it meanwhile; fine for "connection refused" tests.
+/// A loopback port where connections are refused for as long as the object lives: a socket bound
+/// to 127.0.0.1 on a port of the kernel's choosing that never listens, so a connect() to it gets a
+/// reset (ECONNREFUSED) and no other socket, in this process or another, can bind the port
+/// meanwhile. The socket is close-on-exec: child processes are refused too. Not copyable or movable.
+class RefusedPort {
+ public:
+  RefusedPort();
+  ~RefusedPort();
+  RefusedPort(const RefusedPort&) = delete;
+  RefusedPort& operator=(const RefusedPort&) = delete;
+
+  int port() const { return port_; }
+  /// "http://127.0.0.1:PORT/hook".
+  std::string url(std::string_view path = "/hook") const;
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+/// Deprecated, racy: a loopback port nothing listened on when it returned (bound to port 0, read
+/// back, closed), which anything may take before the caller uses it. Use RefusedPort for refused
+/// connections, and let servers bind port 0 themselves and report theirs.
 int unused_port();
 
 }  // namespace statusstack::webhooks::testing

@@ -1,4 +1,4 @@
-// TempDir and unused_port: small POSIX helpers for tests.
+// TempDir, RefusedPort and unused_port: small POSIX helpers for tests.
 
 #include "support/servers.hpp"
 
@@ -13,6 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <system_error>
+#include <tuple>
+#include <utility>
 
 namespace statusstack::webhooks::testing {
 
@@ -40,18 +44,42 @@ std::string TempDir::write(std::string_view name, std::string_view bytes) const 
   return full;
 }
 
-int unused_port() {
+namespace {
+
+// A TCP socket bound to 127.0.0.1 on a port the kernel picks (not listening), and that port.
+std::pair<int, int> bind_loopback_port(const char* who) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("unused_port: socket: ") + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error(std::string(who) + ": socket: " + std::generic_category().message(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  // No SO_REUSEADDR: with it, another socket that sets it too could bind the same port.
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw std::runtime_error(std::string(who) +
+                             ": cannot bind a loopback port: " + std::generic_category().message(error));
+  }
+  return {fd, ntohs(addr.sin_port)};
+}
+
+}  // namespace
+
+RefusedPort::RefusedPort() { std::tie(fd_, port_) = bind_loopback_port("RefusedPort"); }
+
+RefusedPort::~RefusedPort() { ::close(fd_); }
+
+std::string RefusedPort::url(std::string_view path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+}
+
+int unused_port() {
+  const auto [fd, port] = bind_loopback_port("unused_port");
   ::close(fd);
-  if (!ok) throw std::runtime_error("unused_port: cannot bind a loopback port");
-  return ntohs(addr.sin_port);
+  return port;
 }
 
 }  // namespace statusstack::webhooks::testing

@@ -1,6 +1,7 @@
 // FakePagerDuty and FakeDatadog: the two vendors' event intakes as their specifications describe
-// them (../shared/specs/), strict where the specifications leave room: lengths are counted in UTF-8
-// bytes, the strictest reading of "characters".
+// them (the same rules as our schemas of the request bodies, tests/schemas/, except that unknown
+// names are ignored as the vendors do), strict where the specifications leave room: lengths are
+// counted in UTF-8 bytes, the strictest reading of "characters".
 
 #include "support/vendor_fakes.hpp"
 

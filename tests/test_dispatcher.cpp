@@ -3,6 +3,7 @@
 #include <statusstack/webhooks/dispatcher.hpp>
 #include <statusstack/webhooks/signature.hpp>
 
+#include "support/reports.hpp"
 #include "support/servers.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,53 +23,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto generous = 20s;  // upper bound for waits that normally take milliseconds
-
-// Collects reports and attempts from the I/O thread.
-struct Recorder {
-  mutable std::mutex mutex;
-  std::vector<DeliveryReport> reports;
-  std::vector<AttemptReport> attempts;
-
-  void install(DispatcherOptions& options) {
-    options.on_report = [this](const DeliveryReport& r) {
-      const std::lock_guard<std::mutex> lock(mutex);
-      reports.push_back(r);
-    };
-    options.on_attempt = [this](const AttemptReport& a) {
-      const std::lock_guard<std::mutex> lock(mutex);
-      attempts.push_back(a);
-    };
-  }
-  std::vector<DeliveryReport> all() const {
-    const std::lock_guard<std::mutex> lock(mutex);
-    return reports;
-  }
-  std::size_t count() const {
-    const std::lock_guard<std::mutex> lock(mutex);
-    return reports.size();
-  }
-};
-
-Endpoint local_endpoint(std::string name, const std::string& url, std::vector<std::string> events = {}) {
-  Endpoint endpoint;
-  endpoint.name = std::move(name);
-  endpoint.url = url;
-  endpoint.secret = "whsec-not-needed-plain-secret";
-  endpoint.events.patterns = std::move(events);
-  endpoint.options.allow_http = true;
-  endpoint.options.timeout = 2s;
-  return endpoint;
-}
-
-RetryPolicy quick_retries(int attempts, std::chrono::milliseconds initial = 50ms) {
-  RetryPolicy policy;
-  policy.max_attempts = attempts;
-  policy.initial_delay = initial;
-  policy.factor = 2.0;
-  policy.jitter = 0.0;
-  policy.max_delay = 2s;
-  return policy;
-}
 
 std::string header(const RecordedRequest& request, std::string_view name) {
   const std::string* value = find_header(request.headers, name);

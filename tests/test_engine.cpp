@@ -464,3 +464,70 @@ TEST_CASE("engine: shutdown lets work go on until its deadline, then ends the re
   CHECK(reports[2].last.describe() == "timeout: attempt abandoned at the shutdown deadline");
   CHECK(bench.engine->stats().accepted == 3);
 }
+
+namespace {
+
+// A store that writes down what it is told, and can refuse admissions.
+struct StoreLog {
+  std::vector<std::string> events;  // "admit <n>", "reschedule <id> +<ms>", "finish <id> <reason>"
+  bool refuse = false;
+};
+
+class LoggingStore final : public DeliveryStore {
+ public:
+  LoggingStore(std::shared_ptr<StoreLog> log, std::shared_ptr<ManualClock> clock)
+      : log_(std::move(log)), clock_(std::move(clock)) {}
+  Result<void> admit(const std::vector<const Delivery*>& deliveries) override {
+    if (log_->refuse) return Error{ErrorCode::invalid_config, "store: disk full", ""};
+    log_->events.push_back("admit " + std::to_string(deliveries.size()));
+    return {};
+  }
+  void reschedule(const Delivery& delivery, WallTime due) override {
+    const auto in = std::chrono::duration_cast<milliseconds>(due - clock_->wall());
+    log_->events.push_back("reschedule " + std::to_string(delivery.attempts) + " +" +
+                           std::to_string(in.count()));
+  }
+  void finish(const Delivery&, bool delivered, FailureReason reason) override {
+    log_->events.push_back(std::string("finish ") + (delivered ? "delivered" : to_string(reason)));
+  }
+
+ private:
+  std::shared_ptr<StoreLog> log_;
+  std::shared_ptr<ManualClock> clock_;
+};
+
+}  // namespace
+
+TEST_CASE("engine: the store hears of every change of state, and before the report", "[unit][dispatcher]") {
+  auto clock = std::make_shared<ManualClock>();
+  auto wire = std::make_shared<FakeWire>();
+  auto log = std::make_shared<StoreLog>();
+  DispatcherOptions options;
+  options.endpoints = {plain("a"), plain("b")};
+  options.retry = exact(3);
+  std::vector<std::string> seen_at_report;  // the store's log as each report was given
+  options.on_report = [&](const DeliveryReport&) { seen_at_report.push_back(log->events.back()); };
+  EngineParts parts;
+  parts.clock = clock;
+  parts.transport = [wire] { return std::make_unique<FakeTransport>(wire); };
+  parts.store = std::make_unique<LoggingStore>(log, clock);
+  parts.threads = false;
+  Engine engine(std::move(options), std::move(parts));
+
+  REQUIRE(engine.dispatch(example_event(EventType::monitor_down)));
+  for (int i = 0; i < 3; ++i) engine.turn();
+  wire->answer_next(503);
+  wire->answer_next(200);
+  for (int i = 0; i < 3; ++i) engine.turn();
+  CHECK(log->events == std::vector<std::string>{"admit 2", "reschedule 1 +1000", "finish delivered"});
+  CHECK(seen_at_report == std::vector<std::string>{"finish delivered"});
+
+  // A store that cannot keep them refuses the whole call, and the room is given back.
+  log->refuse = true;
+  const auto refused = engine.dispatch(example_event(EventType::monitor_down));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message == "store: disk full");
+  CHECK(engine.stats().accepted == 2);
+  CHECK(engine.stats().rejected_calls == 1);
+  CHECK(engine.stats().queued == 1);  // the delivery waiting for its retry; the refused took no room
+}

@@ -44,12 +44,14 @@ const void*& io_loop_owner() noexcept {
   return owner;
 }
 
-Core::Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock_)
+Core::Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock_,
+           std::unique_ptr<DeliveryStore> store_)
     : retry(options.retry),
       max_pending(options.max_pending),
       on_report(options.on_report),
       on_attempt(options.on_attempt),
-      clock(std::move(clock_)) {}
+      clock(std::move(clock_)),
+      store(std::move(store_)) {}
 
 bool Core::reserve(std::size_t count) {
   std::size_t current = pending.load(std::memory_order_relaxed);
@@ -91,6 +93,7 @@ void Core::notify_attempt(const Delivery& delivery, std::optional<milliseconds> 
 }
 
 void Core::finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
+  store->finish(*delivery, delivered, reason);  // written before anyone is told
   const auto latency =
       std::chrono::duration_cast<std::chrono::microseconds>(clock->now() - delivery->accepted_steady);
   if (delivered) {

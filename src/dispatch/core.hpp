@@ -8,6 +8,7 @@
 
 #include "dispatch/clock.hpp"
 #include "dispatch/delivery.hpp"
+#include "dispatch/store.hpp"
 
 #include <array>
 #include <atomic>
@@ -34,14 +35,15 @@ struct Counters {
 };
 
 struct Core {
-  Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock);
+  Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock,
+       std::unique_ptr<DeliveryStore> store);
 
   /// Takes room for `count` deliveries, or returns false when max_pending does not allow it.
   bool reserve(std::size_t count);
   /// Gives room back (a delivery became final, or a reservation was not used) and wakes flush()
   /// and blocked dispatch() calls.
   void release(std::size_t count);
-  /// The final word on a delivery: counters, the report, then its room back.
+  /// The final word on a delivery: the store, counters, the report, then its room back.
   void finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
   /// A failed attempt, for on_attempt; `retry_in` when another attempt comes.
   void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
@@ -60,6 +62,7 @@ struct Core {
   const std::function<void(const DeliveryReport&)> on_report;
   const std::function<void(const AttemptReport&)> on_attempt;
   const std::shared_ptr<const Clock> clock;
+  const std::unique_ptr<DeliveryStore> store;
 
   Counters counters;
   std::atomic<std::size_t> pending{0};  ///< accepted, not yet final

@@ -96,7 +96,8 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
         "block_timeout: must not be negative (milliseconds::max() waits without limit)", "block_timeout"));
   }
   const std::size_t loops = options.io_threads;
-  core_ = std::make_unique<Core>(options, parts.clock ? parts.clock : std::make_shared<const Clock>());
+  core_ = std::make_unique<Core>(options, parts.clock ? parts.clock : std::make_shared<const Clock>(),
+                                 parts.store ? std::move(parts.store) : std::make_unique<MemoryStore>());
   auto registered = std::make_shared<std::vector<Registered>>();
   for (Endpoint& endpoint : options.endpoints) {
     for (const Registered& existing : *registered) {
@@ -208,7 +209,10 @@ Result<Accepted> Engine::dispatch(const Event& event) {
   const std::shared_ptr<const EventRecord> shared = std::move(record);
   const WallTime now = core.clock->wall();
   const SteadyTime now_steady = core.clock->now();
-  accepted.deliveries.reserve(matching.size());
+  std::vector<std::unique_ptr<Delivery>> deliveries;
+  std::vector<const Delivery*> admitted;
+  deliveries.reserve(matching.size());
+  admitted.reserve(matching.size());
   for (const Registered* endpoint : matching) {
     auto delivery = std::make_unique<Delivery>();
     delivery->id = new_delivery_id();
@@ -217,9 +221,19 @@ Result<Accepted> Engine::dispatch(const Event& event) {
     delivery->accepted_at = now;
     delivery->accepted_steady = now_steady;
     assign_order_key(*endpoint->config, event, *delivery);
-    accepted.deliveries.push_back({endpoint->slot->name, delivery->id});
-    const std::size_t loop = endpoint->slot->pick_lane(*endpoint->config, *delivery);
-    loops_[loop]->enqueue(std::move(delivery));
+    admitted.push_back(delivery.get());
+    deliveries.push_back(std::move(delivery));
+  }
+  if (auto kept = core.store->admit(admitted); !kept) {
+    core.release(matching.size());
+    return refused(kept.error());
+  }
+  accepted.deliveries.reserve(matching.size());
+  for (std::size_t i = 0; i < deliveries.size(); ++i) {
+    const Registered& endpoint = *matching[i];
+    accepted.deliveries.push_back({endpoint.slot->name, deliveries[i]->id});
+    const std::size_t loop = endpoint.slot->pick_lane(*endpoint.config, *deliveries[i]);
+    loops_[loop]->enqueue(std::move(deliveries[i]));
   }
   core.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
   return accepted;

@@ -8,6 +8,7 @@
 #include <statusstack/webhooks/export.hpp>
 
 #include "dispatch/clock.hpp"
+#include "dispatch/store.hpp"
 #include "dispatch/transport.hpp"
 
 #include <atomic>
@@ -29,6 +30,7 @@ struct EndpointConfig;
 struct EngineParts {
   std::shared_ptr<const Clock> clock;                     ///< null: the system's clocks
   std::function<std::unique_ptr<Transport>()> transport;  ///< one per I/O loop; empty: libcurl
+  std::unique_ptr<DeliveryStore> store;                   ///< null: MemoryStore
   /// false: no threads; the caller turns the loops with turn() (tests). shutdown() then only
   /// starts the shutdown: turn() returns false once the loops are done; the destructor ends the rest.
   bool threads = true;

@@ -274,6 +274,7 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
         end(std::move(delivery), false, FailureReason::endpoint_removed);
         return;
       }
+      core_.store->reschedule(*delivery, core_.clock->wall() + decision.delay);
       core_.notify_attempt(*delivery, decision.delay);
       core_.counters.retries.fetch_add(1, std::memory_order_relaxed);
       timers_.push_back(Timer{later(now, decision.delay), std::move(delivery)});

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -40,6 +41,8 @@ const std::set<std::pair<std::string, std::string>> tested_blocks = {
      "// notify.cpp: tell an endpoint that a monitor is down, and print what became of the delivery."},
     {"docs/delivery.md",
      "// backoff.cpp: when the attempts of a delivery that keeps failing are made, under two policies."},
+    {"docs/events.md",
+     "// recovered.cpp: a monitor.recovered built in C++, written as JSON, parsed back and read."},
     {"docs/receivers.md",
      "// receiver.cpp: receiver [PORT] — verifies, parses, deduplicates, answers, then prints each event."},
     {"docs/receivers.md",
@@ -243,17 +246,121 @@ TEST_CASE("the README example delivers the incident events and monitor.down, one
   CHECK(server.request_count() == 4);
 }
 
-TEST_CASE("the backoff program in docs/delivery.md prints what the page shows", "[docs]") {
-  const std::vector<DocBlock> blocks = doc_blocks("docs/delivery.md");
-  const auto program = std::find_if(blocks.begin(), blocks.end(), [](const DocBlock& b) {
-    return b.first_line.rfind("// backoff.cpp", 0) == 0;
+namespace {
+
+// Runs the program of the block of `doc_file` whose first line starts with "// <name>.cpp" and
+// checks that it prints exactly the ```text block that follows it.
+void check_program_prints_the_next_block(const std::string& doc_file, const std::string& name) {
+  const std::vector<DocBlock> blocks = doc_blocks(doc_file);
+  const auto program = std::find_if(blocks.begin(), blocks.end(), [&name](const DocBlock& b) {
+    return b.first_line.rfind("// " + name + ".cpp", 0) == 0;
   });
   REQUIRE(program != blocks.end());
   REQUIRE(program + 1 != blocks.end());
   REQUIRE((program + 1)->info == "text");  // the output, right after the program
-  const ProcessResult run = run_process({doc_bin + "/backoff"});
+  const ProcessResult run = run_process({doc_bin + "/" + name});
+  INFO(run.err);
   CHECK(run.exit_code == 0);
   CHECK(run.out == (program + 1)->code);
+}
+
+// "std::optional< int >" -> "std::optional<int>": declarations and table cells written alike.
+std::string without_spaces_in_brackets(std::string type) {
+  static const std::regex around("\\s*([<>,])\\s*");
+  type = std::regex_replace(type, around, "$1");
+  return std::regex_replace(type, std::regex(","), ", ");
+}
+
+// Struct name -> (member -> declared type), from the struct definitions of a header.
+std::map<std::string, std::map<std::string, std::string>> struct_members(const std::string& header) {
+  static const std::regex member("^  ([A-Za-z_:<>, ]+?) ([a-z_]+)(\\{[^}]*\\})?;.*$");
+  std::map<std::string, std::map<std::string, std::string>> structs;
+  std::string open;
+  for (const std::string& line : lines_of(header)) {
+    std::smatch match;
+    if (std::regex_match(line, match, std::regex("^struct ([A-Za-z]+) \\{$"))) {
+      open = match[1].str();
+      structs[open];
+    } else if (line == "};") {
+      open.clear();
+    } else if (!open.empty() && std::regex_match(line, match, member)) {
+      structs[open][match[2].str()] = without_spaces_in_brackets(match[1].str());
+    }
+  }
+  return structs;
+}
+
+}  // namespace
+
+TEST_CASE("the backoff program in docs/delivery.md prints what the page shows", "[docs]") {
+  check_program_prints_the_next_block("docs/delivery.md", "backoff");
+}
+
+TEST_CASE("the monitor.recovered program in docs/events.md prints what the page shows", "[docs]") {
+  check_program_prints_the_next_block("docs/events.md", "recovered");
+}
+
+TEST_CASE("the JSON to C++ table of docs/events.md names every member of every event struct with its type",
+          "[docs]") {
+  const auto header = struct_members(source_file("include/statusstack/webhooks/events.hpp"));
+  REQUIRE(header.size() == 17);  // ten parts and the seven events
+  const std::vector<std::string> events = {"ComponentStatusChanged", "MonitorDown",     "MonitorRecovered",
+                                           "IncidentCreated",        "IncidentUpdated", "IncidentResolved",
+                                           "MaintenanceScheduled"};
+
+  // Rows: | `json.path` (note) | `Struct::member`, ... | `type` |
+  static const std::regex row("^\\| `([a-z_.\\[\\]]+)`[^|]*\\| (.*) \\| `([^`]+)` \\|$");
+  static const std::regex member_ref("`(<Event>|[A-Za-z]+)::([a-z_]+)`");
+  std::map<std::string, std::map<std::string, std::string>> table;
+  std::set<std::string> json_paths;
+  std::map<std::string, std::string> renamed;  // JSON key -> member, where they differ
+  bool in_section = false;
+  for (const std::string& line : lines_of(source_file("docs/events.md"))) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## In C++";
+    std::smatch match;
+    if (!in_section || !std::regex_match(line, match, row)) continue;
+    const std::string path = match[1].str();
+    const std::string type = match[3].str();
+    const std::string cells = match[2].str();
+    json_paths.insert(path);
+    const std::string key = path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
+    for (auto it = std::sregex_iterator(cells.begin(), cells.end(), member_ref); it != std::sregex_iterator();
+         ++it) {
+      const std::string owner = (*it)[1].str();
+      const std::string name = (*it)[2].str();
+      INFO(line);
+      CHECK((owner == "<Event>" || table[owner].count(name) == 0));  // each member once
+      for (const std::string& s : owner == "<Event>" ? events : std::vector<std::string>{owner}) {
+        table[s][name] = type;
+      }
+      if (name != key) renamed[key] = name;
+    }
+  }
+  // "Struct::member type", one per member: what the table says and what the header declares.
+  const auto flat = [](const std::map<std::string, std::map<std::string, std::string>>& structs) {
+    std::vector<std::string> lines;
+    for (const auto& [name, members] : structs) {
+      for (const auto& [member, type] : members) lines.push_back(name + "::" + member + " " + type);
+    }
+    return lines;
+  };
+  CHECK(flat(table) == flat(header));
+  // Members are named after their JSON keys, but for the two durations, whose unit is in the type.
+  CHECK(renamed == std::map<std::string, std::string>{{"response_time_ms", "response_time"},
+                                                      {"duration_seconds", "duration"}});
+
+  // Every field the page's field tables list has its row.
+  static const std::regex field_row(
+      "^\\| `([a-z_.\\[\\]]+)` \\| (object|array|string|id|timestamp|status|integer)");
+  int fields = 0;
+  for (const std::string& line : lines_of(source_file("docs/events.md"))) {
+    std::smatch match;
+    if (!std::regex_search(line, match, field_row)) continue;
+    ++fields;
+    INFO(line);
+    CHECK(json_paths.count(match[1].str()) == 1);
+  }
+  CHECK(fields >= 50);
 }
 
 TEST_CASE("the C++ receiver in docs/receivers.md answers 200, 200, 401, 400 and handles each delivery once",

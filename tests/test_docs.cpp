@@ -596,12 +596,18 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
   }
 }
 
-TEST_CASE("the reports docs/troubleshooting.md shows are the ones `dispatch` prints", "[docs][cli]") {
+TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones `dispatch` prints",
+          "[docs][cli]") {
   TempDir dir;
   HttpTestServer failing([](const RecordedRequest&) { return Reply{500, {}, "internal error", {}}; });
+  HttpTestServer busy([](const RecordedRequest&) {
+    return Reply{429, {{"Retry-After", "1"}}, "slow down", {}};
+  });
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
   const std::string rules = dir.write("rules.json", R"({"endpoints": [
         {"name": "flaky", "url": ")" + failing.url("/500") +
+                                                        R"(", "secret": "s3cret", "allow_http": true},
+        {"name": "busy", "url": ")" + busy.url("/429") +
                                                         R"(", "secret": "s3cret", "allow_http": true}],
         "retry": {"max_attempts": 3, "initial_delay_ms": 200, "max_delay_ms": 1000, "jitter": 0}})");
   const std::string slow_rules = dir.write("slow.json", R"({"endpoints": [
@@ -609,17 +615,46 @@ TEST_CASE("the reports docs/troubleshooting.md shows are the ones `dispatch` pri
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::monitor_down)) + "\n");
 
+  // flaky ends after about 0.6 s, busy (1 s apart, as its Retry-After asks) after about 2 s: in that order.
   const ProcessResult exhausted =
       run_process({SSW_CLI_PATH, "dispatch", "--config", rules, "--events", events});
+  INFO(exhausted.out + exhausted.err);
   CHECK(exhausted.exit_code == 1);
-  REQUIRE_FALSE(lines_of(exhausted.out).empty());
-  CHECK(documented("docs/troubleshooting.md", lines_of(exhausted.out).front()));
+  CHECK(lines_of(exhausted.out).size() == 3);
+  CHECK(documented("docs/troubleshooting.md", exhausted.out));
+  CHECK(busy.request_count() == 3);
 
   const ProcessResult abandoned = run_process(
       {SSW_CLI_PATH, "dispatch", "--config", slow_rules, "--events", events, "--shutdown-ms", "500"});
+  INFO(abandoned.out + abandoned.err);
   CHECK(abandoned.exit_code == 1);
-  REQUIRE_FALSE(lines_of(abandoned.out).empty());
-  CHECK(documented("docs/troubleshooting.md", lines_of(abandoned.out).front()));
+  CHECK(lines_of(abandoned.out).size() == 2);
+  CHECK(documented("docs/troubleshooting.md", abandoned.out));
+}
+
+TEST_CASE("the dispatch output the README shows, reports then a summary, is the one `dispatch` prints",
+          "[docs][cli]") {
+  TempDir dir;
+  HttpTestServer receiver(verifying_handler("s3cret"));
+  const std::string rules = dir.write("rules.json", R"({"endpoints": [
+        {"name": "ops", "url": ")" + receiver.url("/hook") +
+                                                        R"(", "secret": "s3cret", "allow_http": true}]})");
+  // The second line is not an event: it is skipped, and named on stderr.
+  const std::string events =
+      dir.write("events.jsonl", to_json(example_event(EventType::incident_created)) + "\n" +
+                                    R"({"event":"monitor.down","timestamp":"2025-01-19T10:29:42Z"})" + "\n" +
+                                    to_json(example_event(EventType::monitor_down)) + "\n");
+  const ProcessResult run = run_process({SSW_CLI_PATH, "dispatch", "--config", rules, "--events", events});
+  INFO(run.out + run.err);
+  CHECK(run.exit_code == 1);  // a line was skipped
+  const std::vector<std::string> lines = lines_of(run.out);
+  REQUIRE(lines.size() == 3);
+  for (const std::string& line : lines) CHECK(documented("README.md", line));  // reports in either order
+  CHECK(lines.back() == R"({"summary":true,"accepted":2,"delivered":2,"failed":0,"skipped":1})");
+  std::string err = run.err;
+  err.replace(err.find(dir.path() + "/"), dir.path().size() + 1, "");
+  CHECK(documented("README.md", err));
+  CHECK(receiver.request_count() == 2);
 }
 
 TEST_CASE("the verify messages docs/troubleshooting.md quotes are the ones `verify` gives", "[docs][cli]") {

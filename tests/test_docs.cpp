@@ -512,6 +512,161 @@ TEST_CASE("a receiver's 400 and a redirect read in a report as docs/troubleshoot
   }
 }
 
+namespace {
+
+Endpoint local_endpoint(const std::string& name, const std::string& url) {
+  Endpoint endpoint;
+  endpoint.name = name;
+  endpoint.url = url;
+  endpoint.secret = "s";
+  endpoint.options.allow_http = true;
+  return endpoint;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a report callback may call dispatch, stats, endpoints, upsert_endpoint and remove_endpoint, "
+    "as docs/delivery.md says",
+    "[docs]") {
+  HttpTestServer server;
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("ops", server.url())};
+  std::mutex mutex;
+  std::vector<std::string> seen;  // what the first callback got back, then each report's endpoint
+  Dispatcher* self = nullptr;
+  options.on_report = [&](const DeliveryReport& report) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    seen.push_back(report.endpoint + (report.delivered ? " delivered" : " failed"));
+    if (seen.size() > 1) return;
+    const auto accepted = self->dispatch(example_event(EventType::incident_created));
+    seen.push_back(accepted ? "dispatch: " + std::to_string(accepted->deliveries.size())
+                            : accepted.error().message);
+    seen.push_back("stats: " + std::to_string(self->stats().accepted));
+    self->upsert_endpoint(local_endpoint("audit", server.url("/audit")));
+    seen.push_back("endpoints: " + std::to_string(self->endpoints().size()));
+    seen.push_back(self->remove_endpoint("audit") ? "removed" : "not removed");
+  };
+  Dispatcher dispatcher(std::move(options));
+  self = &dispatcher;
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  const std::lock_guard<std::mutex> lock(mutex);
+  CHECK(seen == std::vector<std::string>{"ops delivered", "dispatch: 1", "stats: 2", "endpoints: 2",
+                                         "removed", "ops delivered"});
+  CHECK(dispatcher.stats().callback_errors == 0);
+}
+
+TEST_CASE("reports arrive while the Dispatcher is destroyed, as docs/delivery.md says", "[docs]") {
+  std::mutex mutex;
+  std::vector<DeliveryReport> reports;  // declared before the Dispatcher: it outlives it
+  {
+    DispatcherOptions options;
+    options.endpoints = {
+        local_endpoint("ops", "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook")};
+    options.retry.initial_delay = 1h;  // the next attempt would come after the destructor's 5 s
+    options.retry.max_delay = 1h;
+    options.on_report = [&](const DeliveryReport& report) {
+      const std::lock_guard<std::mutex> lock(mutex);
+      reports.push_back(report);
+    };
+    Dispatcher dispatcher(std::move(options));
+    REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+    const auto deadline = std::chrono::steady_clock::now() + generous;
+    while (dispatcher.stats().retries == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(dispatcher.stats().retries == 1);
+    const std::lock_guard<std::mutex> lock(mutex);
+    REQUIRE(reports.empty());
+  }
+  REQUIRE(reports.size() == 1);
+  CHECK(reports.front().reason == FailureReason::shutdown);
+  CHECK(reports.front().attempts == 1);
+}
+
+TEST_CASE("flush() and shutdown() called from a callback throw ConfigError at once, as docs/delivery.md says",
+          "[docs]") {
+  HttpTestServer server;
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("ops", server.url())};
+  std::mutex mutex;
+  std::vector<std::string> outcomes;
+  Dispatcher* self = nullptr;
+  options.on_report = [&](const DeliveryReport&) {
+    const auto attempt = [&](const char* name, const std::function<void()>& call) {
+      const auto start = std::chrono::steady_clock::now();
+      std::string outcome = std::string(name) + ": ";
+      try {
+        call();
+        outcome += "returned";
+      } catch (const ConfigError& e) {
+        outcome += std::string("ConfigError ") + to_string(e.error().code);
+        if (std::string(e.what()).find("callback") == std::string::npos)
+          outcome += " not naming the callback";
+      } catch (const std::exception& e) {
+        outcome += e.what();
+      }
+      if (std::chrono::steady_clock::now() - start > 1s) outcome += " after waiting";
+      const std::lock_guard<std::mutex> lock(mutex);
+      outcomes.push_back(outcome);
+    };
+    attempt("flush", [&] { (void)self->flush(3s); });
+    bool refused = false;
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      refused = outcomes.back() == "flush: ConfigError invalid_config";
+    }
+    if (refused) attempt("shutdown", [&] { self->shutdown(); });  // unrefused, it would join its own thread
+  };
+  Dispatcher dispatcher(std::move(options));
+  self = &dispatcher;
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  dispatcher.shutdown();
+  const std::lock_guard<std::mutex> lock(mutex);
+  CHECK(outcomes == std::vector<std::string>{"flush: ConfigError invalid_config",
+                                             "shutdown: ConfigError invalid_config"});
+}
+
+TEST_CASE(
+    "a report's detail gives a 4xx's explanation and says when nothing was attempted, as docs/delivery.md "
+    "says",
+    "[docs]") {
+  const std::string explanation = std::string(600, 'x').replace(0, 20, "unknown stack, see: ");
+  HttpTestServer refusing([&explanation](const RecordedRequest&) { return Reply{400, {}, explanation, {}}; });
+  HttpTestServer gone([](const RecordedRequest&) { return Reply{410, {}, "deleted", {}}; });
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("strict", refusing.url())};
+  std::mutex mutex;
+  std::vector<DeliveryReport> reports;
+  options.on_report = [&](const DeliveryReport& report) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    reports.push_back(report);
+  };
+  Dispatcher dispatcher(std::move(options));
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(generous));
+  dispatcher.upsert_endpoint(local_endpoint("strict", gone.url()));
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));  // 410: the endpoint pauses
+  REQUIRE(dispatcher.flush(generous));
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));  // never sent
+  REQUIRE(dispatcher.flush(generous));
+  const std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE(reports.size() == 3);
+  INFO(reports[0].detail);
+  CHECK(reports[0].reason == FailureReason::rejected);
+  CHECK(reports[0].detail.find(explanation.substr(0, 512)) != std::string::npos);
+  CHECK(reports[0].detail.find(explanation.substr(0, 513)) == std::string::npos);  // capped at 512 bytes
+  CHECK(reports[1].reason == FailureReason::endpoint_gone);
+  CHECK(reports[1].attempts == 1);
+  INFO(reports[2].detail);
+  CHECK(reports[2].reason == FailureReason::endpoint_gone);
+  CHECK(reports[2].attempts == 0);
+  CHECK(reports[2].detail.rfind("not attempted: ", 0) == 0);
+  CHECK(gone.request_count() == 1);
+}
+
 #ifdef SSW_CLI_PATH
 
 namespace {

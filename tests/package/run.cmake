@@ -30,7 +30,7 @@ set(only_library_dependencies
     -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLI11=ON
     -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON)
 function(check_no_test_dependencies build_dir)
-  file(STRINGS "${build_dir}/CMakeCache.txt" looked_up REGEX "^[A-Za-z_]*(HTTPLIB|Catch2|CLI11|benchmark)[A-Za-z_]*:")
+  file(STRINGS "${build_dir}/CMakeCache.txt" looked_up REGEX "^[A-Za-z_]*HTTPLIB|^(Catch2|CLI11|benchmark)_DIR:")
   if(looked_up)
     message(FATAL_ERROR "${build_dir}: the library-only configure looked for test dependencies: ${looked_up}")
   endif()

@@ -340,7 +340,11 @@ TEST_CASE("the JSON to C++ table of docs/events.md names every member of every e
   const auto flat = [](const std::map<std::string, std::map<std::string, std::string>>& structs) {
     std::vector<std::string> lines;
     for (const auto& [name, members] : structs) {
-      for (const auto& [member, type] : members) lines.push_back(name + "::" + member + " " + type);
+      for (const auto& [member, type] : members) {
+        std::string line = name;
+        line.append("::").append(member).append(" ").append(type);
+        lines.push_back(std::move(line));
+      }
     }
     return lines;
   };

@@ -35,8 +35,39 @@ install(FILES
   "${PROJECT_BINARY_DIR}/StatusStackWebhooksConfigVersion.cmake"
   DESTINATION ${SSW_CONFIG_DIR})
 
-# pkg-config: the private dependencies matter only when linking the static archive.
+# pkg-config. The prefix is found from the .pc file's own place, so `cmake --install --prefix DIR`
+# gives a working file whatever CMAKE_INSTALL_PREFIX was at configure time.
+set(ssw_pc_install_dir "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(SSW_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH ssw_pc_up "/prefix/${ssw_pc_install_dir}" "/prefix")  # "../.."
+  string(REGEX REPLACE "/$" "" ssw_pc_up "${ssw_pc_up}")
+  set(SSW_PC_PREFIX "\${pcfiledir}/${ssw_pc_up}")
+endif()
+foreach(kind LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${kind}}")
+    set(SSW_PC_${kind} "${CMAKE_INSTALL_${kind}}")
+  else()
+    set(SSW_PC_${kind} "\${prefix}/${CMAKE_INSTALL_${kind}}")
+  endif()
+endforeach()
+# A static archive leaves its dependencies to the program's link: they go in Requires and Libs,
+# where `pkg-config --libs` (without --static) gives them. A shared library links them itself.
+set(ssw_pc_requires "libcurl >= 7.85, libcrypto >= 1.1.1")
+get_target_property(ssw_library_type statusstack_webhooks TYPE)
+if(ssw_library_type STREQUAL "STATIC_LIBRARY")
+  string(CONCAT SSW_PC_LINK
+    "Requires: ${ssw_pc_requires}\n"
+    "Libs: -L\${libdir} -lstatusstack-webhooks -pthread\n"
+    "Cflags: -I\${includedir} -DSTATUSSTACK_WEBHOOKS_STATIC_DEFINE")
+else()
+  string(CONCAT SSW_PC_LINK
+    "Requires.private: ${ssw_pc_requires}\n"
+    "Libs: -L\${libdir} -lstatusstack-webhooks\n"
+    "Libs.private: -pthread\n"
+    "Cflags: -I\${includedir}")
+endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/statusstack-webhooks.pc.in"
   "${PROJECT_BINARY_DIR}/statusstack-webhooks.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/statusstack-webhooks.pc"
-  DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+install(FILES "${PROJECT_BINARY_DIR}/statusstack-webhooks.pc" DESTINATION "${ssw_pc_install_dir}")

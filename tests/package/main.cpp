@@ -19,6 +19,19 @@ int main() {
     std::cerr << "events do not round-trip through the installed library\n";
     return 1;
   }
+  // The parts that need OpenSSL, libcurl and threads, so a link line that lacks one of them fails.
+  if (ssw::Signer("secret").sign(json).size() != 64 ||
+      !ssw::Verifier("secret").verify(json, ssw::Signer("secret").sign(json))) {
+    std::cerr << "signatures do not verify through the installed library\n";
+    return 1;
+  }
+  ssw::Dispatcher dispatcher(ssw::DispatcherOptions{});  // no endpoints: nothing is sent anywhere
+  const ssw::Result<ssw::Accepted> accepted = dispatcher.dispatch(*event);
+  if (!accepted || !accepted->deliveries.empty()) {
+    std::cerr << "a dispatcher without endpoints did not accept the event\n";
+    return 1;
+  }
+  dispatcher.shutdown();
   std::cout << "statusstack-webhooks " << ssw::version() << " linked\n";
   return 0;
 }

@@ -1,5 +1,7 @@
 # Package test: build and install the library (shared or static) into a fresh prefix, then build
-# and run tests/package/ against it using nothing but find_package(StatusStackWebhooks).
+# and run programs against it as users do: tests/package/ through find_package(StatusStackWebhooks),
+# the same program through pkg-config alone, and docs/getting-started.md's CMakeLists.txt files
+# (find_package, and FetchContent of the source tree).
 # Usage: cmake -DSOURCE_DIR=... -DWORK_DIR=... -DSHARED=ON|OFF [-DGENERATOR=...] -P run.cmake
 foreach(var SOURCE_DIR WORK_DIR SHARED)
   if(NOT DEFINED ${var})
@@ -22,13 +24,33 @@ endfunction()
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 
-# The library alone: no tests, examples or sanitizer flags leak into what we install.
-run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/lib" -G "${GENERATOR}"
-    -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=${SHARED}
-    -DSTATUSSTACK_WEBHOOKS_BUILD_TESTS=OFF -DSTATUSSTACK_WEBHOOKS_BUILD_EXAMPLES=OFF
-    -DSTATUSSTACK_WEBHOOKS_INSTALL=ON -DCMAKE_INSTALL_PREFIX=${prefix})
+# What the library alone needs is libcurl, OpenSSL and RapidJSON: with these set, a find_package()
+# of what the tests, the CLI or the benchmarks use fails the configure.
+set(only_library_dependencies
+    -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLI11=ON
+    -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON)
+function(check_no_test_dependencies build_dir)
+  file(STRINGS "${build_dir}/CMakeCache.txt" looked_up REGEX "^[A-Za-z_]*HTTPLIB|^(Catch2|CLI11|benchmark)_DIR:")
+  if(looked_up)
+    message(FATAL_ERROR "${build_dir}: the library-only configure looked for test dependencies: ${looked_up}")
+  endif()
+endfunction()
+
+# The library alone: no tests, examples or sanitizer flags leak into what we install. The static
+# build is the documented library-only install (the `lib` preset); the shared one adds the CLI.
+# Installed as the documentation says, with --prefix at install time.
+if(SHARED)
+  run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/lib" -G "${GENERATOR}"
+      -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
+      -DSTATUSSTACK_WEBHOOKS_BUILD_TESTS=OFF -DSTATUSSTACK_WEBHOOKS_BUILD_EXAMPLES=OFF
+      -DSTATUSSTACK_WEBHOOKS_INSTALL=ON)
+else()
+  run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" --preset lib -B "${WORK_DIR}/lib" -G "${GENERATOR}"
+      ${only_library_dependencies})
+  check_no_test_dependencies("${WORK_DIR}/lib")
+endif()
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/lib" --parallel 2)
-run(${CMAKE_COMMAND} --install "${WORK_DIR}/lib")
+run(${CMAKE_COMMAND} --install "${WORK_DIR}/lib" --prefix "${prefix}")
 
 # Nothing installed under include/ may pull in a private dependency.
 file(GLOB_RECURSE installed_headers "${prefix}/include/*.hpp")
@@ -49,14 +71,44 @@ if(EXISTS "${prefix}/bin/statusstack-webhook")
   message(STATUS "installed CLI: ${last_output}")
 endif()
 
-# docs/getting-started.md as a reader uses it: its CMakeLists.txt and notify.cpp, copied out of the
-# page and built against the installed package. Run without arguments, notify prints its usage
-# and exits 2: it linked and started (test_docs.cpp runs it for real against a local receiver).
+# pkg-config alone: `c++ ... $(pkg-config --cflags --libs statusstack-webhooks)`, as the docs show it.
+find_program(CXX_FOR_PKG_CONFIG NAMES c++ REQUIRED)
+find_program(PKG_CONFIG_PROGRAM NAMES pkg-config pkgconf REQUIRED)
+file(GLOB_RECURSE pc_files "${prefix}/*/statusstack-webhooks.pc")
+list(LENGTH pc_files pc_count)
+if(NOT pc_count EQUAL 1)
+  message(FATAL_ERROR "expected one installed statusstack-webhooks.pc, found: ${pc_files}")
+endif()
+get_filename_component(pc_dir "${pc_files}" DIRECTORY)
+get_filename_component(lib_dir "${pc_dir}" DIRECTORY)
+run(${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${pc_dir}"
+    ${PKG_CONFIG_PROGRAM} --cflags --libs statusstack-webhooks)
+string(STRIP "${last_output}" pkg_config_flags)
+message(STATUS "pkg-config --cflags --libs statusstack-webhooks (shared=${SHARED}): ${pkg_config_flags}")
+# A static archive needs libcurl, libcrypto and threads on the program's link line; a shared library
+# brings them itself, so they must not be there.
+if(SHARED AND pkg_config_flags MATCHES "-lcurl|-lcrypto")
+  message(FATAL_ERROR "the shared library's pkg-config file puts its private dependencies on the link line")
+elseif(NOT SHARED AND NOT pkg_config_flags MATCHES "-lcurl.*-lcrypto|-lcrypto.*-lcurl")
+  message(FATAL_ERROR "the static library's pkg-config file leaves out libcurl or libcrypto")
+endif()
+separate_arguments(pkg_config_flags UNIX_COMMAND "${pkg_config_flags}")
+function(build_with_pkg_config source binary)
+  run(${CXX_FOR_PKG_CONFIG} -std=c++17 "${source}" ${pkg_config_flags} -o "${binary}")
+endfunction()
+build_with_pkg_config("${SOURCE_DIR}/tests/package/main.cpp" "${WORK_DIR}/consumer-pkg-config")
+run(${CMAKE_COMMAND} -E env "LD_LIBRARY_PATH=${lib_dir}" "${WORK_DIR}/consumer-pkg-config")
+message(STATUS "consumer built with pkg-config alone (shared=${SHARED}):\n${last_output}")
+
+# docs/getting-started.md as a reader uses it: its CMakeLists.txt files and notify.cpp, copied out of
+# the page and built against the installed package (and with pkg-config, by the command the page
+# shows). Run without arguments, notify prints its usage and exits 2: it linked and started
+# (test_docs.cpp runs it for real against a local receiver).
 file(READ "${SOURCE_DIR}/docs/getting-started.md" getting_started)
-function(doc_block first_line_prefix out)
-  string(FIND "${getting_started}" "\n${first_line_prefix}" start)
+function(doc_block first_line out)
+  string(FIND "${getting_started}" "\n${first_line}\n" start)
   if(start EQUAL -1)
-    message(FATAL_ERROR "docs/getting-started.md: no code block starts with \"${first_line_prefix}\"")
+    message(FATAL_ERROR "docs/getting-started.md: no code block starts with \"${first_line}\"")
   endif()
   math(EXPR start "${start} + 1")
   string(SUBSTRING "${getting_started}" ${start} -1 rest)
@@ -65,16 +117,43 @@ function(doc_block first_line_prefix out)
   string(SUBSTRING "${rest}" 0 ${end} block)
   set(${out} "${block}" PARENT_SCOPE)
 endfunction()
+function(check_usage program)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env "LD_LIBRARY_PATH=${lib_dir}" "${program}"
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "^usage: WEBHOOK_SECRET=")
+    message(FATAL_ERROR "${program} did not print its usage (exit ${rc}): ${err}")
+  endif()
+endfunction()
 doc_block("# CMakeLists.txt" cmake_lists)
-doc_block("// notify.cpp:" notify)
+doc_block("# CMakeLists.txt, with the library built from its sources (FetchContent)" fetch_cmake_lists)
+string(REGEX MATCH "// notify\\.cpp:[^\n]*" notify_first_line "${getting_started}")
+doc_block("${notify_first_line}" notify)
 file(WRITE "${WORK_DIR}/getting-started/CMakeLists.txt" "${cmake_lists}")
 file(WRITE "${WORK_DIR}/getting-started/notify.cpp" "${notify}")
 run(${CMAKE_COMMAND} -S "${WORK_DIR}/getting-started" -B "${WORK_DIR}/getting-started/build" -G "${GENERATOR}"
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/getting-started/build")
-execute_process(COMMAND "${WORK_DIR}/getting-started/build/notify" RESULT_VARIABLE rc ERROR_VARIABLE err)
-if(NOT rc EQUAL 2 OR NOT err MATCHES "^usage: WEBHOOK_SECRET=")
-  message(FATAL_ERROR "the getting-started program did not print its usage (exit ${rc}): ${err}")
+check_usage("${WORK_DIR}/getting-started/build/notify")
+
+set(pkg_config_command "c++ -std=c++17 notify.cpp $(pkg-config --cflags --libs statusstack-webhooks) -o notify")
+string(FIND "${getting_started}" "${pkg_config_command}" documented)
+if(documented EQUAL -1)
+  message(FATAL_ERROR "docs/getting-started.md no longer shows: ${pkg_config_command}")
+endif()
+build_with_pkg_config("${WORK_DIR}/getting-started/notify.cpp" "${WORK_DIR}/getting-started/notify-pkg-config")
+check_usage("${WORK_DIR}/getting-started/notify-pkg-config")
+
+# The FetchContent project builds the library from this source tree instead of downloading it
+# (FETCHCONTENT_SOURCE_DIR_<NAME>), with nothing but the library's own dependencies (once is enough).
+if(NOT SHARED)
+  file(WRITE "${WORK_DIR}/fetch-content/CMakeLists.txt" "${fetch_cmake_lists}")
+  file(WRITE "${WORK_DIR}/fetch-content/notify.cpp" "${notify}")
+  run(${CMAKE_COMMAND} -S "${WORK_DIR}/fetch-content" -B "${WORK_DIR}/fetch-content/build" -G "${GENERATOR}"
+      -DCMAKE_BUILD_TYPE=Release -DFETCHCONTENT_FULLY_DISCONNECTED=ON
+      "-DFETCHCONTENT_SOURCE_DIR_STATUSSTACK_WEBHOOKS=${SOURCE_DIR}" ${only_library_dependencies})
+  check_no_test_dependencies("${WORK_DIR}/fetch-content/build")
+  run(${CMAKE_COMMAND} --build "${WORK_DIR}/fetch-content/build" --parallel 2)
+  check_usage("${WORK_DIR}/fetch-content/build/notify")
 endif()
 
 # The examples build on their own against the installed package too (once is enough).

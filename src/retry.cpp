@@ -84,7 +84,8 @@ std::string to_prometheus(const DispatcherStats& stats) {
         << stats.failed_by_reason[i] << '\n';
   }
   metric("rejected_calls_total", "counter",
-         "dispatch() calls refused (invalid event, queue full or shut down).", stats.rejected_calls);
+         "dispatch() calls that queued nothing (invalid event, queue full or shut down).",
+         stats.rejected_calls);
   metric("attempts_total", "counter", "HTTP attempts finished.", stats.attempts);
   metric("retries_total", "counter", "Attempts scheduled again after a retryable failure.", stats.retries);
   metric("callback_errors_total", "counter", "Exceptions thrown by report callbacks.", stats.callback_errors);

@@ -93,7 +93,8 @@ struct DispatcherStats {
   std::uint64_t delivered = 0;                      ///< final: 2xx
   std::uint64_t failed = 0;                         ///< final: failed, all reasons
   std::array<std::uint64_t, 7> failed_by_reason{};  ///< indexed by FailureReason
-  std::uint64_t rejected_calls = 0;   ///< dispatch() calls refused (invalid event, queue full, shut down)
+  std::uint64_t rejected_calls =
+      0;  ///< dispatch() calls that queued nothing (invalid event, queue full or shut down)
   std::uint64_t attempts = 0;         ///< HTTP attempts finished
   std::uint64_t retries = 0;          ///< attempts scheduled again after a failure
   std::uint64_t in_flight = 0;        ///< requests on the wire now

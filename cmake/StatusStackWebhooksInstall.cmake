@@ -41,7 +41,7 @@ set(ssw_pc_install_dir "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
   set(SSW_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
 else()
-  file(RELATIVE_PATH ssw_pc_up "/prefix/${ssw_pc_install_dir}" "/prefix")  # "../.."
+  file(RELATIVE_PATH ssw_pc_up "/prefix/${ssw_pc_install_dir}" "/prefix")  # two levels up: lib/pkgconfig
   string(REGEX REPLACE "/$" "" ssw_pc_up "${ssw_pc_up}")
   set(SSW_PC_PREFIX "\${pcfiledir}/${ssw_pc_up}")
 endif()

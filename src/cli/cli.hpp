@@ -19,6 +19,9 @@ inline constexpr int exit_usage = 2;   ///< bad arguments or unreadable input
 /// Throws CLI::RuntimeError(exit_usage) after printing the reason.
 std::string read_input(const std::string& path);
 
+/// The text of an errno value (thread-safe, unlike std::strerror: the dispatch threads may be running).
+std::string error_text(int number);
+
 /// Prints "statusstack-webhook: <message>" on stderr and ends the subcommand with the exit code.
 [[noreturn]] void fail(int exit_code, const std::string& message);
 

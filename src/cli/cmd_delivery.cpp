@@ -1,15 +1,22 @@
 // `send`: one signed webhook, now. `dispatch`: a rules file and a stream of events through a Dispatcher.
 
 #include "cli.hpp"
+#include "interrupt.hpp"
 
 #include <statusstack/webhooks/dispatcher.hpp>
 #include <statusstack/webhooks/endpoint.hpp>
 #include <statusstack/webhooks/events.hpp>
+#include <statusstack/webhooks/formats.hpp>
 #include <statusstack/webhooks/rules.hpp>
 
-#include <fstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 namespace statusstack::webhooks::cli {
@@ -30,6 +37,10 @@ struct SendOptions {
   std::string event_file;
   bool test = false;
   std::string type = "component.status_changed";
+  std::string format = "statusstack";
+  std::string routing_key;
+  std::string api_key;
+  std::string site;
 };
 
 struct DispatchOptions {
@@ -60,22 +71,75 @@ std::string preview(const std::string& body) {
                                                          : body);
 }
 
+// A FormatSettings error ("routing_key: must be ...") in the words of the option that set the field
+// ("--routing-key: must be ..."). The messages name the rule broken, never the key.
+std::string option_message(const Error& error) {
+  std::string option = "--" + error.field;
+  for (char& c : option) {
+    if (c == '_') c = '-';
+  }
+  const std::string prefix = error.field + ":";
+  if (!error.field.empty() && error.message.rfind(prefix, 0) == 0) {
+    return option + error.message.substr(error.field.size());
+  }
+  return error.message;
+}
+
+FormatSettings format_from(const SendOptions& options) {
+  FormatSettings settings;
+  const std::optional<Format> format = parse_format(options.format);
+  if (!format) {
+    fail(exit_usage, "--format: expected statusstack, pagerduty or datadog (got \"" + options.format + "\")");
+  }
+  settings.format = *format;
+  settings.routing_key = options.routing_key;
+  settings.api_key = options.api_key;
+  if (!options.site.empty()) {
+    const std::optional<DatadogSite> site = parse_datadog_site(options.site);
+    if (!site)
+      fail(exit_usage, "--site: expected US1, US3, US5, EU, AP1 or US1-FED (got \"" + options.site + "\")");
+    if (*format != Format::datadog) {
+      fail(exit_usage,
+           std::string("--site: only the datadog format uses it (format is \"") + to_string(*format) + "\")");
+    }
+    settings.site = *site;
+  }
+  if (auto valid = validate_format_settings(settings); !valid)
+    fail(exit_usage, option_message(valid.error()));
+  return settings;
+}
+
+// A custom header as "Name: value". Its text is never echoed: the value is often a credential.
+Header header_from(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos) {
+    fail(exit_usage, "--header: expected 'Name: value' (got " + std::to_string(text.size()) +
+                         " characters without a ':'; not shown, as a header value may be a secret)");
+  }
+  std::string value = text.substr(colon + 1);
+  value.erase(0, value.find_first_not_of(" \t"));
+  return {text.substr(0, colon), value};
+}
+
 Endpoint endpoint_from(const SendOptions& options) {
   Endpoint endpoint;
   endpoint.name = "cli";
+  endpoint.format = format_from(options);
   endpoint.url = options.url;
-  endpoint.secret = secrets_or_env(options.secrets).front();
+  if (endpoint.format.format == Format::statusstack) {
+    if (options.url.empty()) throw CLI::RequiredError("--url");
+    endpoint.secret = secrets_or_env(options.secrets).front();
+  } else {
+    // The vendors authenticate by their keys; a secret, when there is one, signs the request as well.
+    const char* from_env = std::getenv(secret_env);  // NOLINT(concurrency-mt-unsafe): no thread runs yet
+    if (!options.secrets.empty() || (from_env != nullptr && *from_env != '\0')) {
+      endpoint.secret = secrets_or_env(options.secrets).front();
+    }
+  }
   const auto method = parse_http_method(options.method);
   if (!method) fail(exit_usage, "--method: expected POST, PUT or PATCH (got \"" + options.method + "\")");
   endpoint.method = *method;
-  for (const std::string& header : options.headers) {
-    const auto colon = header.find(':');
-    if (colon == std::string::npos)
-      fail(exit_usage, "--header: expected 'Name: value' (got \"" + header + "\")");
-    std::string value = header.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    endpoint.headers.push_back({header.substr(0, colon), value});
-  }
+  for (const std::string& header : options.headers) endpoint.headers.push_back(header_from(header));
   endpoint.options.ca_file = options.cacert;
   endpoint.options.timeout = std::chrono::milliseconds(options.timeout_ms);
   endpoint.options.allow_http = options.allow_http;
@@ -104,8 +168,13 @@ void run_send(const SendOptions& options) {
   }
   const double latency_ms = static_cast<double>(outcome.timings.total.count()) / 1000.0;
   std::cout << '{' << outcome_fields(outcome) << ",\"latency_ms\":" << number(latency_ms)
-            << ",\"delivery_id\":" << json_quote(delivery_id) << ",\"response\":" << preview(outcome.body)
-            << "}\n";
+            << ",\"delivery_id\":" << json_quote(delivery_id);
+  // What PagerDuty or Datadog said, read from their answer: the receipt, or why they refused.
+  const VendorAnswer answer =
+      read_vendor_answer(endpoint.format.format, outcome.status, outcome.content_type, outcome.body);
+  if (!answer.receipt.empty()) std::cout << ",\"receipt\":" << json_quote(answer.receipt);
+  if (!answer.error.empty()) std::cout << ",\"detail\":" << json_quote(answer.error);
+  std::cout << ",\"response\":" << preview(outcome.body) << "}\n";
   if (!outcome.ok()) throw CLI::RuntimeError(exit_failed);
 }
 
@@ -120,7 +189,17 @@ std::string report_line(const DeliveryReport& report) {
   return line;
 }
 
-void run_dispatch(const DispatchOptions& options) {
+// Where the events come from: standard input, or the file opened now, before SIGINT and SIGTERM are
+// blocked (a signal while a FIFO waits for its writer still ends the tool: nothing is pending then).
+InterruptibleLines open_events(const std::string& path) {
+  if (path == "-") return InterruptibleLines(STDIN_FILENO, false);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(exit_usage, "cannot open " + path + ": " + error_text(errno));
+  return InterruptibleLines(fd, true);
+}
+
+// Returns 0, or the signal (SIGINT, SIGTERM) that cut the run short once every report is printed.
+int run_dispatch(const DispatchOptions& options) {
   auto rules = parse_rules(read_input(options.config));
   if (!rules) fail(exit_usage, options.config + ": " + rules.error().message);
   DispatcherOptions config = std::move(*rules);
@@ -128,30 +207,37 @@ void run_dispatch(const DispatchOptions& options) {
   config.overflow = OverflowPolicy::block;
   config.block_timeout = std::chrono::minutes(1);
   std::mutex output;
-  std::uint64_t delivered = 0;
-  config.on_report = [&](const DeliveryReport& report) {
+  config.on_report = [&output](const DeliveryReport& report) {
     const std::lock_guard<std::mutex> lock(output);
-    if (report.delivered) ++delivered;
     std::cout << report_line(report) << '\n' << std::flush;
   };
+  const std::chrono::milliseconds deadline(options.shutdown_ms);
 
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (options.events != "-") {
-    file.open(options.events, std::ios::binary);
-    if (!file) fail(exit_usage, "cannot open " + options.events);
-    in = &file;
-  }
-
+  InterruptibleLines lines = open_events(options.events);
+  // Before the Dispatcher starts its threads: they inherit the mask, so only the watcher takes them.
+  const StopSignalsBlocked blocked;
   Dispatcher dispatcher(std::move(config));
+  SignalWatcher watcher(blocked, [&](int number) {
+    {
+      const std::lock_guard<std::mutex> lock(output);
+      std::cerr << "statusstack-webhook: " << signal_name(number)
+                << ": reading no more events; deliveries not done within " << options.shutdown_ms
+                << " ms (--shutdown-ms) end as failed (shutdown)\n";
+    }
+    lines.interrupt();
+    // Also wakes a dispatch() waiting for room in the queue.
+    dispatcher.shutdown(deadline);
+  });
+
   std::uint64_t accepted = 0;
   std::uint64_t skipped = 0;
   std::string line;
-  for (std::size_t number = 1; std::getline(*in, line); ++number) {
+  for (std::size_t number = 1; lines.next(line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto event = parse_event(line);
     Result<Accepted> result = event ? dispatcher.dispatch(*event) : Result<Accepted>(event.error());
     if (!result) {
+      if (watcher.received() != 0) break;  // refused by the shutdown the signal began: not the line's fault
       ++skipped;
       const std::lock_guard<std::mutex> lock(output);
       std::cerr << "statusstack-webhook: " << options.events << ":" << number << ": "
@@ -160,14 +246,26 @@ void run_dispatch(const DispatchOptions& options) {
     }
     accepted += result->deliveries.size();
   }
-  dispatcher.shutdown(std::chrono::milliseconds(options.shutdown_ms));
+  const bool read_failed = !lines.error().empty();
+  if (read_failed) {
+    const std::lock_guard<std::mutex> lock(output);
+    std::cerr << "statusstack-webhook: cannot read " << options.events << ": " << lines.error() << '\n';
+  }
+  // After a signal this waits for the shutdown the watcher began; every report is printed on return.
+  dispatcher.shutdown(deadline);
+  watcher.stop();
+  const int signal = watcher.received();
   const DispatcherStats stats = dispatcher.stats();
   {
     const std::lock_guard<std::mutex> lock(output);
     std::cout << "{\"summary\":true,\"accepted\":" << accepted << ",\"delivered\":" << stats.delivered
-              << ",\"failed\":" << stats.failed << ",\"skipped\":" << skipped << "}\n";
+              << ",\"failed\":" << stats.failed << ",\"skipped\":" << skipped;
+    if (signal != 0) std::cout << ",\"interrupted_by\":" << json_quote(signal_name(signal));
+    std::cout << "}\n" << std::flush;
   }
-  if (stats.delivered != accepted || skipped != 0) throw CLI::RuntimeError(exit_failed);
+  if (signal != 0) return signal;
+  if (stats.delivered != accepted || skipped != 0 || read_failed) throw CLI::RuntimeError(exit_failed);
+  return 0;
 }
 
 }  // namespace
@@ -176,8 +274,9 @@ void add_delivery_commands(CLI::App& app) {
   auto send_options = std::make_shared<SendOptions>();
   CLI::App* send =
       app.add_subcommand("send", "Send one signed webhook now and print its outcome as a JSON line");
-  send->add_option("--url", send_options->url, "Receiver URL (https://, or http:// with --allow-http)")
-      ->required();
+  send->add_option("--url", send_options->url,
+                   "Receiver URL (https://, or http:// with --allow-http); pagerduty and datadog default to "
+                   "the vendor's");
   send->add_option("--secret", send_options->secrets,
                    "Signing secret (default: $STATUSSTACK_WEBHOOK_SECRET)");
   send->add_option("--method", send_options->method, "POST (default), PUT or PATCH");
@@ -194,6 +293,12 @@ void add_delivery_commands(CLI::App& app) {
       send->add_flag("--test", send_options->test, "Send a sample event marked X-StatusStack-Test: true");
   send->add_option("--type", send_options->type, "Event type of the --test sample")->needs(test);
   event_file->excludes(test);
+  send->add_option("--format", send_options->format,
+                   "statusstack (default), pagerduty (needs --routing-key) or datadog (needs --api-key)");
+  send->add_option("--routing-key", send_options->routing_key,
+                   "PagerDuty: the Events API v2 integration key (32 characters)");
+  send->add_option("--api-key", send_options->api_key, "Datadog: the API key (sent as DD-API-KEY)");
+  send->add_option("--site", send_options->site, "Datadog: US1 (default), US3, US5, EU, AP1 or US1-FED");
   send->callback([send_options, event_file, test] {
     if (event_file->count() == 0 && test->count() == 0) throw CLI::RequiredError("--event-file or --test");
     run_send(*send_options);
@@ -209,9 +314,13 @@ void add_delivery_commands(CLI::App& app) {
                        "File of events, one JSON object per line (default: stdin)");
   dispatch
       ->add_option("--shutdown-ms", dispatch_options->shutdown_ms,
-                   "How long to keep delivering after the input ends (default 10000)")
+                   "How long to keep delivering after the input ends or SIGINT/SIGTERM arrives (default "
+                   "10000)")
       ->check(CLI::Range(0L, 86400000L));
-  dispatch->callback([dispatch_options] { run_dispatch(*dispatch_options); });
+  dispatch->callback([dispatch_options] {
+    // Everything of the run is gone by now (threads joined, files closed): end as the signal asked.
+    if (const int signal = run_dispatch(*dispatch_options); signal != 0) end_by_signal(signal);
+  });
 }
 
 }  // namespace statusstack::webhooks::cli

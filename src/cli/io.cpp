@@ -10,6 +10,17 @@
 
 namespace statusstack::webhooks::cli {
 
+namespace {
+// strerror_r comes in two kinds: XSI returns int and fills the buffer, GNU returns the text.
+[[maybe_unused]] const char* strerror_text(int /*filled*/, const char* buffer) { return buffer; }
+[[maybe_unused]] const char* strerror_text(const char* text, const char* /*buffer*/) { return text; }
+}  // namespace
+
+std::string error_text(int number) {
+  char buffer[256] = "";
+  return strerror_text(::strerror_r(number, buffer, sizeof buffer), buffer);
+}
+
 std::string read_input(const std::string& path) {
   if (path.empty() || path == "-") {
     std::ostringstream buffer;
@@ -17,7 +28,7 @@ std::string read_input(const std::string& path) {
     return buffer.str();
   }
   std::ifstream file(path, std::ios::binary);
-  if (!file) fail(exit_usage, "cannot open " + path + ": " + std::strerror(errno));
+  if (!file) fail(exit_usage, "cannot open " + path + ": " + error_text(errno));
   return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 

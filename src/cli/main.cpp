@@ -16,9 +16,20 @@ int main(int argc, char** argv) {
   ssw::cli::add_delivery_commands(app);
   ssw::cli::add_formats_commands(app);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version end here with 0, and a subcommand that failed has said why (RuntimeError).
+    // CLI11 gives every other mistake in the arguments a code of its own (106, 109...): they are all
+    // bad arguments, exit_usage.
+    const int code = app.exit(e);
+    if (code == ssw::cli::exit_ok || e.get_name() == "RuntimeError") return code;
+    return ssw::cli::exit_usage;
+  }
   if (app.get_subcommands().empty()) {
-    std::cout << app.help();
+    // Nothing asked: say what can be, on stderr (standard output stays for results).
+    std::cerr << app.help();
+    return ssw::cli::exit_usage;
   }
   return ssw::cli::exit_ok;
 }

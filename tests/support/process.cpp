@@ -181,6 +181,10 @@ std::optional<ProcessResult> BackgroundProcess::wait(std::chrono::milliseconds t
   }
 }
 
+void BackgroundProcess::send_signal(int number) {
+  if (!finished_) ::kill(pid_, number);
+}
+
 ProcessResult BackgroundProcess::terminate() {
   if (finished_) return *finished_;
   ::kill(pid_, SIGTERM);

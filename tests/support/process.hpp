@@ -53,6 +53,8 @@ class BackgroundProcess {
   std::optional<ProcessResult> wait(std::chrono::milliseconds timeout);
   /// Sends SIGTERM and waits up to 5 s (then SIGKILL); returns what wait() returns.
   ProcessResult terminate();
+  /// Sends the signal (SIGINT, SIGTERM...) and returns at once; wait() tells how the program took it.
+  void send_signal(int number);
 
  private:
   bool fill(std::chrono::milliseconds timeout);  // reads what the pipe has; false on EOF or timeout

@@ -6,9 +6,16 @@
 
 #include <openssl/rand.h>
 
+#ifndef _WIN32
+#include <pthread.h>
+#endif
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 namespace statusstack::webhooks {
@@ -139,17 +146,58 @@ double effective_rate_limit(const Endpoint& endpoint) noexcept {
   return endpoint.rate_limit_per_minute.value_or(default_events_per_minute(endpoint.format.format));
 }
 
+namespace {
+
+// Bumped in the child of every fork() (pthread_atfork): a thread's block of random bytes made
+// before the fork is then never used in the child, so parent and child never hand out the same ids.
+std::atomic<std::uint64_t> fork_generation{0};
+
+// Random bytes from OpenSSL's CSPRNG, fetched a block at a time per thread: one RAND_bytes call
+// costs microseconds, and OpenSSL 3 serialises the calls of all threads.
+class RandomBlock {
+ public:
+  void take(unsigned char* out, std::size_t count) {
+    if (used_ + count > bytes_.size() || generation_ != fork_generation.load(std::memory_order_relaxed)) {
+      refill();
+    }
+    std::memcpy(out, bytes_.data() + used_, count);
+    used_ += count;
+  }
+
+ private:
+  void refill() {
+#ifndef _WIN32
+    static std::once_flag registered;
+    std::call_once(registered, [] {
+      if (pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); }) !=
+          0) {
+        throw std::runtime_error("new_delivery_id: pthread_atfork failed");
+      }
+    });
+#endif
+    generation_ = fork_generation.load(std::memory_order_relaxed);
+    if (RAND_bytes(bytes_.data(), static_cast<int>(bytes_.size())) != 1) {
+      throw std::runtime_error("new_delivery_id: OpenSSL's random generator failed");
+    }
+    used_ = 0;
+  }
+
+  std::array<unsigned char, 1024> bytes_{};
+  std::size_t used_ = bytes_.size();
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace
+
 std::string new_delivery_id() {
   // ULID-like: 130 bits written as 26 Crockford base32 characters, most significant first. The
   // first 48 bits are the milliseconds since 1970, so the text sorts by creation time across
-  // milliseconds; the other 82 come from OpenSSL's CSPRNG, drawn for every id (no state of our own,
-  // which a fork() would copy into two processes).
+  // milliseconds; the other 82 come from OpenSSL's CSPRNG.
   static constexpr char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";  // in ASCII order
   constexpr int random_bits = 130 - 48;
   std::array<unsigned char, (random_bits + 7) / 8> random{};
-  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
-    throw std::runtime_error("new_delivery_id: OpenSSL's random generator failed");
-  }
+  thread_local RandomBlock block;
+  block.take(random.data(), random.size());
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();

@@ -216,6 +216,11 @@ TEST_CASE("delivery ids drawn from 8 threads and 2 processes at once are all dis
   for (const std::string& id : ids) REQUIRE(well_formed_delivery_id(id));
   const std::set<std::string> distinct(ids.begin(), ids.end());
   CHECK(distinct.size() == ids.size());
+  // The random parts alone are distinct too (the last 16 characters: 80 random bits), so that
+  // uniqueness never rests on two processes reading different milliseconds.
+  std::set<std::string> random_parts;
+  for (const std::string& id : ids) random_parts.insert(id.substr(14));
+  CHECK(random_parts.size() == ids.size());
 }
 
 TEST_CASE("delivery ids begin with their millisecond and sort by creation time across milliseconds",

@@ -76,11 +76,12 @@ STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate_endpoint(const Endpoint& endpo
 STATUSSTACK_WEBHOOKS_EXPORT bool is_reserved_header(std::string_view name) noexcept;
 
 /// A new delivery id: "dlv_" and 26 lowercase Crockford base32 characters (130 bits): a 48-bit
-/// count of milliseconds since 1970 (system clock), then 82 bits from OpenSSL's CSPRNG, drawn anew
-/// for every id, in every thread and process. Ids made in different milliseconds sort as text in
-/// the order they were made (while the clock does not go back); ids of the same millisecond are in
-/// no particular order. Unique per (event, endpoint) and reused on every retry: the receiver's
-/// idempotency key. Throws std::runtime_error if the CSPRNG fails.
+/// count of milliseconds since 1970 (system clock), then 82 bits from OpenSSL's CSPRNG (RAND_bytes,
+/// fetched in blocks per thread; a forked child never reuses its parent's). Ids made in different
+/// milliseconds sort as text in the order they were made (while the clock does not go back); ids
+/// of the same millisecond are in no particular order. Unique per (event, endpoint) and reused on
+/// every retry: the receiver's idempotency key. Thread-safe. Throws std::runtime_error if the
+/// CSPRNG fails.
 STATUSSTACK_WEBHOOKS_EXPORT std::string new_delivery_id();
 
 /// The URL requests go to: `url`, or the format's default_url() when it is empty.

@@ -1,11 +1,22 @@
 #include <statusstack/webhooks/endpoint.hpp>
 
+#include "detail/text.hpp"
 #include "endpoint_signing.hpp"
 #include "transfer.hpp"
 
+#include <openssl/rand.h>
+
+#ifndef _WIN32
+#include <pthread.h>
+#endif
+
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
-#include <random>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
 
 namespace statusstack::webhooks {
 
@@ -18,6 +29,11 @@ bool pattern_matches(std::string_view pattern, std::string_view type) noexcept {
     return type.substr(0, prefix.size()) == prefix;
   }
   return pattern == type;
+}
+
+bool is_name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == ':' || c == '-';
 }
 
 Error endpoint_error(const Endpoint& endpoint, ErrorCode code, const std::string& what, std::string field) {
@@ -66,6 +82,16 @@ bool is_reserved_header(std::string_view name) noexcept {
 Result<void> validate_endpoint(const Endpoint& endpoint) {
   if (endpoint.name.empty())
     return Error{ErrorCode::invalid_config, "endpoint: name must not be empty", "name"};
+  // Names go into reports, logs and these messages: short, and nothing a terminal would act on.
+  const std::string& name = endpoint.name;
+  if (name.size() > max_endpoint_name_length ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return is_name_char(c); })) {
+    return Error{ErrorCode::invalid_config,
+                 "endpoint: name " + detail::quote_for_message(name, 32) + " must be 1 to " +
+                     std::to_string(max_endpoint_name_length) +
+                     " letters, digits, '.', '_', ':' or '-' (ASCII)",
+                 "name"};
+  }
   if (auto valid = validate_format_settings(endpoint.format); !valid) {
     return endpoint_error(endpoint, valid.error().code, valid.error().message, valid.error().field);
   }
@@ -73,7 +99,7 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
   probe.url = effective_url(endpoint);
   probe.options = endpoint.options;
   if (auto valid = validate_request(probe); !valid) {
-    return endpoint_error(endpoint, valid.error().code, valid.error().message, "url");
+    return endpoint_error(endpoint, valid.error().code, valid.error().message, valid.error().field);
   }
   for (const Header& header : endpoint.headers) {
     if (auto valid = validate_header(header.name, header.value); !valid) {
@@ -120,22 +146,74 @@ double effective_rate_limit(const Endpoint& endpoint) noexcept {
   return endpoint.rate_limit_per_minute.value_or(default_events_per_minute(endpoint.format.format));
 }
 
+namespace {
+
+// Bumped in the child of every fork() (pthread_atfork): a thread's block of random bytes made
+// before the fork is then never used in the child, so parent and child never hand out the same ids.
+std::atomic<std::uint64_t> fork_generation{0};
+
+// Random bytes from OpenSSL's CSPRNG, fetched a block at a time per thread: one RAND_bytes call
+// costs microseconds, and OpenSSL 3 serialises the calls of all threads.
+class RandomBlock {
+ public:
+  void take(unsigned char* out, std::size_t count) {
+    if (used_ + count > bytes_.size() || generation_ != fork_generation.load(std::memory_order_relaxed)) {
+      refill();
+    }
+    std::memcpy(out, bytes_.data() + used_, count);
+    used_ += count;
+  }
+
+ private:
+  void refill() {
+#ifndef _WIN32
+    static std::once_flag registered;
+    std::call_once(registered, [] {
+      if (pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); }) !=
+          0) {
+        throw std::runtime_error("new_delivery_id: pthread_atfork failed");
+      }
+    });
+#endif
+    generation_ = fork_generation.load(std::memory_order_relaxed);
+    if (RAND_bytes(bytes_.data(), static_cast<int>(bytes_.size())) != 1) {
+      throw std::runtime_error("new_delivery_id: OpenSSL's random generator failed");
+    }
+    used_ = 0;
+  }
+
+  std::array<unsigned char, 1024> bytes_{};
+  std::size_t used_ = bytes_.size();
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace
+
 std::string new_delivery_id() {
-  // 130 random bits in Crockford base32; a per-thread engine keeps this lock-free.
-  static constexpr char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
-  thread_local std::mt19937_64 engine{std::random_device{}()};
+  // ULID-like: 130 bits written as 26 Crockford base32 characters, most significant first. The
+  // first 48 bits are the milliseconds since 1970, so the text sorts by creation time across
+  // milliseconds; the other 82 come from OpenSSL's CSPRNG.
+  static constexpr char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";  // in ASCII order
+  constexpr int random_bits = 130 - 48;
+  std::array<unsigned char, (random_bits + 7) / 8> random{};
+  thread_local RandomBlock block;
+  block.take(random.data(), random.size());
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   std::string id = "dlv_";
   id.reserve(4 + 26);
-  std::uint64_t bits = engine();
-  int left = 64;
-  for (int i = 0; i < 26; ++i) {
-    if (left < 5) {
-      bits = engine();
-      left = 64;
+  // `pending` holds the `held` bits not written yet, oldest highest: the time, then random bytes.
+  std::uint64_t pending = static_cast<std::uint64_t>(millis) & ((std::uint64_t{1} << 48) - 1);
+  int held = 48;
+  std::size_t next_byte = 0;
+  while (id.size() < 4 + 26) {
+    if (held < 5) {
+      pending = (pending << 8) | random[next_byte++];
+      held += 8;
     }
-    id += alphabet[bits & 31U];
-    bits >>= 5U;
-    left -= 5;
+    held -= 5;
+    id += alphabet[(pending >> static_cast<unsigned>(held)) & 31U];
   }
   return id;
 }

@@ -6,19 +6,16 @@
 #include <statusstack/webhooks/events.hpp>
 
 #include "detail/events_internal.hpp"
+#include "detail/strict_json.hpp"
 #include "detail/text.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <new>
-#include <unordered_set>
 
 namespace statusstack::webhooks {
 namespace rj = rapidjson;
@@ -325,131 +322,11 @@ std::string to_json(const Event& event) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parsing, step 1: text to DOM, through a guard.
+// Parsing, step 1 (text to DOM, through the guard) is detail::parse_strict_json, shared with the
+// rules files. Step 2: DOM to typed event. A failure is thrown as ParseFailure inside this file and
+// caught in parse_event, so the readers below stay linear.
 
 namespace {
-
-// A path segment is written `.key` when the key is a plain identifier, else `["key"]` (quoted,
-// escaped, shortened), so an error message never carries raw hostile bytes.
-bool is_plain_key(std::string_view key) {
-  if (key.empty() || key.size() > 64) return false;
-  for (const char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-void append_key(std::string& path, std::string_view key) {
-  if (is_plain_key(key)) {
-    if (!path.empty()) path += '.';
-    path.append(key.data(), key.size());
-  } else {
-    path += '[';
-    path += detail::quote_for_message(key, 32);
-    path += ']';
-  }
-}
-
-// Forwards SAX events to a Document, refusing nesting beyond max_json_depth, a key repeated in one
-// object, and strings whose decoded bytes are not UTF-8 (a lone surrogate written as \udc00 passes
-// RapidJSON's encoding check). Keeps the path of the value being read for error messages.
-class GuardedHandler {
- public:
-  explicit GuardedHandler(rj::Document& document) : document_(document) {}
-
-  bool Null() { return next_value() && document_.Null(); }
-  bool Bool(bool b) { return next_value() && document_.Bool(b); }
-  bool Int(int i) { return next_value() && document_.Int(i); }
-  bool Uint(unsigned u) { return next_value() && document_.Uint(u); }
-  bool Int64(std::int64_t i) { return next_value() && document_.Int64(i); }
-  bool Uint64(std::uint64_t u) { return next_value() && document_.Uint64(u); }
-  bool Double(double d) { return next_value() && document_.Double(d); }
-  bool RawNumber(const char* text, rj::SizeType length, bool copy) {
-    return next_value() && document_.RawNumber(text, length, copy);
-  }
-  bool String(const char* text, rj::SizeType length, bool copy) {
-    if (!next_value()) return false;
-    if (!detail::is_valid_utf8(std::string_view(text, length))) return reject("string is not valid UTF-8");
-    return document_.String(text, length, copy);
-  }
-  bool StartObject() { return next_value() && push(true) && document_.StartObject(); }
-  bool Key(const char* text, rj::SizeType length, bool copy) {
-    Frame& frame = frames_[depth_ - 1];
-    frame.key.assign(text, length);
-    frame.has_key = true;
-    if (!detail::is_valid_utf8(frame.key)) return reject("key is not valid UTF-8");
-    if (!frame.keys.insert(frame.key).second) return reject("duplicate key");
-    return document_.Key(text, length, copy);
-  }
-  bool EndObject(rj::SizeType count) {
-    --depth_;
-    return document_.EndObject(count);
-  }
-  bool StartArray() { return next_value() && push(false) && document_.StartArray(); }
-  bool EndArray(rj::SizeType count) {
-    --depth_;
-    return document_.EndArray(count);
-  }
-
-  const std::optional<Error>& error() const { return error_; }
-
- private:
-  struct Frame {
-    bool object = true;
-    bool has_key = false;
-    std::size_t count = 0;  // array elements started so far
-    std::string key;        // the current member's key
-    std::unordered_set<std::string> keys;
-  };
-
-  bool next_value() {
-    if (depth_ > 0 && !frames_[depth_ - 1].object) ++frames_[depth_ - 1].count;
-    return true;
-  }
-
-  bool push(bool object) {
-    if (depth_ == static_cast<std::size_t>(max_json_depth)) {
-      return reject("nested deeper than " + std::to_string(max_json_depth) + " levels");
-    }
-    if (frames_.size() == depth_) frames_.emplace_back();
-    Frame& frame = frames_[depth_];
-    frame.object = object;
-    frame.has_key = false;
-    frame.count = 0;
-    frame.keys.clear();
-    ++depth_;
-    return true;
-  }
-
-  std::string path() const {
-    std::string out;
-    for (std::size_t i = 0; i < depth_; ++i) {
-      const Frame& frame = frames_[i];
-      if (frame.object && frame.has_key) {
-        append_key(out, frame.key);
-      } else if (!frame.object && frame.count > 0) {
-        out += '[' + std::to_string(frame.count - 1) + ']';
-      }
-    }
-    return out;
-  }
-
-  bool reject(const std::string& what) {
-    const std::string where = path();
-    error_ = Error{ErrorCode::invalid_json, where.empty() ? what : where + ": " + what, where};
-    return false;
-  }
-
-  rj::Document& document_;
-  std::vector<Frame> frames_;
-  std::size_t depth_ = 0;
-  std::optional<Error> error_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Parsing, step 2: DOM to typed event. A failure is thrown as ParseFailure inside this file and
-// caught in parse_event, so the readers below stay linear.
 
 struct ParseFailure {
   Error error;
@@ -710,11 +587,11 @@ Event read_event(const rj::Value& root) {
   fail(Error{ErrorCode::unknown_event_type, "event: unknown event type", "event"});
 }
 
-std::string describe_parse_error(const rj::ParseResult& result) {
-  std::string what = rj::GetParseError_En(result.Code());
+std::string describe_parse_error(const detail::JsonFailure& failure) {
+  std::string what = failure.message;
   if (!what.empty() && what.back() == '.') what.pop_back();
   if (!what.empty() && what[0] >= 'A' && what[0] <= 'Z') what[0] = static_cast<char>(what[0] - 'A' + 'a');
-  return "invalid JSON at byte " + std::to_string(result.Offset()) + ": " + what;
+  return "invalid JSON at byte " + std::to_string(failure.offset) + ": " + what;
 }
 
 }  // namespace
@@ -722,18 +599,9 @@ std::string describe_parse_error(const rj::ParseResult& result) {
 Result<Event> parse_event(std::string_view json) {
   try {
     rj::Document document;
-    GuardedHandler guard(document);
-    rj::ParseResult result;
-    auto generate = [&](rj::Document&) {
-      rj::MemoryStream stream(json.data(), json.size());
-      rj::Reader reader;
-      result = reader.Parse<rj::kParseValidateEncodingFlag | rj::kParseIterativeFlag>(stream, guard);
-      return !result.IsError();
-    };
-    document.Populate(generate);
-    if (result.IsError()) {
-      if (guard.error()) return *guard.error();
-      return Error{ErrorCode::invalid_json, describe_parse_error(result), ""};
+    if (auto failure = detail::parse_strict_json(json, document, max_json_depth)) {
+      if (!failure->syntax) return Error{ErrorCode::invalid_json, failure->message, failure->path};
+      return Error{ErrorCode::invalid_json, describe_parse_error(*failure), ""};
     }
     return read_event(document);
   } catch (ParseFailure& failure) {

@@ -1,7 +1,8 @@
 #include <statusstack/webhooks/rules.hpp>
 
+#include "detail/strict_json.hpp"
+
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <cmath>
 #include <limits>
@@ -14,6 +15,10 @@ namespace {
 
 using Value = rapidjson::Value;
 using std::chrono::milliseconds;
+
+// The longest duration a *_ms key takes: 2^31 - 1 seconds (about 68 years), longer than any useful
+// setting and short enough to add to a clock's nanoseconds without overflow.
+constexpr std::int64_t max_millis = std::numeric_limits<std::int32_t>::max() * std::int64_t{1000};
 
 Error field_error(const std::string& field, const std::string& what) {
   return Error{ErrorCode::invalid_config, field + ": " + what, field};
@@ -66,7 +71,7 @@ class ObjectReader {
   void read_millis(std::string_view name, milliseconds& out, std::optional<Error>& error,
                    std::int64_t min = 0) {
     std::int64_t count = out.count();
-    read_count(name, min, std::numeric_limits<std::int32_t>::max() * std::int64_t{1000}, count, error);
+    read_count(name, min, max_millis, count, error);
     out = milliseconds(count);
   }
   void read_number(std::string_view name, double& out, std::optional<Error>& error) {
@@ -159,6 +164,9 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
   if (const Value* events = reader.find("events")) {
     if (!events->IsArray())
       return field_error(reader.field("events"), "expected an array of event types or patterns");
+    // In C++ no patterns means every event; in a file, [] reads as "none": make the writer say which.
+    if (events->Empty())
+      return field_error(reader.field("events"), "must not be empty (use [\"*\"] for every event)");
     for (rapidjson::SizeType i = 0; i < events->Size(); ++i) {
       if (!(*events)[i].IsString()) {
         return field_error(reader.field("events") + "[" + std::to_string(i) + "]", "expected a string");
@@ -208,10 +216,12 @@ std::optional<Error> read_retry(const Value& json, RetryPolicy& retry) {
     if (!schedule->IsArray())
       return field_error("retry.schedule_ms", "expected an array of delays in milliseconds");
     for (rapidjson::SizeType i = 0; i < schedule->Size(); ++i) {
-      if (!(*schedule)[i].IsInt64() || (*schedule)[i].GetInt64() < 0) {
-        return field_error("retry.schedule_ms[" + std::to_string(i) + "]", "expected a non-negative integer");
+      const Value& delay = (*schedule)[i];
+      if (!delay.IsInt64() || delay.GetInt64() < 0 || delay.GetInt64() > max_millis) {
+        return field_error("retry.schedule_ms[" + std::to_string(i) + "]",
+                           "expected an integer from 0 to " + std::to_string(max_millis));
       }
-      retry.schedule.emplace_back((*schedule)[i].GetInt64());
+      retry.schedule.emplace_back(delay.GetInt64());
     }
   }
   if (error) return error;
@@ -220,31 +230,14 @@ std::optional<Error> read_retry(const Value& json, RetryPolicy& retry) {
   return std::nullopt;
 }
 
-std::string position_of(std::string_view text, std::size_t offset) {
-  std::size_t line = 1;
-  std::size_t column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
 }  // namespace
 
 Result<DispatcherOptions> parse_rules(std::string_view json) {
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseValidateEncodingFlag>(json.data(),
-                                                                                            json.size());
-  if (document.HasParseError()) {
+  // The same strict reader as parse_event: one document, no recursion, no duplicate keys.
+  if (auto failure = detail::parse_strict_json(json, document, max_json_depth)) {
     return Error{ErrorCode::invalid_json,
-                 position_of(json, document.GetErrorOffset()) + ": " +
-                     rapidjson::GetParseError_En(document.GetParseError()),
-                 ""};
+                 detail::line_and_column(json, failure->offset) + ": " + failure->message, failure->path};
   }
   if (!document.IsObject()) return field_error("(top level)", "expected an object with \"endpoints\"");
 

@@ -117,6 +117,129 @@ TEST_CASE("a malformed rules file names the line or the field", "[rules]") {
   CHECK(error_of(R"({"endpoints": [], "io_threads": 0})") == "io_threads: expected an integer from 1 to 64");
 }
 
+TEST_CASE("a rules file nested 10,000 deep is refused with the line and column, not a crash", "[rules]") {
+  const std::string deep = "{\"endpoints\": " + std::string(10000, '[') + std::string(10000, ']') + "}";
+  const auto parsed = parse_rules(deep);
+  REQUIRE_FALSE(parsed);
+  CHECK(parsed.error().code == ErrorCode::invalid_json);
+  std::string path = "endpoints";
+  for (int i = 0; i < 31; ++i) path += "[0]";  // with the top object: 33 levels
+  CHECK(parsed.error().message == "line 1, column 46: " + path + ": nested deeper than 32 levels");
+
+  // 32 levels are fine as JSON (then refused as a setting).
+  const std::string nested = "{\"endpoints\": [], \"retry\": {\"schedule_ms\": " + std::string(30, '[') +
+                             std::string(30, ']') + "}}";
+  CHECK(error_of(nested) == "retry.schedule_ms[0]: expected an integer from 0 to 2147483647000");
+}
+
+TEST_CASE("a rules file with a duplicate key, trailing data or a second document is refused", "[rules]") {
+  CHECK(error_of(R"({"endpoints": [], "endpoints": []})") == "line 1, column 30: endpoints: duplicate key");
+  CHECK(
+      error_of(R"({"endpoints":[{"name":"ops","url":"https://x.example/h","secret":"s"}],"endpoints":[]})") ==
+      "line 1, column 83: endpoints: duplicate key");
+  CHECK(error_of(
+            "{\"endpoints\": [\n  {\"name\": \"ops\", \"url\": \"https://x.example/h\", \"secret\": \"s\",\n"
+            "   \"name\": \"dev\"}]}") == "line 3, column 10: endpoints[0].name: duplicate key");
+  CHECK(error_of(R"({"endpoints": [], "retry": {"max_attempts": 3, "max_attempts": 1}})") ==
+        "line 1, column 62: retry.max_attempts: duplicate key");
+  CHECK(error_of("{\"endpoints\": []} {\"endpoints\": []}") ==
+        "line 1, column 19: The document root must not be followed by other values.");
+  CHECK(error_of("{\"endpoints\": []}\n,") ==
+        "line 2, column 1: The document root must not be followed by other values.");
+  CHECK(error_of("{\"endpoints\": []}\n\n  \n") == "no error");  // trailing whitespace is fine
+  CHECK(parse_rules("{\"endpoints\": []} x").error().code == ErrorCode::invalid_json);
+}
+
+TEST_CASE("an empty events list in a rules file is refused, as a star says every event", "[rules]") {
+  CHECK(
+      error_of(
+          R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "s", "events": []}]})") ==
+      "endpoints[0].events: must not be empty (use [\"*\"] for every event)");
+  auto every = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "s",
+                                             "events": ["*"]}]})");
+  REQUIRE(every);
+  for (EventType type : all_event_types) CHECK(every->endpoints.at(0).events.matches(type));
+}
+
+TEST_CASE("retry.schedule_ms entries are capped like the other _ms keys", "[rules]") {
+  CHECK(error_of(R"({"endpoints": [], "retry": {"schedule_ms": [5000, 10000000000000]}})") ==
+        "retry.schedule_ms[1]: expected an integer from 0 to 2147483647000");
+  CHECK(error_of(R"({"endpoints": [], "retry": {"schedule_ms": [-1]}})") ==
+        "retry.schedule_ms[0]: expected an integer from 0 to 2147483647000");
+  CHECK(error_of(R"({"endpoints": [], "retry": {"schedule_ms": [1e3]}})") ==
+        "retry.schedule_ms[0]: expected an integer from 0 to 2147483647000");
+  auto longest = parse_rules(R"({"endpoints": [], "retry": {"schedule_ms": [0, 2147483647000]}})");
+  REQUIRE(longest);
+  CHECK(longest->retry.schedule == std::vector<std::chrono::milliseconds>{0ms, 2147483647000ms});
+}
+
+TEST_CASE("every rules-file key is read into its own setting", "[rules]") {
+  // Each key set to a value unlike its default and unlike every other key's, so a key read into the
+  // wrong field shows.
+  auto parsed = parse_rules(R"({
+    "endpoints": [
+      {"name": "ops", "url": "https://hooks.example.com/ops", "method": "PATCH",
+       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+       "signature": "standard_webhooks", "headers": {"X-Team": "ops", "X-Tier": "1"},
+       "events": ["monitor.down"], "allow_http": true, "http2": true, "cacert": "/etc/ca.pem",
+       "proxy": "socks5h://proxy.internal:1080", "timeout_ms": 4001, "connect_timeout_ms": 2002,
+       "max_in_flight": 3, "rate_limit_per_minute": 42.5},
+      {"name": "pager", "format": "pagerduty", "routing_key": "e93facc04764012d7bfb002500d5d1a6"},
+      {"name": "dd", "format": "datadog", "api_key": "dd-key", "site": "AP1"}
+    ],
+    "retry": {"max_attempts": 7, "initial_delay_ms": 1111, "factor": 2.5, "max_delay_ms": 222222,
+              "jitter": 0.125, "schedule_ms": [3333, 4444], "max_age_ms": 5555555,
+              "max_retry_after_ms": 666666},
+    "max_pending": 7777, "io_threads": 9
+  })");
+  INFO((parsed ? std::string() : parsed.error().message));
+  REQUIRE(parsed);
+  const DispatcherOptions& options = *parsed;
+  REQUIRE(options.endpoints.size() == 3);
+  const Endpoint& ops = options.endpoints[0];
+  CHECK(ops.name == "ops");
+  CHECK(ops.url == "https://hooks.example.com/ops");
+  CHECK(ops.secret == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  CHECK(ops.method == HttpMethod::patch);
+  CHECK(ops.signature == SignatureScheme::standard_webhooks);
+  REQUIRE(ops.headers.size() == 2);
+  CHECK(ops.headers[0].name == "X-Team");
+  CHECK(ops.headers[0].value == "ops");
+  CHECK(ops.headers[1].name == "X-Tier");
+  CHECK(ops.headers[1].value == "1");
+  CHECK(ops.events.patterns == std::vector<std::string>{"monitor.down"});
+  CHECK(ops.options.allow_http);
+  CHECK(ops.options.http2);
+  CHECK(ops.options.ca_file == "/etc/ca.pem");
+  CHECK(ops.options.ca_path.empty());
+  CHECK(ops.options.proxy == "socks5h://proxy.internal:1080");
+  CHECK(ops.options.timeout == 4001ms);
+  CHECK(ops.options.connect_timeout == 2002ms);
+  CHECK(ops.max_in_flight == 3);
+  CHECK(ops.rate_limit_per_minute == 42.5);
+  CHECK(ops.format.format == Format::statusstack);
+  const Endpoint& pager = options.endpoints[1];
+  CHECK(pager.format.format == Format::pagerduty);
+  CHECK(pager.format.routing_key == "e93facc04764012d7bfb002500d5d1a6");
+  CHECK(pager.url.empty());
+  CHECK(pager.secret.empty());
+  const Endpoint& dd = options.endpoints[2];
+  CHECK(dd.format.format == Format::datadog);
+  CHECK(dd.format.api_key == "dd-key");
+  CHECK(dd.format.site == DatadogSite::ap1);
+  const RetryPolicy& retry = options.retry;
+  CHECK(retry.max_attempts == 7);
+  CHECK(retry.initial_delay == 1111ms);
+  CHECK(retry.factor == 2.5);
+  CHECK(retry.max_delay == 222222ms);
+  CHECK(retry.jitter == 0.125);
+  CHECK(retry.schedule == std::vector<std::chrono::milliseconds>{3333ms, 4444ms});
+  CHECK(retry.max_age == 5555555ms);
+  CHECK(retry.max_retry_after == 666666ms);
+  CHECK(options.max_pending == 7777);
+  CHECK(options.io_threads == 9);
+}
+
 #ifdef SSW_CLI_PATH
 TEST_CASE("the CLI dispatches events from a file and prints one JSON line per report", "[rules][cli]") {
   HttpTestServer all_server, incidents_server;
@@ -165,6 +288,17 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
     CHECK(run.err == "statusstack-webhook: " + dir.file("bad.json") + ": endpoints: expected an array\n");
     CHECK(all_server.request_count() == 0);
   }
+}
+
+TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a crash", "[rules][cli]") {
+  const TempDir dir;
+  const std::string rules =
+      dir.write("deep.json", "{\"endpoints\": " + std::string(10000, '[') + std::string(10000, ']') + "}");
+  const ProcessResult run =
+      run_process({SSW_CLI_PATH, "dispatch", "--config", rules, "--events", dir.write("events.jsonl", "")});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err.rfind("statusstack-webhook: " + rules + ": line 1, column 46: endpoints[0][0]", 0) == 0);
+  CHECK(run.err.find(": nested deeper than 32 levels\n") != std::string::npos);
 }
 
 TEST_CASE("the CLI sends one test webhook and says what happened", "[rules][cli]") {

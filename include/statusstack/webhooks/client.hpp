@@ -107,16 +107,33 @@ struct Outcome {
   STATUSSTACK_WEBHOOKS_EXPORT std::string describe() const;
 };
 
-/// Checks a request without sending it: absolute http(s) URL (https unless allow_http), header
-/// names are tokens, no CR/LF/NUL in names or values. The error names what is wrong.
+/// The longest header value validate_header accepts (8 KiB): far above any token or signature,
+/// far below what makes receivers and proxies refuse a request.
+inline constexpr std::size_t max_header_value_length = 8192;
+/// The longest header name validate_header accepts.
+inline constexpr std::size_t max_header_name_length = 256;
+
+/// Checks a request without sending it: an absolute http(s) URL written as `scheme://host/...`
+/// (https unless allow_http), a proxy (when set) with an http, https, socks4, socks4a, socks5 or
+/// socks5h scheme and a host, and every header (validate_header). The error names what is wrong and
+/// shows URLs through redact_url.
 STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate_request(const Request& request);
 
-/// Checks one header: the name is a non-empty RFC 9110 token and neither name nor value holds CR,
-/// LF or NUL. ErrorCode::invalid_header, with the header named in the message.
+/// Checks one header: the name is a non-empty RFC 9110 token of at most max_header_name_length
+/// bytes; the value holds no control character but tab (no CR, LF, NUL, 0x01-0x1f, 0x7f) and is at
+/// most max_header_value_length bytes. ErrorCode::invalid_header; the message names the header and
+/// never shows its value.
 STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate_header(std::string_view name, std::string_view value);
 
+/// A URL as messages and logs may show it: the user-info and everything from the first '?' or '#'
+/// on replaced by "***" ("https://***@hooks.example.com/in?***"), control bytes escaped, long parts
+/// cut. Works on the text as written, malformed URLs included (hiding too much rather than too
+/// little). Never throws but for std::bad_alloc.
+STATUSSTACK_WEBHOOKS_EXPORT std::string redact_url(std::string_view url);
+
 /// Parses a `Retry-After` value: delta-seconds or an HTTP-date (relative to `now`; a date in the
-/// past gives zero). nullopt when it is neither.
+/// past gives zero). Both forms saturate at 2^31 - 1 seconds (a date in the year 9999 too), so the
+/// caller's own cap (RetryPolicy::max_retry_after) decides. nullopt when it is neither.
 STATUSSTACK_WEBHOOKS_EXPORT std::optional<std::chrono::seconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 

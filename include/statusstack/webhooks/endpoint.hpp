@@ -32,9 +32,14 @@ struct EventFilter {
   STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate() const;
 };
 
+/// The longest endpoint name validate_endpoint accepts.
+inline constexpr std::size_t max_endpoint_name_length = 128;
+
 /// One delivery target, as StatusStack's notification rules describe it. A plain value.
 struct Endpoint {
-  std::string name;  ///< unique within a Dispatcher; shown in reports
+  /// Unique within a Dispatcher; shown in reports and messages. 1 to max_endpoint_name_length
+  /// ASCII letters, digits, '.', '_', ':' or '-'.
+  std::string name;
   /// https:// (http:// only with options.allow_http). May be empty for the pagerduty and datadog
   /// formats: their default_url() is used.
   std::string url;
@@ -44,10 +49,13 @@ struct Endpoint {
   /// The body: StatusStack's JSON (default), or a PagerDuty / Datadog request with their keys.
   FormatSettings format;
   HttpMethod method = HttpMethod::post;
-  Headers headers;     ///< custom headers, sent after the library's own (which they cannot replace)
+  /// Custom headers, sent after the library's own (which they cannot replace: is_reserved_header).
+  /// Values: no control characters but tab, at most max_header_value_length bytes (validate_header).
+  Headers headers;
   EventFilter events;  ///< which events go here (all by default)
   SignatureScheme signature = SignatureScheme::statusstack;
-  RequestOptions options;         ///< timeout (5 s), connect timeout, CA file, allow_http, http2, proxy
+  /// Timeout (5 s), connect timeout, CA file, allow_http, http2, proxy (checked with the endpoint).
+  RequestOptions options;
   std::size_t max_in_flight = 8;  ///< concurrent requests to this endpoint at most
   /// Requests per minute at most (token bucket; 0: no limit; unset: the format's documented limit,
   /// 120 for pagerduty). Deliveries wait for a token, they do not fail. Bursts up to a quarter of a
@@ -62,16 +70,26 @@ struct Endpoint {
   std::optional<RetryPolicy> retry;
 };
 
-/// Checks an endpoint's configuration; the message names the endpoint and the setting, e.g.
-/// `endpoint "ops": url "http://x/": must be https:// ...`. Custom headers may not replace the
-/// library's own (Content-Type, User-Agent, X-StatusStack-*, webhook-*, Host, Content-Length, ...).
+/// Checks an endpoint's configuration: the name, the format's settings, the URL and proxy
+/// (validate_request), the custom headers (validate_header, and not reserved), the secret, the
+/// event filter and the limits. The message names the endpoint and the setting, e.g.
+/// `endpoint "ops": url "http://x/": must be https:// ...`; URLs are shown through redact_url and
+/// header values never.
 STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate_endpoint(const Endpoint& endpoint);
 
-/// The headers the library sets itself, which an endpoint's custom headers may not replace.
+/// The headers the library sets itself, which an endpoint's custom headers may not replace
+/// (ASCII case-insensitive): Content-Type, Content-Length, Transfer-Encoding, Host, User-Agent,
+/// Expect, Connection, X-StatusStack-* (any name starting so), webhook-id, webhook-timestamp,
+/// webhook-signature and DD-API-KEY.
 STATUSSTACK_WEBHOOKS_EXPORT bool is_reserved_header(std::string_view name) noexcept;
 
-/// A new delivery id: "dlv_" followed by 26 random base32 characters (130 bits). Unique per
-/// (event, endpoint) and reused on every retry: the receiver's idempotency key.
+/// A new delivery id: "dlv_" and 26 lowercase Crockford base32 characters (130 bits): a 48-bit
+/// count of milliseconds since 1970 (system clock), then 82 bits from OpenSSL's CSPRNG (RAND_bytes,
+/// fetched in blocks per thread; a forked child never reuses its parent's). Ids made in different
+/// milliseconds sort as text in the order they were made (while the clock does not go back); ids
+/// of the same millisecond are in no particular order. Unique per (event, endpoint) and reused on
+/// every retry: the receiver's idempotency key. Thread-safe. Throws std::runtime_error if the
+/// CSPRNG fails.
 STATUSSTACK_WEBHOOKS_EXPORT std::string new_delivery_id();
 
 /// The URL requests go to: `url`, or the format's default_url() when it is empty.

@@ -1,5 +1,7 @@
 #include <statusstack/webhooks/client.hpp>
 
+#include "dispatch/decide.hpp"
+
 #include "transfer.hpp"
 
 #include <curl/curl.h>
@@ -46,30 +48,15 @@ const char* to_string(TransportError error) noexcept {
   return "other";
 }
 
-bool Outcome::retryable() const noexcept {
-  switch (error) {
-    case TransportError::none:
-      return status == 408 || status == 425 || status == 429 || (status >= 500 && status <= 599);
-    case TransportError::invalid_request:
-    case TransportError::tls_verification:
-    case TransportError::too_large: return false;
-    case TransportError::dns:
-    case TransportError::refused:
-    case TransportError::connect_failed:
-    case TransportError::timeout:
-    case TransportError::tls_handshake:
-    case TransportError::reset:
-    case TransportError::malformed_response:
-    case TransportError::other: return true;
-  }
-  return false;
-}
+// The retry rules live in one place, with the Dispatcher's (src/dispatch/decide.cpp).
+bool Outcome::retryable() const noexcept { return detail::worth_retrying(*this); }
 
 std::string Outcome::describe() const {
   if (error != TransportError::none) return std::string(to_string(error)) + ": " + error_message;
+  if (status == 0) return "no attempt";  // a report's `last` when the delivery never got one
   std::string text = "HTTP " + std::to_string(status);
   if (status >= 300 && status < 400 && !location.empty())
-    text += " (redirect to " + location + " not followed)";
+    text += " (redirect to " + redact_url(location) + " not followed)";
   if (retry_after) text += " (Retry-After " + std::to_string(retry_after->count()) + " s)";
   return text;
 }

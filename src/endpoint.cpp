@@ -124,6 +124,11 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
   if (auto valid = endpoint.events.validate(); !valid) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, valid.error().message, "events");
   }
+  if (endpoint.retry) {
+    if (auto valid = endpoint.retry->validate(); !valid) {
+      return endpoint_error(endpoint, valid.error().code, valid.error().message, valid.error().field);
+    }
+  }
   if (endpoint.max_in_flight == 0) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1",
                           "max_in_flight");

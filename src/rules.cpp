@@ -97,7 +97,11 @@ class ObjectReader {
   std::set<std::string, std::less<>> used_;
 };
 
-std::optional<Error> read_endpoint(const Value& json, const std::string& path, Endpoint& endpoint) {
+std::optional<Error> read_retry(const Value& json, const std::string& path, RetryPolicy& retry);
+
+// `retry`: the file's top-level policy, which an endpoint's own "retry" starts from.
+std::optional<Error> read_endpoint(const Value& json, const std::string& path, const RetryPolicy& retry,
+                                   Endpoint& endpoint) {
   if (!json.IsObject()) return field_error(path, "expected an object");
   ObjectReader reader(json, path);
   std::optional<Error> error;
@@ -188,7 +192,13 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
     reader.read_number("rate_limit_per_minute", rate, error);
     endpoint.rate_limit_per_minute = rate;
   }
+  reader.read_bool("ordered", endpoint.ordered, error);
   if (error) return error;
+  if (const Value* own = reader.find("retry")) {
+    RetryPolicy policy = retry;  // what the endpoint does not say, the file's "retry" does
+    if (auto bad = read_retry(*own, reader.field("retry"), policy)) return bad;
+    endpoint.retry = std::move(policy);
+  }
   if (auto unknown = reader.unknown_members()) return unknown;
   if (auto valid = validate_endpoint(endpoint); !valid) {
     Error wrapped = valid.error();
@@ -199,9 +209,9 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, E
   return std::nullopt;
 }
 
-std::optional<Error> read_retry(const Value& json, RetryPolicy& retry) {
-  if (!json.IsObject()) return field_error("retry", "expected an object");
-  ObjectReader reader(json, "retry");
+std::optional<Error> read_retry(const Value& json, const std::string& path, RetryPolicy& retry) {
+  if (!json.IsObject()) return field_error(path, "expected an object");
+  ObjectReader reader(json, path);
   std::optional<Error> error;
   std::int64_t attempts = retry.max_attempts;
   reader.read_count("max_attempts", 1, 1000, attempts, error);
@@ -214,11 +224,11 @@ std::optional<Error> read_retry(const Value& json, RetryPolicy& retry) {
   reader.read_millis("max_retry_after_ms", retry.max_retry_after, error);
   if (const Value* schedule = reader.find("schedule_ms")) {
     if (!schedule->IsArray())
-      return field_error("retry.schedule_ms", "expected an array of delays in milliseconds");
+      return field_error(reader.field("schedule_ms"), "expected an array of delays in milliseconds");
     for (rapidjson::SizeType i = 0; i < schedule->Size(); ++i) {
       const Value& delay = (*schedule)[i];
       if (!delay.IsInt64() || delay.GetInt64() < 0 || delay.GetInt64() > max_millis) {
-        return field_error("retry.schedule_ms[" + std::to_string(i) + "]",
+        return field_error(reader.field("schedule_ms") + "[" + std::to_string(i) + "]",
                            "expected an integer from 0 to " + std::to_string(max_millis));
       }
       retry.schedule.emplace_back(delay.GetInt64());
@@ -226,7 +236,15 @@ std::optional<Error> read_retry(const Value& json, RetryPolicy& retry) {
   }
   if (error) return error;
   if (auto unknown = reader.unknown_members()) return unknown;
-  if (auto valid = retry.validate(); !valid) return valid.error();
+  if (auto valid = retry.validate(); !valid) {
+    Error error_ = valid.error();  // "retry.max_attempts: ..." names the field from the policy down
+    if (path != "retry") {
+      const std::string prefix = path.substr(0, path.size() - std::string_view("retry").size());
+      error_.message.insert(0, prefix);
+      error_.field.insert(0, prefix);
+    }
+    return error_;
+  }
   return std::nullopt;
 }
 
@@ -246,18 +264,19 @@ Result<DispatcherOptions> parse_rules(std::string_view json) {
   const Value* endpoints = reader.find("endpoints");
   if (endpoints == nullptr) return field_error("endpoints", "is required");
   if (!endpoints->IsArray()) return field_error("endpoints", "expected an array");
+  // The top-level policy first: an endpoint's own "retry" starts from it.
+  if (const Value* retry = reader.find("retry")) {
+    if (auto error = read_retry(*retry, "retry", options.retry)) return *error;
+  }
   std::set<std::string> names;
   for (rapidjson::SizeType i = 0; i < endpoints->Size(); ++i) {
     const std::string path = "endpoints[" + std::to_string(i) + "]";
     Endpoint endpoint;
-    if (auto error = read_endpoint((*endpoints)[i], path, endpoint)) return *error;
+    if (auto error = read_endpoint((*endpoints)[i], path, options.retry, endpoint)) return *error;
     if (!names.insert(endpoint.name).second) {
       return field_error(path + ".name", "\"" + endpoint.name + "\" is used by an earlier endpoint");
     }
     options.endpoints.push_back(std::move(endpoint));
-  }
-  if (const Value* retry = reader.find("retry")) {
-    if (auto error = read_retry(*retry, options.retry)) return *error;
   }
   std::optional<Error> error;
   std::int64_t max_pending = static_cast<std::int64_t>(options.max_pending);

@@ -218,9 +218,8 @@ TEST_CASE("send errors never show a header value or a key", "[cli]") {
   CHECK(refused.err.find("TOPSECRET") == std::string::npos);
 }
 
-// The message comes from the library's validate_request (src/client.cpp), which quotes the URL whole;
-// its redaction is another change. Tagged [!mayfail] until that change is merged: then drop the tag.
-TEST_CASE("send refuses a URL without showing its user-info or query", "[cli][!mayfail]") {
+// The message comes from the library's validate_request (src/client.cpp), which shows the URL redacted.
+TEST_CASE("send refuses a URL without showing its user-info or query", "[cli]") {
   const ProcessResult run =
       run_cli({"send", "--url", "http://alice:TOPSECRET@127.0.0.1:1/?token=TOPSECRET", "--test", "--secret",
                "s", "--header", "Authorization: Bearer TOPSECRET"});

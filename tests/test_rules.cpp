@@ -183,7 +183,8 @@ TEST_CASE("every rules-file key is read into its own setting", "[rules]") {
        "signature": "standard_webhooks", "headers": {"X-Team": "ops", "X-Tier": "1"},
        "events": ["monitor.down"], "allow_http": true, "http2": true, "cacert": "/etc/ca.pem",
        "proxy": "socks5h://proxy.internal:1080", "timeout_ms": 4001, "connect_timeout_ms": 2002,
-       "max_in_flight": 3, "rate_limit_per_minute": 42.5},
+       "max_in_flight": 3, "rate_limit_per_minute": 42.5, "ordered": true,
+       "retry": {"max_attempts": 4, "max_age_ms": 3600000}},
       {"name": "pager", "format": "pagerduty", "routing_key": "e93facc04764012d7bfb002500d5d1a6"},
       {"name": "dd", "format": "datadog", "api_key": "dd-key", "site": "AP1"}
     ],
@@ -218,7 +219,17 @@ TEST_CASE("every rules-file key is read into its own setting", "[rules]") {
   CHECK(ops.max_in_flight == 3);
   CHECK(ops.rate_limit_per_minute == 42.5);
   CHECK(ops.format.format == Format::statusstack);
+  CHECK(ops.ordered);
+  // The endpoint's own policy: what it says, and the top-level policy for the rest.
+  REQUIRE(ops.retry.has_value());
+  CHECK(ops.retry->max_attempts == 4);
+  CHECK(ops.retry->max_age == 3600000ms);
+  CHECK(ops.retry->initial_delay == 1111ms);
+  CHECK(ops.retry->schedule == std::vector<std::chrono::milliseconds>{3333ms, 4444ms});
+  CHECK(ops.retry->max_retry_after == 666666ms);
   const Endpoint& pager = options.endpoints[1];
+  CHECK_FALSE(pager.ordered);
+  CHECK_FALSE(pager.retry.has_value());
   CHECK(pager.format.format == Format::pagerduty);
   CHECK(pager.format.routing_key == "e93facc04764012d7bfb002500d5d1a6");
   CHECK(pager.url.empty());
@@ -326,3 +337,25 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[rules][cli]
   CHECK(http.err.find("must be https://") != std::string::npos);
 }
 #endif
+
+TEST_CASE("an endpoint's own retry policy in a rules file is checked, naming the endpoint's field",
+          "[rules]") {
+  auto message_for = [](const std::string& retry) {
+    auto parsed = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://hooks.example.com/x",
+      "secret": "s", "retry": )" +
+                              retry + "}]}");
+    return parsed ? std::string("no error") : parsed.error().message;
+  };
+  CHECK(message_for(R"({"max_attempts": 0})") ==
+        "endpoints[0].retry.max_attempts: expected an integer from 1 to 1000");
+  CHECK(message_for(R"({"factor": 0.5})") == "endpoints[0].retry.factor: must be at least 1");
+  CHECK(message_for(R"({"schedule_ms": [-1]})") ==
+        "endpoints[0].retry.schedule_ms[0]: expected an integer from 0 to 2147483647000");
+  CHECK(message_for(R"({"tries": 3})") == "endpoints[0].retry.tries: unknown setting");
+  CHECK(message_for(R"([])") == "endpoints[0].retry: expected an object");
+  CHECK(message_for(R"({"max_attempts": 2})") == "no error");
+  auto ordered = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://hooks.example.com/x",
+    "secret": "s", "ordered": "yes"}]})");
+  REQUIRE_FALSE(ordered);
+  CHECK(ordered.error().message == "endpoints[0].ordered: expected true or false");
+}

@@ -29,13 +29,6 @@ EndpointConfig::EndpointConfig(Endpoint settings, const RetryPolicy& dispatcher_
                   : retry.max_age),
       ordering(ordering_of(endpoint)),
       used_lanes(ordering == Ordering::all ? 1 : std::min(loops, endpoint.max_in_flight)) {
-  if (endpoint.retry) {
-    if (auto valid = endpoint.retry->validate(); !valid) {
-      Error error = valid.error();
-      error.message = "endpoint \"" + endpoint.name + "\": " + error.message;
-      throw ConfigError(std::move(error));
-    }
-  }
   // An ordered endpoint sends one delivery at a time: the next waits for the previous to be final.
   const std::size_t max = ordering == Ordering::all ? 1 : endpoint.max_in_flight;
   for (std::size_t i = 0; i < loops; ++i) {

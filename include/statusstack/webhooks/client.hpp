@@ -103,7 +103,8 @@ struct Outcome {
   /// Worth another attempt: connection trouble, timeouts, 408, 425, 429 and 5xx. Not: other 4xx, 3xx
   /// (redirects are never followed), invalid requests, untrusted certificates, too-large responses.
   STATUSSTACK_WEBHOOKS_EXPORT bool retryable() const noexcept;
-  /// One line for people and logs: "HTTP 503", "timeout: Operation timed out after 5001 ms ...".
+  /// One line for people and logs: "HTTP 503", "timeout: Operation timed out after 5001 ms ...";
+  /// "no attempt" for an Outcome that holds none (a report of a delivery never attempted).
   STATUSSTACK_WEBHOOKS_EXPORT std::string describe() const;
 };
 

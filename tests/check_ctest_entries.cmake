@@ -111,7 +111,19 @@ if(entry_count GREATER 0)
   endif()
 endif()
 
+# Every test case is of exactly one kind: [unit] or [integration] (the entries' labels).
+foreach(spec "~[unit]~[integration]" "[unit][integration]")
+  execute_process(COMMAND "${TEST_EXECUTABLE}" "${spec}" --list-test-names-only
+                  OUTPUT_VARIABLE unlabelled ERROR_VARIABLE ignored RESULT_VARIABLE ignored_rc)
+  string(STRIP "${unlabelled}" unlabelled)
+  if(NOT unlabelled STREQUAL "")
+    string(APPEND problems "\n  test cases tagged neither or both of [unit] and [integration] (${spec}):\n"
+                           "${unlabelled}")
+  endif()
+endforeach()
+
 if(NOT problems STREQUAL "")
   message(FATAL_ERROR "ctest entries of ${TEST_EXECUTABLE} do not match its test cases:${problems}")
 endif()
-message(STATUS "${case_count} test cases, one ctest entry each, and a filter matching nothing fails")
+message(STATUS "${case_count} test cases, one ctest entry each, each [unit] or [integration], and a filter "
+               "matching nothing fails")

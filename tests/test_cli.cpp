@@ -80,7 +80,7 @@ class EventPipe {
 
 }  // namespace
 
-TEST_CASE("the CLI without arguments prints its help on stderr and exits 2", "[cli]") {
+TEST_CASE("the CLI without arguments prints its help on stderr and exits 2", "[integration][cli]") {
   const ProcessResult bare = run_cli({});
   CHECK(bare.exit_code == 2);
   CHECK(bare.out.empty());
@@ -105,7 +105,7 @@ TEST_CASE("the CLI without arguments prints its help on stderr and exits 2", "[c
 }
 
 TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor's receipt",
-          "[cli][formats]") {
+          "[integration][cli][formats]") {
   const TempDir dir;
   SECTION("pagerduty: a monitor.down opens an alert under its dedup_key") {
     FakePagerDuty pagerduty;
@@ -181,7 +181,7 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
   }
 }
 
-TEST_CASE("send errors never show a header value or a key", "[cli]") {
+TEST_CASE("send errors never show a header value or a key", "[integration][cli]") {
   const std::string url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/";
   const auto run_send = [&url](std::vector<std::string> args) {
     args.insert(args.begin(), {"send", "--url", url, "--allow-http", "--test", "--secret", "s"});
@@ -219,7 +219,7 @@ TEST_CASE("send errors never show a header value or a key", "[cli]") {
 }
 
 // The message comes from the library's validate_request (src/client.cpp), which shows the URL redacted.
-TEST_CASE("send refuses a URL without showing its user-info or query", "[cli]") {
+TEST_CASE("send refuses a URL without showing its user-info or query", "[integration][cli]") {
   const ProcessResult run =
       run_cli({"send", "--url", "http://alice:TOPSECRET@127.0.0.1:1/?token=TOPSECRET", "--test", "--secret",
                "s", "--header", "Authorization: Bearer TOPSECRET"});
@@ -230,7 +230,7 @@ TEST_CASE("send refuses a URL without showing its user-info or query", "[cli]") 
 
 TEST_CASE(
     "dispatch stopped by SIGTERM or SIGINT reports every accepted delivery and then ends by that signal",
-    "[cli][dispatcher]") {
+    "[integration][cli][dispatcher]") {
   // Two endpoints that keep deliveries pending: one answers after 30 s (one request at a time, the
   // rest queue behind it), the other answers 503 and is not retried for a minute.
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 30s}; });

@@ -35,7 +35,7 @@ std::string http_date(std::time_t when) {
 
 }  // namespace
 
-TEST_CASE("a POST arrives with exactly the body and headers that were sent", "[client]") {
+TEST_CASE("a POST arrives with exactly the body and headers that were sent", "[integration][client]") {
   HttpTestServer server;
   WebhookClient client;
   Request request =
@@ -65,7 +65,7 @@ TEST_CASE("a POST arrives with exactly the body and headers that were sent", "[c
   CHECK(find_header(got.headers, "User-Agent")->rfind("statusstack-webhooks/", 0) == 0);
 }
 
-TEST_CASE("a header with an empty value is sent, not dropped", "[client]") {
+TEST_CASE("a header with an empty value is sent, not dropped", "[integration][client]") {
   RawTestServer server(RawBehaviour::reply_bytes, "HTTP/1.1 204 No Content\r\n\r\n");
   WebhookClient client;
   Request request = local_post(server.url());
@@ -74,7 +74,7 @@ TEST_CASE("a header with an empty value is sent, not dropped", "[client]") {
   CHECK(server.received().find("\r\nX-Empty:\r\n") != std::string::npos);
 }
 
-TEST_CASE("PUT and PATCH send the body with that method", "[client]") {
+TEST_CASE("PUT and PATCH send the body with that method", "[integration][client]") {
   HttpTestServer server;
   WebhookClient client;
   for (HttpMethod method : {HttpMethod::put, HttpMethod::patch, HttpMethod::post}) {
@@ -92,7 +92,7 @@ TEST_CASE("PUT and PATCH send the body with that method", "[client]") {
   CHECK_FALSE(parse_http_method("GET").has_value());
 }
 
-TEST_CASE("one client reuses its keep-alive connection across requests", "[client]") {
+TEST_CASE("one client reuses its keep-alive connection across requests", "[integration][client]") {
   HttpTestServer server;
   WebhookClient client;
   for (int i = 0; i < 5; ++i) REQUIRE(client.send(local_post(server.url())).ok());
@@ -101,7 +101,7 @@ TEST_CASE("one client reuses its keep-alive connection across requests", "[clien
 }
 
 TEST_CASE("HTTPS with the test CA works, and without it or for the wrong host it is a TLS verification error",
-          "[client][tls]") {
+          "[integration][client][tls]") {
   const TestCertificates certs;
   WebhookClient client;
 
@@ -135,7 +135,7 @@ TEST_CASE("HTTPS with the test CA works, and without it or for the wrong host it
   }
 }
 
-TEST_CASE("a receiver slower than the timeout gives a retryable timeout", "[client]") {
+TEST_CASE("a receiver slower than the timeout gives a retryable timeout", "[integration][client]") {
   HttpTestServer server([](const RecordedRequest&) { return Reply{200, {}, "late", 3000ms}; });
   WebhookClient client;
   Request request = local_post(server.url());
@@ -147,7 +147,7 @@ TEST_CASE("a receiver slower than the timeout gives a retryable timeout", "[clie
   CHECK(outcome.timings.total < 2900ms);
 }
 
-TEST_CASE("a slow receiver that answers in time is a success", "[client]") {
+TEST_CASE("a slow receiver that answers in time is a success", "[integration][client]") {
   HttpTestServer server([](const RecordedRequest&) { return Reply{202, {}, "accepted", 200ms}; });
   WebhookClient client;
   Request request = local_post(server.url());
@@ -158,7 +158,7 @@ TEST_CASE("a slow receiver that answers in time is a success", "[client]") {
   CHECK(outcome.timings.first_byte >= 190ms);
 }
 
-TEST_CASE("a closed port is refused, retryably", "[client]") {
+TEST_CASE("a closed port is refused, retryably", "[integration][client]") {
   const RefusedPort refused;
   WebhookClient client;
   const Outcome outcome = client.send(local_post(refused.url()));
@@ -167,7 +167,7 @@ TEST_CASE("a closed port is refused, retryably", "[client]") {
   CHECK(outcome.retryable());
 }
 
-TEST_CASE("broken peers: reset, garbage and a truncated body each have their own outcome", "[client]") {
+TEST_CASE("broken peers: reset, garbage and a truncated body each have their own outcome", "[integration][client]") {
   WebhookClient client;
   SECTION("reset after the request") {
     RawTestServer server(RawBehaviour::reset_after_request);
@@ -201,7 +201,7 @@ TEST_CASE("broken peers: reset, garbage and a truncated body each have their own
   }
 }
 
-TEST_CASE("a 3xx is not followed: non-retryable, with its Location", "[client]") {
+TEST_CASE("a 3xx is not followed: non-retryable, with its Location", "[integration][client]") {
   HttpTestServer target;
   HttpTestServer server([&](const RecordedRequest&) {
     return Reply{302, {{"Location", target.url("/elsewhere")}}, "", 0ms};
@@ -216,7 +216,7 @@ TEST_CASE("a 3xx is not followed: non-retryable, with its Location", "[client]")
   CHECK(target.request_count() == 0);
 }
 
-TEST_CASE("a 429 carries Retry-After as seconds or as an HTTP-date", "[client]") {
+TEST_CASE("a 429 carries Retry-After as seconds or as an HTTP-date", "[integration][client]") {
   WebhookClient client;
   SECTION("seconds") {
     HttpTestServer server([](const RecordedRequest&) {
@@ -241,7 +241,7 @@ TEST_CASE("a 429 carries Retry-After as seconds or as an HTTP-date", "[client]")
   }
 }
 
-TEST_CASE("Retry-After parsing", "[client]") {
+TEST_CASE("Retry-After parsing", "[unit][client]") {
   const auto now = std::chrono::system_clock::from_time_t(1737282600);  // 2025-01-19T10:30:00Z
   CHECK(parse_retry_after("0", now) == 0s);
   CHECK(parse_retry_after("120", now) == 120s);
@@ -254,7 +254,7 @@ TEST_CASE("Retry-After parsing", "[client]") {
   CHECK_FALSE(parse_retry_after("-5", now).has_value());
 }
 
-TEST_CASE("status codes decide what is retryable", "[client]") {
+TEST_CASE("status codes decide what is retryable", "[integration][client]") {
   std::atomic<int> status{413};
   HttpTestServer server([&](const RecordedRequest&) { return Reply{status.load(), {}, "", 0ms}; });
   WebhookClient client;
@@ -275,7 +275,7 @@ TEST_CASE("status codes decide what is retryable", "[client]") {
   CHECK(ok.describe() == "HTTP 204");
 }
 
-TEST_CASE("the response body is kept up to the cap and flagged when cut", "[client]") {
+TEST_CASE("the response body is kept up to the cap and flagged when cut", "[integration][client]") {
   HttpTestServer server([](const RecordedRequest&) { return Reply{500, {}, std::string(100000, 'x'), 0ms}; });
   WebhookClient client;
   Request request = local_post(server.url());
@@ -291,7 +291,7 @@ TEST_CASE("the response body is kept up to the cap and flagged when cut", "[clie
   CHECK(server.connection_count() == 1);  // the dropped bytes were read: the connection stayed usable
 }
 
-TEST_CASE("plain http:// is refused unless allowed", "[client][validation]") {
+TEST_CASE("plain http:// is refused unless allowed", "[integration][client][validation]") {
   HttpTestServer server;
   WebhookClient client;
   Request request = local_post(server.url());
@@ -304,7 +304,7 @@ TEST_CASE("plain http:// is refused unless allowed", "[client][validation]") {
   CHECK(server.request_count() == 0);
 }
 
-TEST_CASE("header injection is refused before anything is sent", "[client][validation]") {
+TEST_CASE("header injection is refused before anything is sent", "[integration][client][validation]") {
   HttpTestServer server;
   WebhookClient client;
   auto refused = [&](Header header) {
@@ -324,7 +324,7 @@ TEST_CASE("header injection is refused before anything is sent", "[client][valid
   CHECK(server.request_count() == 0);
 }
 
-TEST_CASE("invalid URLs are refused with a message that says why", "[client][validation]") {
+TEST_CASE("invalid URLs are refused with a message that says why", "[integration][client][validation]") {
   WebhookClient client;
   auto message_for = [&](const std::string& url) {
     Request request = local_post(url);
@@ -345,7 +345,7 @@ TEST_CASE("invalid URLs are refused with a message that says why", "[client][val
         "url \"file:///etc/passwd\": scheme must be https or http (got \"file\")");
 }
 
-TEST_CASE("a moved-from client can send again", "[client]") {
+TEST_CASE("a moved-from client can send again", "[integration][client]") {
   HttpTestServer server;
   WebhookClient first;
   WebhookClient second = std::move(first);

@@ -14,7 +14,7 @@ using namespace statusstack::webhooks;
 using namespace statusstack::webhooks::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("redact_url hides the user-info, the query and the fragment", "[client][redaction]") {
+TEST_CASE("redact_url hides the user-info, the query and the fragment", "[unit][client][redaction]") {
   CHECK(redact_url("https://hooks.example.com/statusstack") == "https://hooks.example.com/statusstack");
   CHECK(redact_url("https://alice:TOPSECRET@hooks.example.com/in") == "https://***@hooks.example.com/in");
   CHECK(redact_url("https://alice@hooks.example.com:8443/in") == "https://***@hooks.example.com:8443/in");
@@ -40,7 +40,7 @@ TEST_CASE("redact_url hides the user-info, the query and the fragment", "[client
         "https://hooks.example.com/" + std::string(256 - 18, 'a') + "...");
 }
 
-TEST_CASE("errors about a request's URL show it redacted", "[client][redaction]") {
+TEST_CASE("errors about a request's URL show it redacted", "[integration][client][redaction]") {
   WebhookClient client;
   Request request;
   request.url = "ftp://alice:TOPSECRET@hooks.example.com/x?key=TOPSECRET";
@@ -54,7 +54,7 @@ TEST_CASE("errors about a request's URL show it redacted", "[client][redaction]"
   CHECK(valid.error().field == "url");
 }
 
-TEST_CASE("a Retry-After date in the year 9999 saturates instead of overflowing", "[client]") {
+TEST_CASE("a Retry-After date in the year 9999 saturates instead of overflowing", "[integration][client]") {
   const auto now = std::chrono::system_clock::from_time_t(1737282600);  // 2025-01-19T10:30:00Z
   constexpr std::chrono::seconds longest(std::numeric_limits<std::int32_t>::max());
   CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == longest);

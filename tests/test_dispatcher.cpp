@@ -32,7 +32,7 @@ std::string header(const RecordedRequest& request, std::string_view name) {
 }  // namespace
 
 TEST_CASE("RetryPolicy: exponential backoff with jitter, fixed schedules, Retry-After within a cap",
-          "[retry]") {
+          "[unit][retry]") {
   RetryPolicy policy;
   policy.initial_delay = 1s;
   policy.factor = 2.0;
@@ -71,7 +71,7 @@ TEST_CASE("RetryPolicy: exponential backoff with jitter, fixed schedules, Retry-
   CHECK(bad.validate().error().message == "retry.factor: must be at least 1");
 }
 
-TEST_CASE("filters route each of the seven event types to exactly the right endpoints", "[dispatcher]") {
+TEST_CASE("filters route each of the seven event types to exactly the right endpoints", "[integration][dispatcher]") {
   HttpTestServer all_server, incidents_server, components_server;
   Recorder recorder;
   DispatcherOptions options;
@@ -112,7 +112,7 @@ TEST_CASE("filters route each of the seven event types to exactly the right endp
   for (const auto& report : recorder.all()) CHECK(report.delivered);
 }
 
-TEST_CASE("each delivery is signed for its endpoint and the body is the event's JSON", "[dispatcher]") {
+TEST_CASE("each delivery is signed for its endpoint and the body is the event's JSON", "[integration][dispatcher]") {
   HttpTestServer plain_server, standard_server;
   DispatcherOptions options;
   Endpoint plain = local_endpoint("plain", plain_server.url());
@@ -146,7 +146,7 @@ TEST_CASE("each delivery is signed for its endpoint and the body is the event's 
 }
 
 TEST_CASE("a failing receiver gets the same delivery id on every attempt, after the configured delays",
-          "[dispatcher][retry]") {
+          "[integration][dispatcher][retry]") {
   std::atomic<int> calls{0};
   HttpTestServer server([&](const RecordedRequest&) {
     const int call = ++calls;
@@ -205,7 +205,7 @@ TEST_CASE("a failing receiver gets the same delivery id on every attempt, after 
   CHECK(stats.delivered == 1);
 }
 
-TEST_CASE("a 4xx other than 408/425/429 fails at once", "[dispatcher][retry]") {
+TEST_CASE("a 4xx other than 408/425/429 fails at once", "[integration][dispatcher][retry]") {
   HttpTestServer server([](const RecordedRequest&) { return Reply{422, {}, R"({"error":"bad"})", 0ms}; });
   Recorder recorder;
   DispatcherOptions options;
@@ -225,7 +225,7 @@ TEST_CASE("a 4xx other than 408/425/429 fails at once", "[dispatcher][retry]") {
   CHECK(server.request_count() == 1);
 }
 
-TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[dispatcher]") {
+TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[integration][dispatcher]") {
   std::atomic<int> status{410};
   HttpTestServer server([&](const RecordedRequest&) { return Reply{status.load(), {}, "", 0ms}; });
   Recorder recorder;
@@ -252,7 +252,7 @@ TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[dispatcher]")
   CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_gone)] == 3);
 }
 
-TEST_CASE("a refused port fails after max attempts, and resets are retried too", "[dispatcher][retry]") {
+TEST_CASE("a refused port fails after max attempts, and resets are retried too", "[integration][dispatcher][retry]") {
   Recorder recorder;
   const RefusedPort refused;
   RawTestServer resetting(RawBehaviour::reset_after_request);
@@ -276,7 +276,7 @@ TEST_CASE("a refused port fails after max attempts, and resets are retried too",
   CHECK(resetting.connections() == 3);
 }
 
-TEST_CASE("nothing waits longer than max_age", "[dispatcher][retry]") {
+TEST_CASE("nothing waits longer than max_age", "[integration][dispatcher][retry]") {
   HttpTestServer server([](const RecordedRequest&) { return Reply{503, {}, "", 0ms}; });
   Recorder recorder;
   DispatcherOptions options;
@@ -297,7 +297,7 @@ TEST_CASE("nothing waits longer than max_age", "[dispatcher][retry]") {
   CHECK(took < 700ms);
 }
 
-TEST_CASE("a slow endpoint does not hold back a fast one", "[dispatcher]") {
+TEST_CASE("a slow endpoint does not hold back a fast one", "[integration][dispatcher]") {
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "", 1500ms}; });
   HttpTestServer fast;
   std::mutex mutex;
@@ -326,7 +326,7 @@ TEST_CASE("a slow endpoint does not hold back a fast one", "[dispatcher]") {
 }
 
 TEST_CASE("a fault mix of 5000 events over three endpoints: every delivery reported, none lost",
-          "[dispatcher][soak]") {
+          "[integration][dispatcher][soak]") {
   std::atomic<std::uint64_t> counter{0};
   auto flaky = [&](int percent_failing, int status) {
     return [&counter, percent_failing, status](const RecordedRequest&) {
@@ -392,7 +392,7 @@ TEST_CASE("a fault mix of 5000 events over three endpoints: every delivery repor
 }
 
 TEST_CASE("dispatch() from 8 threads while endpoints change: every delivery is accepted and reported once",
-          "[dispatcher][concurrency]") {
+          "[integration][dispatcher][concurrency]") {
   HttpTestServer server;
   std::mutex mutex;
   std::map<std::string, DeliveryReport> reports;  // by delivery id
@@ -515,7 +515,7 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every delivery is a
   CHECK(stats.callback_errors == 0);
 }
 
-TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight", "[dispatcher]") {
+TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight", "[integration][dispatcher]") {
   std::mutex mutex;
   int concurrent = 0;
   int most = 0;
@@ -543,7 +543,7 @@ TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight
   CHECK(most == 5);
 }
 
-TEST_CASE("a replaced endpoint with fewer lanes still delivers what waited on the others", "[dispatcher]") {
+TEST_CASE("a replaced endpoint with fewer lanes still delivers what waited on the others", "[integration][dispatcher]") {
   RawTestServer resetting(RawBehaviour::reset_after_request);
   HttpTestServer server;
   DispatcherOptions options;
@@ -564,7 +564,7 @@ TEST_CASE("a replaced endpoint with fewer lanes still delivers what waited on th
   CHECK(server.request_count() == 6);
 }
 
-TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed", "[dispatcher]") {
+TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed", "[integration][dispatcher]") {
   RawTestServer silent(RawBehaviour::never_answer);
   Recorder recorder;
   DispatcherOptions options;
@@ -589,7 +589,7 @@ TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed"
   CHECK(after->deliveries.empty());
 }
 
-TEST_CASE("replacing an endpoint moves its pending deliveries to the new settings", "[dispatcher]") {
+TEST_CASE("replacing an endpoint moves its pending deliveries to the new settings", "[integration][dispatcher]") {
   RawTestServer old_target(RawBehaviour::reset_after_request);
   HttpTestServer new_target;
   Recorder recorder;
@@ -614,7 +614,7 @@ TEST_CASE("replacing an endpoint moves its pending deliveries to the new setting
   CHECK(header(got, "X-StatusStack-Delivery") == reports[0].delivery_id);
 }
 
-TEST_CASE("shutdown with work in flight returns by its deadline and reports everything", "[dispatcher]") {
+TEST_CASE("shutdown with work in flight returns by its deadline and reports everything", "[integration][dispatcher]") {
   RawTestServer silent(RawBehaviour::never_answer);
   HttpTestServer failing([](const RecordedRequest&) { return Reply{503, {}, "", 0ms}; });
   Recorder recorder;
@@ -648,7 +648,7 @@ TEST_CASE("shutdown with work in flight returns by its deadline and reports ever
   CHECK(refused.error().message == "dispatcher is shut down: the event was not accepted");
 }
 
-TEST_CASE("a full queue rejects at once, or blocks up to the timeout", "[dispatcher]") {
+TEST_CASE("a full queue rejects at once, or blocks up to the timeout", "[integration][dispatcher]") {
   RawTestServer silent(RawBehaviour::never_answer);
   DispatcherOptions options;
   Endpoint endpoint = local_endpoint("stuck", silent.url());
@@ -683,7 +683,7 @@ TEST_CASE("a full queue rejects at once, or blocks up to the timeout", "[dispatc
   }
 }
 
-TEST_CASE("a blocked dispatch() goes through once room is made", "[dispatcher]") {
+TEST_CASE("a blocked dispatch() goes through once room is made", "[integration][dispatcher]") {
   HttpTestServer server([](const RecordedRequest&) { return Reply{200, {}, "", 100ms}; });
   DispatcherOptions options;
   options.endpoints = {local_endpoint("paced", server.url())};
@@ -696,7 +696,7 @@ TEST_CASE("a blocked dispatch() goes through once room is made", "[dispatcher]")
   CHECK(server.request_count() == 5);
 }
 
-TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of failing", "[dispatcher]") {
+TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of failing", "[integration][dispatcher]") {
   HttpTestServer server;
   Recorder recorder;
   DispatcherOptions options;
@@ -716,7 +716,7 @@ TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of 
   for (const auto& report : recorder.all()) CHECK(report.delivered);
 }
 
-TEST_CASE("an event receivers would reject is refused by dispatch() with the field named", "[dispatcher]") {
+TEST_CASE("an event receivers would reject is refused by dispatch() with the field named", "[integration][dispatcher]") {
   HttpTestServer server;
   DispatcherOptions options;
   options.endpoints = {local_endpoint("a", server.url())};
@@ -730,7 +730,7 @@ TEST_CASE("an event receivers would reject is refused by dispatch() with the fie
   CHECK(dispatcher.stats().accepted == 0);
 }
 
-TEST_CASE("a throwing callback is counted and cannot wedge the dispatcher", "[dispatcher]") {
+TEST_CASE("a throwing callback is counted and cannot wedge the dispatcher", "[integration][dispatcher]") {
   HttpTestServer server;
   DispatcherOptions options;
   options.endpoints = {local_endpoint("a", server.url())};
@@ -748,7 +748,7 @@ TEST_CASE("a throwing callback is counted and cannot wedge the dispatcher", "[di
 }
 
 TEST_CASE("invalid configuration is a ConfigError naming the endpoint and setting",
-          "[dispatcher][validation]") {
+          "[integration][dispatcher][validation]") {
   auto message_for = [](Endpoint endpoint) -> std::string {
     DispatcherOptions options;
     options.endpoints = {std::move(endpoint)};
@@ -795,7 +795,7 @@ TEST_CASE("invalid configuration is a ConfigError naming the endpoint and settin
   CHECK_THROWS_WITH(Dispatcher(twice), "endpoint \"ops\": name is used twice");
 }
 
-TEST_CASE("stats render as Prometheus text", "[dispatcher][stats]") {
+TEST_CASE("stats render as Prometheus text", "[unit][dispatcher][stats]") {
   DispatcherStats stats;
   stats.accepted = 10;
   stats.delivered = 7;

@@ -195,7 +195,7 @@ void check_receiver(BackgroundProcess& receiver, int port, const std::string& se
 
 }  // namespace
 
-TEST_CASE("every code block the documentation marks as tested is run by this file", "[docs]") {
+TEST_CASE("every code block the documentation marks as tested is run by this file", "[unit][docs]") {
   std::set<std::pair<std::string, std::string>> marked;
   for (const DocBlock& block : all_doc_blocks()) {
     if ((" " + block.info + " ").find(" test ") != std::string::npos)
@@ -204,7 +204,7 @@ TEST_CASE("every code block the documentation marks as tested is run by this fil
   CHECK(marked == tested_blocks);
 }
 
-TEST_CASE("the getting-started program delivers one signed monitor.down and prints its report", "[docs]") {
+TEST_CASE("the getting-started program delivers one signed monitor.down and prints its report", "[integration][docs]") {
   const std::string secret = "getting started secret";
   HttpTestServer server(verifying_handler(secret));
   const ProcessResult run =
@@ -234,7 +234,7 @@ TEST_CASE("the getting-started program delivers one signed monitor.down and prin
   }
 }
 
-TEST_CASE("the README example delivers the incident events and monitor.down, one report each", "[docs]") {
+TEST_CASE("the README example delivers the incident events and monitor.down, one report each", "[integration][docs]") {
   HttpTestServer server(verifying_handler("the endpoint's secret"));
   const ProcessResult run = run_process({doc_bin + "/hello", server.url("/statusstack")});
   INFO(run.err);
@@ -292,16 +292,16 @@ std::map<std::string, std::map<std::string, std::string>> struct_members(const s
 
 }  // namespace
 
-TEST_CASE("the backoff program in docs/delivery.md prints what the page shows", "[docs]") {
+TEST_CASE("the backoff program in docs/delivery.md prints what the page shows", "[integration][docs]") {
   check_program_prints_the_next_block("docs/delivery.md", "backoff");
 }
 
-TEST_CASE("the monitor.recovered program in docs/events.md prints what the page shows", "[docs]") {
+TEST_CASE("the monitor.recovered program in docs/events.md prints what the page shows", "[integration][docs]") {
   check_program_prints_the_next_block("docs/events.md", "recovered");
 }
 
 TEST_CASE("the JSON to C++ table of docs/events.md names every member of every event struct with its type",
-          "[docs]") {
+          "[unit][docs]") {
   const auto header = struct_members(source_file("include/statusstack/webhooks/events.hpp"));
   REQUIRE(header.size() == 17);  // ten parts and the seven events
   const std::vector<std::string> events = {"ComponentStatusChanged", "MonitorDown",     "MonitorRecovered",
@@ -368,7 +368,7 @@ TEST_CASE("the JSON to C++ table of docs/events.md names every member of every e
 }
 
 TEST_CASE("the C++ receiver in docs/receivers.md answers 200, 200, 401, 400 and handles each delivery once",
-          "[docs]") {
+          "[integration][docs]") {
   const std::string secret = "receiver doc secret";
   BackgroundProcess receiver({doc_bin + "/receiver", "0"}, {"STATUSSTACK_WEBHOOK_SECRET=" + secret});
   const int port = listening_port(receiver);
@@ -376,7 +376,7 @@ TEST_CASE("the C++ receiver in docs/receivers.md answers 200, 200, 401, 400 and 
 }
 
 TEST_CASE("the Go receiver in docs/receivers.md answers 200, 200, 401, 400 and handles each delivery once",
-          "[docs]") {
+          "[integration][docs]") {
   INFO("scripts/install-deps.sh installs golang-go");
   REQUIRE(program_exists("go"));
   TempDir dir;
@@ -400,7 +400,7 @@ TEST_CASE("the Go receiver in docs/receivers.md answers 200, 200, 401, 400 and h
 
 TEST_CASE(
     "the Python receiver in docs/receivers.md answers 200, 200, 401, 400 and takes a burst of 40 at once",
-    "[docs]") {
+    "[integration][docs]") {
   INFO("scripts/install-deps.sh installs python3");
   REQUIRE(program_exists("python3"));
   TempDir dir;
@@ -418,7 +418,7 @@ TEST_CASE(
 }
 
 TEST_CASE("the rules file in docs/configuration.md parses, and each error the page lists is the one given",
-          "[docs]") {
+          "[unit][docs]") {
   const std::vector<DocBlock> blocks = doc_blocks("docs/configuration.md");
   const auto example =
       std::find_if(blocks.begin(), blocks.end(), [](const DocBlock& b) { return b.info == "json test"; });
@@ -445,7 +445,7 @@ TEST_CASE("the rules file in docs/configuration.md parses, and each error the pa
   CHECK(rows >= 30);
 }
 
-TEST_CASE("the dispatch() errors docs/troubleshooting.md quotes are the ones given", "[docs]") {
+TEST_CASE("the dispatch() errors docs/troubleshooting.md quotes are the ones given", "[integration][docs]") {
   Endpoint endpoint;
   endpoint.name = "ops";
   endpoint.url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook";
@@ -472,7 +472,7 @@ TEST_CASE("the dispatch() errors docs/troubleshooting.md quotes are the ones giv
 }
 
 TEST_CASE("a receiver's 400 and a redirect read in a report as docs/troubleshooting.md shows them",
-          "[docs]") {
+          "[integration][docs]") {
   HttpTestServer receiver([](const RecordedRequest&) {
     return Reply{400, {{"Content-Type", "text/plain"}}, "stack stack_abc123 is not configured here", {}};
   });
@@ -532,7 +532,7 @@ Endpoint local_endpoint(const std::string& name, const std::string& url) {
 TEST_CASE(
     "a report callback may call dispatch, stats, endpoints, upsert_endpoint and remove_endpoint, "
     "as docs/delivery.md says",
-    "[docs]") {
+    "[integration][docs]") {
   HttpTestServer server;
   DispatcherOptions options;
   options.endpoints = {local_endpoint("ops", server.url())};
@@ -561,7 +561,7 @@ TEST_CASE(
   CHECK(dispatcher.stats().callback_errors == 0);
 }
 
-TEST_CASE("reports arrive while the Dispatcher is destroyed, as docs/delivery.md says", "[docs]") {
+TEST_CASE("reports arrive while the Dispatcher is destroyed, as docs/delivery.md says", "[integration][docs]") {
   std::mutex mutex;
   std::vector<DeliveryReport> reports;  // declared before the Dispatcher: it outlives it
   {
@@ -590,7 +590,7 @@ TEST_CASE("reports arrive while the Dispatcher is destroyed, as docs/delivery.md
 }
 
 TEST_CASE("flush() and shutdown() called from a callback throw ConfigError at once, as docs/delivery.md says",
-          "[docs]") {
+          "[integration][docs]") {
   HttpTestServer server;
   DispatcherOptions options;
   options.endpoints = {local_endpoint("ops", server.url())};
@@ -636,7 +636,7 @@ TEST_CASE("flush() and shutdown() called from a callback throw ConfigError at on
 TEST_CASE(
     "a report's detail gives a 4xx's explanation and says when nothing was attempted, as docs/delivery.md "
     "says",
-    "[docs]") {
+    "[integration][docs]") {
   const std::string explanation = std::string(600, 'x').replace(0, 20, "unknown stack, see: ");
   HttpTestServer refusing([&explanation](const RecordedRequest&) { return Reply{400, {}, explanation, {}}; });
   HttpTestServer gone([](const RecordedRequest&) { return Reply{410, {}, "deleted", {}}; });
@@ -691,7 +691,7 @@ std::string send_error(const std::vector<std::string>& args, const std::vector<s
 }  // namespace
 
 TEST_CASE("the configuration errors docs/troubleshooting.md quotes are the ones `send` gives",
-          "[docs][cli]") {
+          "[integration][docs][cli]") {
   const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret"};
   const std::vector<std::vector<std::string>> cases = {
       {"--url", "http://hooks.example.com/statusstack", "--test"},
@@ -710,7 +710,7 @@ TEST_CASE("the configuration errors docs/troubleshooting.md quotes are the ones 
 }
 
 TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the ones `send` gives",
-          "[docs][cli]") {
+          "[integration][docs][cli]") {
   const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret"};
   const auto check = [&env](const std::vector<std::string>& args) {
     const std::string error = send_error(args, env);
@@ -756,7 +756,7 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
 }
 
 TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones `dispatch` prints",
-          "[docs][cli]") {
+          "[integration][docs][cli]") {
   TempDir dir;
   HttpTestServer failing([](const RecordedRequest&) { return Reply{500, {}, "internal error", {}}; });
   HttpTestServer busy([](const RecordedRequest&) {
@@ -792,7 +792,7 @@ TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones 
 }
 
 TEST_CASE("the dispatch output the README shows, reports then a summary, is the one `dispatch` prints",
-          "[docs][cli]") {
+          "[integration][docs][cli]") {
   TempDir dir;
   HttpTestServer receiver(verifying_handler("s3cret"));
   const std::string rules = dir.write("rules.json", R"({"endpoints": [
@@ -816,7 +816,7 @@ TEST_CASE("the dispatch output the README shows, reports then a summary, is the 
   CHECK(receiver.request_count() == 2);
 }
 
-TEST_CASE("the verify messages docs/troubleshooting.md quotes are the ones `verify` gives", "[docs][cli]") {
+TEST_CASE("the verify messages docs/troubleshooting.md quotes are the ones `verify` gives", "[integration][docs][cli]") {
   TempDir dir;
   const std::string body = to_json(example_event(EventType::monitor_down));
   const std::string file = dir.write("body.json", body);

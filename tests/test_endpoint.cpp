@@ -57,7 +57,7 @@ Endpoint local_endpoint(const std::string& url) {
 
 }  // namespace
 
-TEST_CASE("a signed request carries the body, the wire headers and a signature that verifies", "[endpoint]") {
+TEST_CASE("a signed request carries the body, the wire headers and a signature that verifies", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/statusstack");
   endpoint.headers = {{"X-Team", "payments"}};
   const Event event = example_event(EventType::component_status_changed);
@@ -86,7 +86,7 @@ TEST_CASE("a signed request carries the body, the wire headers and a signature t
   CHECK(Verifier(endpoint.secret).verify_request(request.headers, request.body));
 }
 
-TEST_CASE("the Standard Webhooks scheme signs id.timestamp.body with the decoded whsec_ key", "[endpoint]") {
+TEST_CASE("the Standard Webhooks scheme signs id.timestamp.body with the decoded whsec_ key", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   endpoint.signature = SignatureScheme::standard_webhooks;
   endpoint.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -98,7 +98,7 @@ TEST_CASE("the Standard Webhooks scheme signs id.timestamp.body with the decoded
   CHECK(StandardWebhooksVerifier(endpoint.secret).verify_request(request.headers, request.body));
 }
 
-TEST_CASE("send_test delivers a sample marked as a test, and the receiver can verify it", "[endpoint]") {
+TEST_CASE("send_test delivers a sample marked as a test, and the receiver can verify it", "[integration][endpoint]") {
   HttpTestServer server;
   WebhookClient client;
   const Endpoint endpoint = local_endpoint(server.url());
@@ -120,7 +120,7 @@ TEST_CASE("send_test delivers a sample marked as a test, and the receiver can ve
         "endpoint \"receiver\": url \"ftp://example.com/\": scheme must be https or http (got \"ftp\")");
 }
 
-TEST_CASE("make_signed_request refuses an invalid endpoint with a ConfigError", "[endpoint]") {
+TEST_CASE("make_signed_request refuses an invalid endpoint with a ConfigError", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   endpoint.headers = {{"X-StatusStack-Delivery", "mine"}};
   CHECK_THROWS_WITH(
@@ -133,7 +133,7 @@ TEST_CASE("make_signed_request refuses an invalid endpoint with a ConfigError", 
   CHECK_THROWS_AS(make_signed_request(example_event(EventType::monitor_down), endpoint, "dlv"), ConfigError);
 }
 
-TEST_CASE("event filters: everything, exact types and prefixes", "[endpoint]") {
+TEST_CASE("event filters: everything, exact types and prefixes", "[unit][endpoint]") {
   const EventFilter everything;
   const EventFilter star{{"*"}};
   const EventFilter pager{{"incident.*", "monitor.down"}};
@@ -153,7 +153,7 @@ TEST_CASE("event filters: everything, exact types and prefixes", "[endpoint]") {
             "event filter \"monitor.up\" matches no event type", 0) == 0);
 }
 
-TEST_CASE("delivery ids are distinct and shaped for headers", "[endpoint]") {
+TEST_CASE("delivery ids are distinct and shaped for headers", "[unit][endpoint]") {
   std::set<std::string> ids;
   for (int i = 0; i < 10000; ++i) {
     const std::string id = new_delivery_id();
@@ -163,7 +163,7 @@ TEST_CASE("delivery ids are distinct and shaped for headers", "[endpoint]") {
   CHECK(ids.size() == 10000);
 }
 
-TEST_CASE("delivery ids drawn from 8 threads and 2 processes at once are all distinct", "[endpoint]") {
+TEST_CASE("delivery ids drawn from 8 threads and 2 processes at once are all distinct", "[integration][endpoint]") {
   constexpr std::size_t per_thread = 2000;
   // Drawn before the fork: an id generator with state of its own would hand that state to the child,
   // and both processes would then draw the same ids.
@@ -224,7 +224,7 @@ TEST_CASE("delivery ids drawn from 8 threads and 2 processes at once are all dis
 }
 
 TEST_CASE("delivery ids begin with their millisecond and sort by creation time across milliseconds",
-          "[endpoint]") {
+          "[integration][endpoint]") {
   struct Drawn {
     std::string id;
     std::int64_t before_ms = 0;  // the clock just before and just after the id was made
@@ -277,7 +277,7 @@ TEST_CASE("delivery ids begin with their millisecond and sort by creation time a
   CHECK(milliseconds.size() >= 20);
 }
 
-TEST_CASE("the library's own headers cannot be set by an endpoint", "[endpoint]") {
+TEST_CASE("the library's own headers cannot be set by an endpoint", "[unit][endpoint]") {
   for (const char* name :
        {"content-type", "Content-Length", "Host", "User-Agent", "X-StatusStack-Signature",
         "x-statusstack-event", "X-StatusStack-Anything", "webhook-signature", "Webhook-Id"}) {
@@ -297,7 +297,7 @@ std::string config_error_of(const Endpoint& endpoint) {
 
 }  // namespace
 
-TEST_CASE("an endpoint name is 1 to 128 letters, digits, dots, underscores, colons or dashes", "[endpoint]") {
+TEST_CASE("an endpoint name is 1 to 128 letters, digits, dots, underscores, colons or dashes", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   for (const std::string& name :
        {std::string("ops"), std::string("eu-west-1:ops_team.v2"), std::string(128, 'a')}) {
@@ -323,7 +323,7 @@ TEST_CASE("an endpoint name is 1 to 128 letters, digits, dots, underscores, colo
 
 TEST_CASE(
     "a custom header value is refused at configuration time for control bytes or size, naming the header",
-    "[endpoint]") {
+    "[integration][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   const std::string secret_value = "TOPSECRET";
   auto message_for = [&](const std::string& value) {
@@ -360,7 +360,7 @@ TEST_CASE(
   CHECK(server.request_count() == 0);
 }
 
-TEST_CASE("every reserved header docs/configuration.md lists is refused, in any case", "[endpoint]") {
+TEST_CASE("every reserved header docs/configuration.md lists is refused, in any case", "[unit][endpoint]") {
   // "Headers the library sets itself cannot be given: `Content-Type`, ..., `webhook-signature`."
   const std::string page = source_file("docs/configuration.md");
   const std::size_t begin = page.find("Headers the library sets itself cannot be given:");
@@ -393,7 +393,7 @@ TEST_CASE("every reserved header docs/configuration.md lists is refused, in any 
   }
 }
 
-TEST_CASE("a URL without a host is refused, however many slashes it has", "[endpoint]") {
+TEST_CASE("a URL without a host is refused, however many slashes it has", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   for (const std::string url : {"http:///hook", "https:///hook", "http:/hook", "https:/hooks.example.com/x",
                                 "http://?x", "http://#x"}) {
@@ -414,7 +414,7 @@ TEST_CASE("a URL without a host is refused, however many slashes it has", "[endp
   CHECK(config_error_of(endpoint) == "valid");
 }
 
-TEST_CASE("a proxy URL is checked with the endpoint", "[endpoint]") {
+TEST_CASE("a proxy URL is checked with the endpoint", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   for (const std::string proxy : {"http://proxy.internal:3128", "https://proxy.internal",
                                   "socks4://10.0.0.1:1080", "socks4a://proxy:1080", "socks5://proxy:1080",
@@ -452,7 +452,7 @@ TEST_CASE("a proxy URL is checked with the endpoint", "[endpoint]") {
       "URL)");
 }
 
-TEST_CASE("configuration errors show a URL without its user-info, query or fragment", "[endpoint]") {
+TEST_CASE("configuration errors show a URL without its user-info, query or fragment", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   endpoint.options.allow_http = false;
   endpoint.url = "http://alice:TOPSECRET@hooks.example.com/in?token=TOPSECRET#TOPSECRET";

@@ -7,7 +7,7 @@
 
 using namespace statusstack::webhooks;
 
-TEST_CASE("a Result holds either a value or an error", "[error]") {
+TEST_CASE("a Result holds either a value or an error", "[unit][error]") {
   Result<int> ok = 42;
   REQUIRE(ok.has_value());
   REQUIRE(static_cast<bool>(ok));
@@ -22,7 +22,7 @@ TEST_CASE("a Result holds either a value or an error", "[error]") {
   CHECK(bad.value_or(7) == 7);
 }
 
-TEST_CASE("value() on an error throws BadResultAccess carrying the error", "[error]") {
+TEST_CASE("value() on an error throws BadResultAccess carrying the error", "[unit][error]") {
   Result<std::string> bad = Error{ErrorCode::invalid_json, "not JSON", ""};
   try {
     (void)bad.value();
@@ -37,20 +37,20 @@ TEST_CASE("value() on an error throws BadResultAccess carrying the error", "[err
   CHECK(Result<void>{}.has_value());
 }
 
-TEST_CASE("every error code has a stable name", "[error]") {
+TEST_CASE("every error code has a stable name", "[unit][error]") {
   CHECK(std::string(to_string(ErrorCode::invalid_json)) == "invalid_json");
   CHECK(std::string(to_string(ErrorCode::signature_mismatch)) == "signature_mismatch");
   CHECK(std::string(to_string(ErrorCode::timestamp_out_of_tolerance)) == "timestamp_out_of_tolerance");
   CHECK(std::string(to_string(ErrorCode::shut_down)) == "shut_down");
 }
 
-TEST_CASE("the linked library reports the version the headers were built with", "[version]") {
+TEST_CASE("the linked library reports the version the headers were built with", "[unit][version]") {
   CHECK(std::string(version()) == STATUSSTACK_WEBHOOKS_VERSION_STRING);
 }
 
 #include <statusstack/webhooks/headers.hpp>
 
-TEST_CASE("header lookup ignores ASCII case and returns the first match", "[headers]") {
+TEST_CASE("header lookup ignores ASCII case and returns the first match", "[unit][headers]") {
   const Headers headers{{"Content-Type", "application/json"},
                         {"X-StatusStack-Signature", "abc"},
                         {"x-statusstack-signature", "second"}};

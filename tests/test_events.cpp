@@ -246,7 +246,7 @@ const SchemaSet& schemas() {
 
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("the documented example parses and is written back byte for byte", "[events]") {
+TEST_CASE("the documented example parses and is written back byte for byte", "[unit][events]") {
   const Result<Event> event = parse_event(documented_example);
   REQUIRE(event.has_value());
   REQUIRE(type_of(*event) == EventType::component_status_changed);
@@ -264,11 +264,11 @@ TEST_CASE("the documented example parses and is written back byte for byte", "[e
   CHECK(to_json(*event) == documented_example);
 }
 
-TEST_CASE("the component.status_changed sample is the documented example", "[events]") {
+TEST_CASE("the component.status_changed sample is the documented example", "[unit][events]") {
   CHECK(to_json(example_event(EventType::component_status_changed)) == documented_example);
 }
 
-TEST_CASE("without an incident, component.status_changed has no incident key", "[events]") {
+TEST_CASE("without an incident, component.status_changed has no incident key", "[unit][events]") {
   auto e = std::get<ComponentStatusChanged>(example_event(EventType::component_status_changed));
   e.incident.reset();
   CHECK(
@@ -278,7 +278,7 @@ TEST_CASE("without an incident, component.status_changed has no incident key", "
       R"("component":{"id":"comp_xyz789","name":"Production API","previous_status":"operational","current_status":"critical"}})");
 }
 
-TEST_CASE("event types have their wire names and parse back", "[events]") {
+TEST_CASE("event types have their wire names and parse back", "[unit][events]") {
   CHECK(std::string(to_string(EventType::component_status_changed)) == "component.status_changed");
   CHECK(std::string(to_string(EventType::monitor_down)) == "monitor.down");
   CHECK(std::string(to_string(EventType::monitor_recovered)) == "monitor.recovered");
@@ -297,7 +297,7 @@ TEST_CASE("event types have their wire names and parse back", "[events]") {
   CHECK_FALSE(parse_event_type("").has_value());
 }
 
-TEST_CASE("every sample is valid, parses back equal and prints the same", "[events]") {
+TEST_CASE("every sample is valid, parses back equal and prints the same", "[unit][events]") {
   for (const EventType type : all_event_types) {
     INFO(to_string(type));
     const Event sample = example_event(type);
@@ -311,14 +311,14 @@ TEST_CASE("every sample is valid, parses back equal and prints the same", "[even
   }
 }
 
-TEST_CASE("every sample validates against its JSON Schema", "[events][schema]") {
+TEST_CASE("every sample validates against its JSON Schema", "[unit][events][schema]") {
   for (const EventType type : all_event_types) {
     INFO(to_string(type));
     CHECK(schemas().problems(type, to_json(example_event(type))) == "");
   }
 }
 
-TEST_CASE("the schemas reject what the contract forbids", "[events][schema]") {
+TEST_CASE("the schemas reject what the contract forbids", "[unit][events][schema]") {
   // Guards against a schema that accepts anything.
   CHECK(schemas().problems(EventType::component_status_changed,
                            example_with(R"("current_status":"critical")", R"("current_status":7)")) != "");
@@ -338,7 +338,7 @@ TEST_CASE("the schemas reject what the contract forbids", "[events][schema]") {
         "");
 }
 
-TEST_CASE("generated events of every type round-trip and match their schema", "[events][schema]") {
+TEST_CASE("generated events of every type round-trip and match their schema", "[unit][events][schema]") {
   Generator gen(20250119);
   for (const EventType type : all_event_types) {
     for (int i = 0; i < 150; ++i) {
@@ -355,7 +355,7 @@ TEST_CASE("generated events of every type round-trip and match their schema", "[
   }
 }
 
-TEST_CASE("unknown status strings are kept and written back unchanged", "[events]") {
+TEST_CASE("unknown status strings are kept and written back unchanged", "[unit][events]") {
   const std::string json = example_with(R"("current_status":"critical")", R"("current_status":"on_fire")");
   const Result<Event> event = parse_event(json);
   REQUIRE(event.has_value());
@@ -377,7 +377,7 @@ TEST_CASE("unknown status strings are kept and written back unchanged", "[events
   CHECK(IncidentImpact(IncidentImpact::minor).to_string() == "minor");
 }
 
-TEST_CASE("unknown fields are ignored, at the top and inside objects", "[events]") {
+TEST_CASE("unknown fields are ignored, at the top and inside objects", "[unit][events]") {
   std::string json = example_with(R"("slug":"production")",
                                   R"("slug":"production","extra":{"deep":[1,2.5,{"x":null}],"n":1e300})");
   json.insert(1, R"("schema_version":2,)");
@@ -386,14 +386,14 @@ TEST_CASE("unknown fields are ignored, at the top and inside objects", "[events]
   CHECK(to_json(*event) == documented_example);
 }
 
-TEST_CASE("null in an optional field means absent", "[events]") {
+TEST_CASE("null in an optional field means absent", "[unit][events]") {
   const Result<Event> event = parse_event(example_with(
       R"("incident":{"id":"inc_123","created_at":"2025-01-19T10:30:00Z"})", R"("incident":null)"));
   REQUIRE(event.has_value());
   CHECK_FALSE(std::get<ComponentStatusChanged>(*event).incident.has_value());
 }
 
-TEST_CASE("to_json replaces invalid UTF-8 so the output stays valid JSON", "[events]") {
+TEST_CASE("to_json replaces invalid UTF-8 so the output stays valid JSON", "[unit][events]") {
   auto e = std::get<ComponentStatusChanged>(example_event(EventType::component_status_changed));
   e.component.name = "bad \xff byte and a cut \xe2\x82";
   const std::string json = to_json(e);
@@ -404,7 +404,7 @@ TEST_CASE("to_json replaces invalid UTF-8 so the output stays valid JSON", "[eve
   CHECK(parse_event(json).has_value());
 }
 
-TEST_CASE("control characters and NUL are escaped and survive a round trip", "[events]") {
+TEST_CASE("control characters and NUL are escaped and survive a round trip", "[unit][events]") {
   auto e = std::get<ComponentStatusChanged>(example_event(EventType::component_status_changed));
   e.component.name = std::string("a\0b\x01\n\"\\", 7);
   const std::string json = to_json(e);
@@ -414,7 +414,7 @@ TEST_CASE("control characters and NUL are escaped and survive a round trip", "[e
   CHECK(std::get<ComponentStatusChanged>(*parsed).component.name == e.component.name);
 }
 
-TEST_CASE("strings are escaped exactly as RapidJSON's Writer escapes them, at any position", "[events]") {
+TEST_CASE("strings are escaped exactly as RapidJSON's Writer escapes them, at any position", "[unit][events]") {
   auto rapidjson_quoted = [](const std::string& text) {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
@@ -452,7 +452,7 @@ TEST_CASE("strings are escaped exactly as RapidJSON's Writer escapes them, at an
 // ---------------------------------------------------------------------------------------------
 // Timestamps
 
-TEST_CASE("timestamps are written in RFC 3339 UTC with 0, 3 or 6 fractional digits", "[events][time]") {
+TEST_CASE("timestamps are written in RFC 3339 UTC with 0, 3 or 6 fractional digits", "[unit][events][time]") {
   CHECK(format_rfc3339(Timestamp()) == "1970-01-01T00:00:00Z");
   CHECK(format_rfc3339(Timestamp::from_unix_seconds(1737282600)) == "2025-01-19T10:30:00Z");
   CHECK(format_rfc3339(Timestamp(Timestamp::time_point(1737282600'250000us))) == "2025-01-19T10:30:00.250Z");
@@ -467,7 +467,7 @@ TEST_CASE("timestamps are written in RFC 3339 UTC with 0, 3 or 6 fractional digi
   CHECK(format_rfc3339(Timestamp(Timestamp::time_point::min())) == "0001-01-01T00:00:00Z");
 }
 
-TEST_CASE("timestamps parse to the right instant and give seconds for integrations", "[events][time]") {
+TEST_CASE("timestamps parse to the right instant and give seconds for integrations", "[unit][events][time]") {
   CHECK(at("2025-01-19T10:30:00Z").unix_seconds() == 1737282600);
   CHECK(at("1969-12-31T23:59:59.5Z").unix_seconds() == -1);  // rounds down, as floor
   CHECK(at("2025-01-19T10:30:00.123456789Z").unix_microseconds() == 1737282600123456);
@@ -479,7 +479,7 @@ TEST_CASE("timestamps parse to the right instant and give seconds for integratio
         std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count());
 }
 
-TEST_CASE("malformed timestamps are refused with the reason", "[events][time]") {
+TEST_CASE("malformed timestamps are refused with the reason", "[unit][events][time]") {
   auto reason = [](const char* text) {
     const Result<Timestamp> r = parse_rfc3339(text);
     INFO(text);
@@ -518,7 +518,7 @@ TEST_CASE("malformed timestamps are refused with the reason", "[events][time]") 
 // ---------------------------------------------------------------------------------------------
 // Errors: pinned messages for what a receiver will meet.
 
-TEST_CASE("a missing field is named", "[events][errors]") {
+TEST_CASE("a missing field is named", "[unit][events][errors]") {
   Error e = parse_error(example_with(R"(,"current_status":"critical")", ""));
   CHECK(e.code == ErrorCode::missing_field);
   CHECK(e.field == "component.current_status");
@@ -533,7 +533,7 @@ TEST_CASE("a missing field is named", "[events][errors]") {
   CHECK(e.message == "incident.id: required field is missing");
 }
 
-TEST_CASE("a field of the wrong type is named with what was expected and what came", "[events][errors]") {
+TEST_CASE("a field of the wrong type is named with what was expected and what came", "[unit][events][errors]") {
   Error e = parse_error(example_with(R"("id":"comp_xyz789")", R"("id":42)"));
   CHECK(e.code == ErrorCode::wrong_type);
   CHECK(e.field == "component.id");
@@ -555,7 +555,7 @@ TEST_CASE("a field of the wrong type is named with what was expected and what ca
   CHECK(parse_error("42").message == "expected a JSON object, got a number");
 }
 
-TEST_CASE("a bad timestamp is named, quoted and explained", "[events][errors]") {
+TEST_CASE("a bad timestamp is named, quoted and explained", "[unit][events][errors]") {
   Error e = parse_error(
       example_with(R"("timestamp":"2025-01-19T10:30:00Z")", R"("timestamp":"2025-13-19T10:30:00Z")"));
   CHECK(e.code == ErrorCode::invalid_value);
@@ -572,7 +572,7 @@ TEST_CASE("a bad timestamp is named, quoted and explained", "[events][errors]") 
   CHECK(e.message == "incident.created_at: expected a string, got a number");
 }
 
-TEST_CASE("an unknown event name is refused with its own code", "[events][errors]") {
+TEST_CASE("an unknown event name is refused with its own code", "[unit][events][errors]") {
   Error e =
       parse_error(example_with(R"("event":"component.status_changed")", R"("event":"component.exploded")"));
   CHECK(e.code == ErrorCode::unknown_event_type);
@@ -583,7 +583,7 @@ TEST_CASE("an unknown event name is refused with its own code", "[events][errors
 }
 
 TEST_CASE("text that is not JSON, or is cut short, is invalid JSON with the byte offset",
-          "[events][errors]") {
+          "[unit][events][errors]") {
   Error e = parse_error("hello");
   CHECK(e.code == ErrorCode::invalid_json);
   CHECK(e.field == "");
@@ -604,7 +604,7 @@ TEST_CASE("text that is not JSON, or is cut short, is invalid JSON with the byte
   CHECK(parse_error(R"({"n":NaN})").code == ErrorCode::invalid_json);
 }
 
-TEST_CASE("duplicate keys are refused, naming the key", "[events][errors]") {
+TEST_CASE("duplicate keys are refused, naming the key", "[unit][events][errors]") {
   Error e = parse_error(example_with(R"("current_status":"critical")",
                                      R"("current_status":"critical","current_status":"operational")"));
   CHECK(e.code == ErrorCode::invalid_json);
@@ -617,7 +617,7 @@ TEST_CASE("duplicate keys are refused, naming the key", "[events][errors]") {
   CHECK(parse_event(documented_example).has_value());
 }
 
-TEST_CASE("nesting deeper than the limit is refused without recursion trouble", "[events][errors]") {
+TEST_CASE("nesting deeper than the limit is refused without recursion trouble", "[unit][events][errors]") {
   auto nested = [](int depth) {
     std::string inner(static_cast<std::size_t>(depth), '[');
     inner += std::string(static_cast<std::size_t>(depth), ']');
@@ -636,7 +636,7 @@ TEST_CASE("nesting deeper than the limit is refused without recursion trouble", 
         "[0][0][0][0]: nested deeper than 32 levels");
 }
 
-TEST_CASE("invalid UTF-8 is refused, raw or behind an escape", "[events][errors]") {
+TEST_CASE("invalid UTF-8 is refused, raw or behind an escape", "[unit][events][errors]") {
   Error e = parse_error(example_with("Production API", "Production \xff API"));
   CHECK(e.code == ErrorCode::invalid_json);
   CHECK(e.message == "invalid JSON at byte 207: invalid encoding in string");
@@ -657,7 +657,7 @@ TEST_CASE("invalid UTF-8 is refused, raw or behind an escape", "[events][errors]
   CHECK(e.message == R"(stack["\x0a\x01"]: duplicate key)");
 }
 
-TEST_CASE("huge and fractional numbers are handled deliberately", "[events][errors]") {
+TEST_CASE("huge and fractional numbers are handled deliberately", "[unit][events][errors]") {
   const std::string down = to_json(example_event(EventType::monitor_down));
   auto with_response_time = [&down](const std::string& value) {
     std::string text = down;
@@ -687,7 +687,7 @@ TEST_CASE("huge and fractional numbers are handled deliberately", "[events][erro
         "monitor.status_code: must be an integer from 100 to 599 (got 5030)");
 }
 
-TEST_CASE("rules specific to a type are enforced on parse and by validate_event", "[events][errors]") {
+TEST_CASE("rules specific to a type are enforced on parse and by validate_event", "[unit][events][errors]") {
   auto down = std::get<MonitorDown>(example_event(EventType::monitor_down));
   down.monitor.error.reset();
   Error e = parse_error(to_json(down));
@@ -735,7 +735,7 @@ TEST_CASE("rules specific to a type are enforced on parse and by validate_event"
         "timestamp: is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z");
 }
 
-TEST_CASE("array elements are named by index", "[events][errors]") {
+TEST_CASE("array elements are named by index", "[unit][events][errors]") {
   auto created = std::get<IncidentCreated>(example_event(EventType::incident_created));
   created.incident.components.push_back(created.incident.components[0]);
   std::string json = to_json(created);
@@ -751,7 +751,7 @@ TEST_CASE("array elements are named by index", "[events][errors]") {
 }
 
 TEST_CASE("every file of the fuzz seed corpus parses or fails cleanly, and valid ones round-trip",
-          "[events]") {
+          "[unit][events]") {
   const std::filesystem::path dir = std::filesystem::path(SSW_SOURCE_DIR) / "tests/fuzz/corpus/parse_event";
   int valid = 0;
   int invalid = 0;

@@ -46,7 +46,7 @@ Request signed_request(const std::string& url, const std::string& secret, const 
 }  // namespace
 
 TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and handles a delivery once",
-          "[examples]") {
+          "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--port", "0", "--secret", "old", "--secret", "new"});
   const std::string url = listening_url(receiver) + "/hooks";
   WebhookClient client;
@@ -90,7 +90,7 @@ TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and 
                                  "rejected 400 /hooks X-StatusStack-Delivery: header is missing"});
 }
 
-TEST_CASE("the example receiver with --expect exits 0 once it has handled that many events", "[examples]") {
+TEST_CASE("the example receiver with --expect exits 0 once it has handled that many events", "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "2", "--timeout", "20"},
                              {"STATUSSTACK_WEBHOOK_SECRET=s"});
   const std::string url = listening_url(receiver);
@@ -109,7 +109,7 @@ TEST_CASE("the example receiver with --expect exits 0 once it has handled that m
   CHECK(lines[1].find(" /b maintenance.scheduled Primary database upgrade from 2025-") != std::string::npos);
 }
 
-TEST_CASE("the example receiver with --expect gives up after --timeout and exits 1", "[examples]") {
+TEST_CASE("the example receiver with --expect gives up after --timeout and exits 1", "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "1", "--timeout", "1"},
                              {"STATUSSTACK_WEBHOOK_SECRET=s"});
   listening_url(receiver);
@@ -119,7 +119,7 @@ TEST_CASE("the example receiver with --expect gives up after --timeout and exits
   CHECK(ended->err == "receiver: timed out after 1 s with 0 of 1 events\n");
 }
 
-TEST_CASE("the example receiver refuses to start without a secret or with an unknown option", "[examples]") {
+TEST_CASE("the example receiver refuses to start without a secret or with an unknown option", "[integration][examples]") {
   const ProcessResult no_secret =
       run_process({"env", "-u", "STATUSSTACK_WEBHOOK_SECRET", SSW_EXAMPLE_RECEIVER});
   CHECK(no_secret.exit_code == 2);
@@ -132,7 +132,7 @@ TEST_CASE("the example receiver refuses to start without a secret or with an unk
 }
 
 TEST_CASE("the quickstart against a receiver with another secret reports every delivery rejected",
-          "[examples]") {
+          "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--secret", "the receiver's"});
   const std::string url = listening_url(receiver);
   const ProcessResult run =
@@ -152,13 +152,13 @@ TEST_CASE("the quickstart against a receiver with another secret reports every d
                       [](const std::string& line) { return line.rfind("rejected 401 /", 0) == 0; }) == 11);
 }
 
-TEST_CASE("the quickstart without its two URLs prints its usage and exits 2", "[examples]") {
+TEST_CASE("the quickstart without its two URLs prints its usage and exits 2", "[integration][examples]") {
   const ProcessResult run = run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "s", "http://127.0.0.1:1/all"});
   CHECK(run.exit_code == 2);
   CHECK(run.err == "usage: quickstart [--secret S] ALL_URL ONCALL_URL (or set STATUSSTACK_WEBHOOK_SECRET)\n");
 }
 
-TEST_CASE("the pagerduty example opens an alert and resolves it with the same dedup_key", "[examples]") {
+TEST_CASE("the pagerduty example opens an alert and resolves it with the same dedup_key", "[integration][examples]") {
   FakePagerDuty pagerduty;
   const std::string key = "R0UT1NGKEY0123456789abcdefABCDEF";
   const ProcessResult run =
@@ -179,7 +179,7 @@ TEST_CASE("the pagerduty example opens an alert and resolves it with the same de
 }
 
 TEST_CASE("the pagerduty example takes its key from PAGERDUTY_ROUTING_KEY and prints PagerDuty's errors",
-          "[examples]") {
+          "[integration][examples]") {
   FakePagerDuty pagerduty;
   pagerduty.fail_next(2, 400);
   const ProcessResult run = run_process({SSW_EXAMPLE_PAGERDUTY, "--url", pagerduty.url()},
@@ -195,7 +195,7 @@ TEST_CASE("the pagerduty example takes its key from PAGERDUTY_ROUTING_KEY and pr
         std::string::npos);
 }
 
-TEST_CASE("the pagerduty example without a valid routing key says so and exits 2", "[examples]") {
+TEST_CASE("the pagerduty example without a valid routing key says so and exits 2", "[integration][examples]") {
   const ProcessResult none = run_process({"env", "-u", "PAGERDUTY_ROUTING_KEY", SSW_EXAMPLE_PAGERDUTY});
   CHECK(none.exit_code == 2);
   CHECK(none.err == "usage: pagerduty [--routing-key KEY] [--url URL] (or set PAGERDUTY_ROUTING_KEY)\n");
@@ -217,7 +217,7 @@ TEST_CASE("the pagerduty example without a valid routing key says so and exits 2
 }
 
 TEST_CASE("the datadog example posts an incident and its resolution under one aggregation_key",
-          "[examples]") {
+          "[integration][examples]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("dd-api-key");
   const ProcessResult run =
@@ -239,7 +239,7 @@ TEST_CASE("the datadog example posts an incident and its resolution under one ag
   CHECK(exchanges[1].request.body.find("\"alert_type\":\"success\"") != std::string::npos);
 }
 
-TEST_CASE("the datadog example with a key Datadog refuses prints Forbidden and exits 1", "[examples]") {
+TEST_CASE("the datadog example with a key Datadog refuses prints Forbidden and exits 1", "[integration][examples]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("the right key");
   const ProcessResult run =
@@ -251,7 +251,7 @@ TEST_CASE("the datadog example with a key Datadog refuses prints Forbidden and e
 }
 
 TEST_CASE("the datadog example without a key or with an unknown site prints its usage and exits 2",
-          "[examples]") {
+          "[integration][examples]") {
   const std::string usage =
       "usage: datadog [--api-key KEY] [--site US1|US3|US5|EU|AP1|US1-FED] [--url URL] (or set DD_API_KEY)\n";
   const ProcessResult none = run_process({"env", "-u", "DD_API_KEY", SSW_EXAMPLE_DATADOG});

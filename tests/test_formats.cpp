@@ -262,7 +262,7 @@ std::string repeat(const std::string& piece, std::size_t times) {
 // Schemas and prose limits
 
 TEST_CASE("every event type in every status becomes a PagerDuty event the /enqueue schema accepts",
-          "[formats]") {
+          "[unit][formats]") {
   const std::vector<Event> events = every_event();
   std::set<EventType> types;
   for (const Event& event : events) {
@@ -305,7 +305,7 @@ TEST_CASE("every event type in every status becomes a PagerDuty event the /enque
 }
 
 TEST_CASE("every event type in every status becomes a Datadog event the EventCreateRequest schema accepts",
-          "[formats]") {
+          "[unit][formats]") {
   const std::vector<Event> events = every_event();
   for (const Event& event : events) {
     const Result<FormattedRequest> request = format_event(event, datadog_settings());
@@ -497,7 +497,7 @@ std::vector<BodyCase> datadog_cases() {
 }  // namespace
 
 TEST_CASE("the request schemas refuse a missing key, a bad enum value, an over-long text and an unknown name",
-          "[formats]") {
+          "[unit][formats]") {
   for (const BodyCase& c : pagerduty_cases()) {
     INFO("PagerDuty, " << c.what << ": " << c.body.substr(0, 300));
     CHECK(pagerduty_schema().violations(c.body) == c.violation);
@@ -508,7 +508,7 @@ TEST_CASE("the request schemas refuse a missing key, a bad enum value, an over-l
   }
 }
 
-TEST_CASE("the statusstack format is the event's own JSON, with no headers", "[formats]") {
+TEST_CASE("the statusstack format is the event's own JSON, with no headers", "[unit][formats]") {
   for (const EventType type : all_event_types) {
     const Event event = example_event(type);
     const Result<FormattedRequest> request = format_event(event, FormatSettings{});
@@ -518,7 +518,7 @@ TEST_CASE("the statusstack format is the event's own JSON, with no headers", "[f
   }
 }
 
-TEST_CASE("format_event with the event's JSON given gives the same request", "[formats]") {
+TEST_CASE("format_event with the event's JSON given gives the same request", "[unit][formats]") {
   for (const EventType type : all_event_types) {
     const Event event = example_event(type);
     const std::string json = to_json(event);
@@ -528,7 +528,7 @@ TEST_CASE("format_event with the event's JSON given gives the same request", "[f
   }
 }
 
-TEST_CASE("an out-of-range Format value is an error, not a request", "[formats]") {
+TEST_CASE("an out-of-range Format value is an error, not a request", "[unit][formats]") {
   FormatSettings settings;
   settings.format = static_cast<Format>(42);
   const Result<FormattedRequest> request = format_event(example_event(EventType::monitor_down), settings);
@@ -573,7 +573,7 @@ E incident(EventType type, IncidentStatus status, IncidentImpact impact) {
 }  // namespace
 
 TEST_CASE("each event type and status maps to the documented action, severity, alert type and priority",
-          "[formats]") {
+          "[unit][formats]") {
   using IS = IncidentStatus;
   using II = IncidentImpact;
   const EventType created = EventType::incident_created;
@@ -634,7 +634,7 @@ TEST_CASE("each event type and status maps to the documented action, severity, a
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-TEST_CASE("a trigger and the later resolve of the same thing share one dedup_key", "[formats]") {
+TEST_CASE("a trigger and the later resolve of the same thing share one dedup_key", "[unit][formats]") {
   SECTION("a component going down and back to operational") {
     const Event down = component_to(ComponentStatus::major_outage);
     auto back = component_to(ComponentStatus::operational);
@@ -667,7 +667,7 @@ TEST_CASE("a trigger and the later resolve of the same thing share one dedup_key
   }
 }
 
-TEST_CASE("different things get different keys", "[formats]") {
+TEST_CASE("different things get different keys", "[unit][formats]") {
   auto a = component_to(ComponentStatus::critical);
   auto b = a;
   b.component.id = "comp_other";
@@ -693,7 +693,7 @@ TEST_CASE("different things get different keys", "[formats]") {
   CHECK(dedup_key(percent) == "statusstack:stack_abc123:component:50%253A");
 }
 
-TEST_CASE("keys too long for the vendor become a hash of the whole key", "[formats]") {
+TEST_CASE("keys too long for the vendor become a hash of the whole key", "[unit][formats]") {
   auto medium = component_to(ComponentStatus::critical);
   medium.component.id = std::string(120, 'c');  // fits 255, not 100
   CHECK(dedup_key(medium) == "statusstack:stack_abc123:component:" + std::string(120, 'c'));
@@ -718,7 +718,7 @@ TEST_CASE("keys too long for the vendor become a hash of the whole key", "[forma
   CHECK(datadog_schema().violations(datadog_body(huge)).empty());
 }
 
-TEST_CASE("the sha256 in a hashed key is that of the full key", "[formats]") {
+TEST_CASE("the sha256 in a hashed key is that of the full key", "[integration][formats]") {
   // sha256("statusstack:s:component:" + 300 x 'a'), computed independently with coreutils.
   auto e = component_to(ComponentStatus::critical);
   e.stack.id = "s";
@@ -733,7 +733,7 @@ TEST_CASE("the sha256 in a hashed key is that of the full key", "[formats]") {
 // ---------------------------------------------------------------------------------------------
 // Limits on texts
 
-TEST_CASE("a long summary is cut to 1024 bytes on a UTF-8 boundary with an ellipsis", "[formats]") {
+TEST_CASE("a long summary is cut to 1024 bytes on a UTF-8 boundary with an ellipsis", "[unit][formats]") {
   for (const std::string& piece : {std::string("a"), std::string("\xC3\xA9"), std::string("\xE6\x97\xA5"),
                                    std::string("\xF0\x9F\x9A\x80")}) {
     auto e = component_to(ComponentStatus::critical);
@@ -752,7 +752,7 @@ TEST_CASE("a long summary is cut to 1024 bytes on a UTF-8 boundary with an ellip
   }
 }
 
-TEST_CASE("a short summary is not cut", "[formats]") {
+TEST_CASE("a short summary is not cut", "[unit][formats]") {
   auto e = component_to(ComponentStatus::critical);
   e.component.name = std::string(
       1024 - std::string("[Production Infrastructure]  is critical (was operational)").size(), 'n');
@@ -765,7 +765,7 @@ TEST_CASE("a short summary is not cut", "[formats]") {
   CHECK(ends_with(cut, "\xE2\x80\xA6"));
 }
 
-TEST_CASE("a long Datadog text is cut to 4000 bytes inside its markdown markers", "[formats]") {
+TEST_CASE("a long Datadog text is cut to 4000 bytes inside its markdown markers", "[unit][formats]") {
   for (const std::string& piece :
        {std::string("x"), std::string("\xC3\xA9"), std::string("\xF0\x9F\x94\xA5")}) {
     auto e = example_of<IncidentUpdated>(EventType::incident_updated);
@@ -787,7 +787,7 @@ TEST_CASE("a long Datadog text is cut to 4000 bytes inside its markdown markers"
   }
 }
 
-TEST_CASE("a Datadog text cut where only newlines follow still says it was cut", "[formats]") {
+TEST_CASE("a Datadog text cut where only newlines follow still says it was cut", "[unit][formats]") {
   auto e = example_of<MaintenanceScheduled>(EventType::maintenance_scheduled);
   e.maintenance.description = "start" + std::string(6000, '\n') + "hidden";
   const std::string text = string_at(parse_json(datadog_body(e)), "text");
@@ -799,14 +799,14 @@ TEST_CASE("a Datadog text cut where only newlines follow still says it was cut",
                   "https://status.example.com/maintenance/maint_456\n %%%"));
 }
 
-TEST_CASE("text from the event cannot end Datadog's markdown block early", "[formats]") {
+TEST_CASE("text from the event cannot end Datadog's markdown block early", "[unit][formats]") {
   auto e = example_of<IncidentUpdated>(EventType::incident_updated);
   e.incident.latest_update->message = "before\n %%%\nafter %%%% end";
   const std::string text = string_at(parse_json(datadog_body(e)), "text");
   CHECK(text.find("%%%", 3) == text.size() - 3);  // only the opening and closing markers
 }
 
-TEST_CASE("invalid UTF-8 and control characters in the event give valid bodies", "[formats]") {
+TEST_CASE("invalid UTF-8 and control characters in the event give valid bodies", "[unit][formats]") {
   auto e = example_of<IncidentCreated>(EventType::incident_created);
   e.stack.name = "bad \xC3 stack\n\t";
   e.incident.title = std::string("ti\xFFtle with \x01 NUL \0 inside", 26);
@@ -825,7 +825,7 @@ TEST_CASE("invalid UTF-8 and control characters in the event give valid bodies",
   CHECK(datadog_schema().violations(datadog_body(e)).empty());
 }
 
-TEST_CASE("an event too big for PagerDuty's 512 KB keeps the body under it", "[formats]") {
+TEST_CASE("an event too big for PagerDuty's 512 KB keeps the body under it", "[unit][formats]") {
   auto e = example_of<MaintenanceScheduled>(EventType::maintenance_scheduled);
   e.maintenance.description = std::string(600 * 1024, 'd');
   const std::string body = pagerduty_body(e);
@@ -839,7 +839,7 @@ TEST_CASE("an event too big for PagerDuty's 512 KB keeps the body under it", "[f
   CHECK(datadog_body(e).size() < 8 * 1024);
 }
 
-TEST_CASE("links go to the incident, monitor or maintenance page when the event has one", "[formats]") {
+TEST_CASE("links go to the incident, monitor or maintenance page when the event has one", "[unit][formats]") {
   const rapidjson::Document incident = parse_json(pagerduty_body(example_event(EventType::incident_created)));
   REQUIRE(incident.HasMember("links"));
   CHECK(string_at(incident["links"][0], "href") == "https://status.example.com/incidents/inc_123");
@@ -853,7 +853,7 @@ TEST_CASE("links go to the incident, monitor or maintenance page when the event 
   CHECK_FALSE(parse_json(pagerduty_body(bad_url)).HasMember("links"));
 }
 
-TEST_CASE("the PagerDuty source is the monitor's target, else the stack", "[formats]") {
+TEST_CASE("the PagerDuty source is the monitor's target, else the stack", "[unit][formats]") {
   CHECK(string_at(parse_json(pagerduty_body(example_event(EventType::monitor_down)))["payload"], "source") ==
         "https://api.example.com/health");
   CHECK(string_at(parse_json(pagerduty_body(example_event(EventType::incident_created)))["payload"],
@@ -863,7 +863,7 @@ TEST_CASE("the PagerDuty source is the monitor's target, else the stack", "[form
   CHECK(string_at(parse_json(pagerduty_body(no_slug))["payload"], "source") == "stack_abc123");
 }
 
-TEST_CASE("summaries and titles read as documented", "[formats]") {
+TEST_CASE("summaries and titles read as documented", "[unit][formats]") {
   const auto summary = [](const Event& e) {
     return string_at(parse_json(pagerduty_body(e))["payload"], "summary");
   };
@@ -890,7 +890,7 @@ TEST_CASE("summaries and titles read as documented", "[formats]") {
       "2025-01-26T04:00:00Z)");
 }
 
-TEST_CASE("Datadog tags are lowercase key:value pairs of the event's ids and statuses", "[formats]") {
+TEST_CASE("Datadog tags are lowercase key:value pairs of the event's ids and statuses", "[unit][formats]") {
   auto e = example_of<IncidentCreated>(EventType::incident_created);
   e.incident.id = "INC 42,x";
   const rapidjson::Document doc = parse_json(datadog_body(e));
@@ -908,7 +908,7 @@ TEST_CASE("Datadog tags are lowercase key:value pairs of the event's ids and sta
 // ---------------------------------------------------------------------------------------------
 // Settings, names, URLs
 
-TEST_CASE("format and site names parse and print", "[formats]") {
+TEST_CASE("format and site names parse and print", "[unit][formats]") {
   CHECK(parse_format("pagerduty") == Format::pagerduty);
   CHECK(parse_format("DataDog") == Format::datadog);
   CHECK(parse_format("statusstack") == Format::statusstack);
@@ -935,7 +935,7 @@ TEST_CASE("format and site names parse and print", "[formats]") {
   }
 }
 
-TEST_CASE("the Datadog site chooses the API host", "[formats]") {
+TEST_CASE("the Datadog site chooses the API host", "[unit][formats]") {
   CHECK(datadog_events_url(DatadogSite::us1) == "https://api.datadoghq.com/api/v1/events");
   CHECK(datadog_events_url(DatadogSite::us3) == "https://api.us3.datadoghq.com/api/v1/events");
   CHECK(datadog_events_url(DatadogSite::us5) == "https://api.us5.datadoghq.com/api/v1/events");
@@ -953,7 +953,7 @@ TEST_CASE("the Datadog site chooses the API host", "[formats]") {
   CHECK(default_events_per_minute(Format::statusstack) == 0);
 }
 
-TEST_CASE("format settings are checked, and the errors name the field", "[formats]") {
+TEST_CASE("format settings are checked, and the errors name the field", "[unit][formats]") {
   const auto error_of = [](const FormatSettings& s) {
     const Result<void> r = validate_format_settings(s);
     return r ? std::string("ok") : r.error().field + " | " + r.error().message;
@@ -1005,7 +1005,7 @@ TEST_CASE("format settings are checked, and the errors name the field", "[format
 // ---------------------------------------------------------------------------------------------
 // Reading answers
 
-TEST_CASE("a PagerDuty answer gives its dedup_key, or its error messages", "[formats]") {
+TEST_CASE("a PagerDuty answer gives its dedup_key, or its error messages", "[unit][formats]") {
   // The spec's examples (pagerduty-events-v2.json, components.responses).
   const VendorAnswer ok =
       read_vendor_answer(Format::pagerduty, 202, "application/json",
@@ -1032,7 +1032,7 @@ TEST_CASE("a PagerDuty answer gives its dedup_key, or its error messages", "[for
             .receipt.empty());
 }
 
-TEST_CASE("a Datadog answer gives its event id_str, or its errors, even labelled text/plain", "[formats]") {
+TEST_CASE("a Datadog answer gives its event id_str, or its errors, even labelled text/plain", "[unit][formats]") {
   // The spec's 202 example (datadog-event-create.yaml).
   const std::string created =
       R"({"event":{"alert_type":"info","date_happened":1674842440,"id":123,"id_str":"123","priority":"normal",)"
@@ -1059,7 +1059,7 @@ TEST_CASE("a Datadog answer gives its event id_str, or its errors, even labelled
         "Forbidden");
 }
 
-TEST_CASE("an answer that is not JSON gives its first line when it is plain text", "[formats]") {
+TEST_CASE("an answer that is not JSON gives its first line when it is plain text", "[unit][formats]") {
   CHECK(read_vendor_answer(Format::datadog, 400, "text/plain", "Invalid event\nmore detail").error ==
         "Invalid event");
   CHECK(read_vendor_answer(Format::pagerduty, 503, "", "  upstream unavailable  ").error ==
@@ -1070,7 +1070,7 @@ TEST_CASE("an answer that is not JSON gives its first line when it is plain text
   CHECK(read_vendor_answer(Format::datadog, 400, "text/plain", std::string(5000, 'e')).error.size() <= 200);
 }
 
-TEST_CASE("reading answers never fails on hostile bodies", "[formats]") {
+TEST_CASE("reading answers never fails on hostile bodies", "[integration][formats]") {
   const std::vector<std::string> bodies{
       "",
       "{",
@@ -1124,7 +1124,7 @@ Outcome post(WebhookClient& client, const std::string& url, const FormattedReque
 }  // namespace
 
 TEST_CASE("the PagerDuty fake opens an alert on trigger and closes it on the later resolve",
-          "[formats][fakes]") {
+          "[integration][formats][fakes]") {
   FakePagerDuty pagerduty;
   WebhookClient client;
   const Event down = example_event(EventType::monitor_down);
@@ -1146,7 +1146,7 @@ TEST_CASE("the PagerDuty fake opens an alert on trigger and closes it on the lat
 }
 
 TEST_CASE("the PagerDuty fake acknowledges on maintenance and says 202 to a resolve of nothing",
-          "[formats][fakes]") {
+          "[integration][formats][fakes]") {
   FakePagerDuty pagerduty;
   WebhookClient client;
   const Event critical = component_to(ComponentStatus::critical);
@@ -1161,7 +1161,7 @@ TEST_CASE("the PagerDuty fake acknowledges on maintenance and says 202 to a reso
   CHECK_FALSE(pagerduty.alert(dedup_key(resolved_elsewhere)).has_value());
 }
 
-TEST_CASE("every formatted event is accepted by the fakes", "[formats][fakes]") {
+TEST_CASE("every formatted event is accepted by the fakes", "[integration][formats][fakes]") {
   FakePagerDuty pagerduty;
   FakeDatadog datadog;
   datadog.set_expected_api_key(api_key);
@@ -1180,7 +1180,7 @@ TEST_CASE("every formatted event is accepted by the fakes", "[formats][fakes]") 
 }
 
 TEST_CASE("the fakes accept exactly the bodies the request schemas accept, and ignore unknown names",
-          "[formats][fakes]") {
+          "[integration][formats][fakes]") {
   WebhookClient client;
   FakePagerDuty pagerduty;
   FakeDatadog datadog;
@@ -1201,7 +1201,7 @@ TEST_CASE("the fakes accept exactly the bodies the request schemas accept, and i
   }
 }
 
-TEST_CASE("the fakes answer 400 with errors that become the failure reason", "[formats][fakes]") {
+TEST_CASE("the fakes answer 400 with errors that become the failure reason", "[integration][formats][fakes]") {
   WebhookClient client;
   SECTION("PagerDuty: missing fields and broken limits") {
     FakePagerDuty pagerduty;
@@ -1242,7 +1242,7 @@ TEST_CASE("the fakes answer 400 with errors that become the failure reason", "[f
   }
 }
 
-TEST_CASE("the fakes answer 429 when told to, and when their rate limit is exceeded", "[formats][fakes]") {
+TEST_CASE("the fakes answer 429 when told to, and when their rate limit is exceeded", "[integration][formats][fakes]") {
   WebhookClient client;
   FakePagerDuty pagerduty;
   const FormattedRequest request =
@@ -1278,7 +1278,7 @@ TEST_CASE("the fakes answer 429 when told to, and when their rate limit is excee
   CHECK(find_header(datadog.exchanges()[0].request.headers, "DD-API-KEY") != nullptr);
 }
 
-TEST_CASE("the fakes serve HTTPS with the test certificates", "[formats][fakes]") {
+TEST_CASE("the fakes serve HTTPS with the test certificates", "[integration][formats][fakes]") {
   const TestCertificates certs;
   FakePagerDuty pagerduty(certs);
   REQUIRE(pagerduty.url().rfind("https://127.0.0.1:", 0) == 0);
@@ -1297,7 +1297,7 @@ TEST_CASE("the fakes serve HTTPS with the test certificates", "[formats][fakes]"
 // The command line
 
 #ifdef SSW_CLI_PATH
-TEST_CASE("statusstack-webhook render prints the body a vendor endpoint would send", "[formats][cli]") {
+TEST_CASE("statusstack-webhook render prints the body a vendor endpoint would send", "[integration][formats][cli]") {
   TempDir dir;
   const Event event = example_event(EventType::monitor_down);
   const std::string file = dir.write("event.json", to_json(event));

@@ -50,7 +50,7 @@ RetryPolicy quick() {
 }  // namespace
 
 TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert, and receipts are the dedup_key",
-          "[integrations]") {
+          "[integration][integrations]") {
   FakePagerDuty pagerduty;
   Reports reports;
   DispatcherOptions options;
@@ -87,7 +87,7 @@ TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert, and 
 }
 
 TEST_CASE("PagerDuty: a 429 is retried, and the documented 120 per minute is the default rate limit",
-          "[integrations]") {
+          "[integration][integrations]") {
   FakePagerDuty pagerduty;
   pagerduty.fail_next(2, 429);
   Reports reports;
@@ -113,7 +113,7 @@ TEST_CASE("PagerDuty: a 429 is retried, and the documented 120 per minute is the
 
 TEST_CASE(
     "Datadog: the event id is the receipt, and a 400's errors (sent as text/plain) are the failure detail",
-    "[integrations]") {
+    "[integration][integrations]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("dd-api-key-for-tests");
   Reports reports;
@@ -141,7 +141,7 @@ TEST_CASE(
   CHECK(reports.all[1].detail == "Bad Request");
 }
 
-TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words", "[integrations]") {
+TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words", "[integration][integrations]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("the-right-key");
   Reports reports;
@@ -158,7 +158,7 @@ TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words",
   CHECK(reports.all[0].detail == "Forbidden");
 }
 
-TEST_CASE("vendor endpoints are validated with their keys, and need no URL of their own", "[integrations]") {
+TEST_CASE("vendor endpoints are validated with their keys, and need no URL of their own", "[unit][integrations]") {
   Endpoint pagerduty;
   pagerduty.name = "pd";
   pagerduty.format.format = Format::pagerduty;

@@ -22,7 +22,7 @@ std::string error_of(const std::string& json) {
 
 }  // namespace
 
-TEST_CASE("a rules file sets endpoints, retries and limits", "[rules]") {
+TEST_CASE("a rules file sets endpoints, retries and limits", "[unit][rules]") {
   auto parsed = parse_rules(R"({
     "endpoints": [
       {"name": "ops", "url": "https://hooks.example.com/ops", "secret": "s1",
@@ -61,7 +61,7 @@ TEST_CASE("a rules file sets endpoints, retries and limits", "[rules]") {
   CHECK(fixed->retry.schedule == std::vector<std::chrono::milliseconds>{5s, 5min, 30min});
 }
 
-TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys", "[rules]") {
+TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys", "[unit][rules]") {
   auto parsed = parse_rules(R"({"endpoints": [
       {"name": "pager", "format": "pagerduty", "routing_key": "e93facc04764012d7bfb002500d5d1a6",
        "events": ["incident.*", "monitor.*"], "rate_limit_per_minute": 60},
@@ -84,7 +84,7 @@ TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys
             .rfind("endpoints[0]: endpoint \"x\": routing_key: ", 0) == 0);
 }
 
-TEST_CASE("a malformed rules file names the line or the field", "[rules]") {
+TEST_CASE("a malformed rules file names the line or the field", "[unit][rules]") {
   CHECK(error_of("{\n  \"endpoints\": [\n    {\"name\": \"ops\",,}\n  ]\n}") ==
         "line 3, column 20: Missing a name for object member.");
   CHECK(error_of("[]") == "(top level): expected an object with \"endpoints\"");
@@ -117,7 +117,7 @@ TEST_CASE("a malformed rules file names the line or the field", "[rules]") {
   CHECK(error_of(R"({"endpoints": [], "io_threads": 0})") == "io_threads: expected an integer from 1 to 64");
 }
 
-TEST_CASE("a rules file nested 10,000 deep is refused with the line and column, not a crash", "[rules]") {
+TEST_CASE("a rules file nested 10,000 deep is refused with the line and column, not a crash", "[unit][rules]") {
   const std::string deep = "{\"endpoints\": " + std::string(10000, '[') + std::string(10000, ']') + "}";
   const auto parsed = parse_rules(deep);
   REQUIRE_FALSE(parsed);
@@ -132,7 +132,7 @@ TEST_CASE("a rules file nested 10,000 deep is refused with the line and column, 
   CHECK(error_of(nested) == "retry.schedule_ms[0]: expected an integer from 0 to 2147483647000");
 }
 
-TEST_CASE("a rules file with a duplicate key, trailing data or a second document is refused", "[rules]") {
+TEST_CASE("a rules file with a duplicate key, trailing data or a second document is refused", "[unit][rules]") {
   CHECK(error_of(R"({"endpoints": [], "endpoints": []})") == "line 1, column 30: endpoints: duplicate key");
   CHECK(
       error_of(R"({"endpoints":[{"name":"ops","url":"https://x.example/h","secret":"s"}],"endpoints":[]})") ==
@@ -150,7 +150,7 @@ TEST_CASE("a rules file with a duplicate key, trailing data or a second document
   CHECK(parse_rules("{\"endpoints\": []} x").error().code == ErrorCode::invalid_json);
 }
 
-TEST_CASE("an empty events list in a rules file is refused, as a star says every event", "[rules]") {
+TEST_CASE("an empty events list in a rules file is refused, as a star says every event", "[unit][rules]") {
   CHECK(
       error_of(
           R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "s", "events": []}]})") ==
@@ -161,7 +161,7 @@ TEST_CASE("an empty events list in a rules file is refused, as a star says every
   for (EventType type : all_event_types) CHECK(every->endpoints.at(0).events.matches(type));
 }
 
-TEST_CASE("retry.schedule_ms entries are capped like the other _ms keys", "[rules]") {
+TEST_CASE("retry.schedule_ms entries are capped like the other _ms keys", "[unit][rules]") {
   CHECK(error_of(R"({"endpoints": [], "retry": {"schedule_ms": [5000, 10000000000000]}})") ==
         "retry.schedule_ms[1]: expected an integer from 0 to 2147483647000");
   CHECK(error_of(R"({"endpoints": [], "retry": {"schedule_ms": [-1]}})") ==
@@ -173,7 +173,7 @@ TEST_CASE("retry.schedule_ms entries are capped like the other _ms keys", "[rule
   CHECK(longest->retry.schedule == std::vector<std::chrono::milliseconds>{0ms, 2147483647000ms});
 }
 
-TEST_CASE("every rules-file key is read into its own setting", "[rules]") {
+TEST_CASE("every rules-file key is read into its own setting", "[integration][rules]") {
   // Each key set to a value unlike its default and unlike every other key's, so a key read into the
   // wrong field shows.
   auto parsed = parse_rules(R"({
@@ -252,7 +252,7 @@ TEST_CASE("every rules-file key is read into its own setting", "[rules]") {
 }
 
 #ifdef SSW_CLI_PATH
-TEST_CASE("the CLI dispatches events from a file and prints one JSON line per report", "[rules][cli]") {
+TEST_CASE("the CLI dispatches events from a file and prints one JSON line per report", "[integration][rules][cli]") {
   HttpTestServer all_server, incidents_server;
   const TempDir dir;
   const std::string rules = dir.write("rules.json", R"({"endpoints": [
@@ -301,7 +301,7 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
   }
 }
 
-TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a crash", "[rules][cli]") {
+TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a crash", "[integration][rules][cli]") {
   const TempDir dir;
   const std::string rules =
       dir.write("deep.json", "{\"endpoints\": " + std::string(10000, '[') + std::string(10000, ']') + "}");
@@ -312,7 +312,7 @@ TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a cr
   CHECK(run.err.find(": nested deeper than 32 levels\n") != std::string::npos);
 }
 
-TEST_CASE("the CLI sends one test webhook and says what happened", "[rules][cli]") {
+TEST_CASE("the CLI sends one test webhook and says what happened", "[integration][rules][cli]") {
   HttpTestServer server;
   const ProcessResult ok = run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--test",
                                         "--type", "monitor.down", "--header", "X-Team: ops"},
@@ -339,7 +339,7 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[rules][cli]
 #endif
 
 TEST_CASE("an endpoint's own retry policy in a rules file is checked, naming the endpoint's field",
-          "[rules]") {
+          "[unit][rules]") {
   auto message_for = [](const std::string& retry) {
     auto parsed = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://hooks.example.com/x",
       "secret": "s", "retry": )" +

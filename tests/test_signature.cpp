@@ -116,7 +116,7 @@ const std::string source_dir = SSW_SOURCE_DIR;
 // --- Signer ----------------------------------------------------------------------------------------
 
 TEST_CASE("a signature is the lowercase hex HMAC-SHA256 of the exact body bytes (RFC 4231 vectors)",
-          "[signature]") {
+          "[unit][signature]") {
   CHECK(Signer("Jefe").sign("what do ya want for nothing?") ==
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   CHECK(Signer(std::string(20, '\x0b')).sign("Hi There") ==
@@ -130,7 +130,7 @@ TEST_CASE("a signature is the lowercase hex HMAC-SHA256 of the exact body bytes 
   CHECK(Signer(std::string("k\0y", 3)).sign(binary_body) != Signer("k").sign(binary_body));
 }
 
-TEST_CASE("an empty secret is a configuration error that names it", "[signature]") {
+TEST_CASE("an empty secret is a configuration error that names it", "[unit][signature]") {
   try {
     Signer signer("");
     FAIL("no ConfigError");
@@ -144,7 +144,7 @@ TEST_CASE("an empty secret is a configuration error that names it", "[signature]
   CHECK_THROWS_WITH(Verifier(std::vector<std::string>{"a", ""}), "secrets[1]: must not be empty");
 }
 
-TEST_CASE("sign, sign_into and sign_hex agree, call after call and across copies", "[signature]") {
+TEST_CASE("sign, sign_into and sign_hex agree, call after call and across copies", "[unit][signature]") {
   const Signer signer("whsec-like-secret");
   const std::string first = signer.sign("{\"event\":\"component.status_changed\"}");
   REQUIRE(is_lower_hex(first));
@@ -162,7 +162,7 @@ TEST_CASE("sign, sign_into and sign_hex agree, call after call and across copies
   CHECK(signer.sign("") == Signer("whsec-like-secret").sign(std::string_view()));
 }
 
-TEST_CASE("one Signer signs correctly from many threads at once", "[signature][threads]") {
+TEST_CASE("one Signer signs correctly from many threads at once", "[integration][signature][threads]") {
   const Signer signer("shared secret");
   std::vector<std::string> bodies;
   std::vector<std::string> expected;
@@ -188,7 +188,7 @@ TEST_CASE("one Signer signs correctly from many threads at once", "[signature][t
 
 // --- Secret ----------------------------------------------------------------------------------------
 
-TEST_CASE("a Secret prints as *** and converts to a string only through reveal()", "[signature][secret]") {
+TEST_CASE("a Secret prints as *** and converts to a string only through reveal()", "[unit][signature][secret]") {
   static_assert(!std::is_convertible_v<Secret, std::string>);
   static_assert(!std::is_convertible_v<Secret, std::string_view>);
   static_assert(!std::is_convertible_v<std::string, Secret>);  // explicit construction only
@@ -215,7 +215,7 @@ TEST_CASE("a Secret prints as *** and converts to a string only through reveal()
 
 // --- Verifier --------------------------------------------------------------------------------------
 
-TEST_CASE("a signature made with the secret verifies", "[signature][verify]") {
+TEST_CASE("a signature made with the secret verifies", "[unit][signature][verify]") {
   const Verifier verifier("s3cr3t");
   const std::string body = "{\"event\":\"monitor.down\"}";
   CHECK(verifier.verify(body, Signer("s3cr3t").sign(body)).has_value());
@@ -223,7 +223,7 @@ TEST_CASE("a signature made with the secret verifies", "[signature][verify]") {
   CHECK(verifier.secret_count() == 1);
 }
 
-TEST_CASE("one flipped bit in the body, the signature or the secret fails", "[signature][verify]") {
+TEST_CASE("one flipped bit in the body, the signature or the secret fails", "[unit][signature][verify]") {
   std::mt19937_64 rng(4);
   const std::string secret = random_bytes(rng, 32);
   const std::string body = random_bytes(rng, 300);
@@ -249,7 +249,7 @@ TEST_CASE("one flipped bit in the body, the signature or the secret fails", "[si
         "signature: does not match the body");
 }
 
-TEST_CASE("every malformed signature fails cleanly, saying what is wrong", "[signature][verify]") {
+TEST_CASE("every malformed signature fails cleanly, saying what is wrong", "[unit][signature][verify]") {
   const Verifier verifier("s3cr3t");
   const std::string body = "{}";
   const std::string good = Signer("s3cr3t").sign(body);
@@ -296,7 +296,7 @@ TEST_CASE("every malformed signature fails cleanly, saying what is wrong", "[sig
   CHECK(zeros.code == ErrorCode::signature_mismatch);
 }
 
-TEST_CASE("with several secrets (rotation) a signature by any one of them passes", "[signature][verify]") {
+TEST_CASE("with several secrets (rotation) a signature by any one of them passes", "[unit][signature][verify]") {
   const Verifier verifier(std::vector<std::string>{"old secret", "new secret"});
   CHECK(verifier.secret_count() == 2);
   const std::string body = "{\"event\":\"incident.resolved\"}";
@@ -311,7 +311,7 @@ TEST_CASE("with several secrets (rotation) a signature by any one of them passes
 }
 
 TEST_CASE("verify_request reads X-StatusStack-Signature whatever the case of its name",
-          "[signature][verify]") {
+          "[unit][signature][verify]") {
   const Verifier verifier("s3cr3t");
   const std::string body = "{\"event\":\"monitor.recovered\"}";
   const std::string signature = Signer("s3cr3t").sign(body);
@@ -343,7 +343,7 @@ TEST_CASE("verify_request reads X-StatusStack-Signature whatever the case of its
   CHECK(empty.message == "X-StatusStack-Signature: is empty");
 }
 
-TEST_CASE("signature schemes have stable names", "[signature]") {
+TEST_CASE("signature schemes have stable names", "[unit][signature]") {
   CHECK(std::string(to_string(SignatureScheme::statusstack)) == "statusstack");
   CHECK(std::string(to_string(SignatureScheme::standard_webhooks)) == "standard_webhooks");
   CHECK(signature_header == "X-StatusStack-Signature");
@@ -359,14 +359,14 @@ const std::string sw_body = "{\"test\": 2432232314}";
 const std::string sw_signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 }  // namespace
 
-TEST_CASE("the Standard Webhooks signer reproduces the published vector", "[signature][standard-webhooks]") {
+TEST_CASE("the Standard Webhooks signer reproduces the published vector", "[unit][signature][standard-webhooks]") {
   CHECK(StandardWebhooksSigner(sw_secret).sign(sw_id, sw_timestamp, sw_body) == sw_signature);
   // The whsec_ prefix is optional.
   CHECK(StandardWebhooksSigner(sw_secret.substr(6)).sign(sw_id, sw_timestamp, sw_body) == sw_signature);
 }
 
 TEST_CASE("the Standard Webhooks verifier accepts the published vector within the tolerance",
-          "[signature][standard-webhooks]") {
+          "[unit][signature][standard-webhooks]") {
   const StandardWebhooksVerifier verifier(sw_secret);
   CHECK(verifier.tolerance() == std::chrono::seconds(300));
   CHECK(verifier.verify(sw_id, "1614265330", sw_signature, sw_body, sw_timestamp).has_value());
@@ -378,7 +378,7 @@ TEST_CASE("the Standard Webhooks verifier accepts the published vector within th
   CHECK(verifier.verify_request(headers, sw_body, sw_timestamp + 10).has_value());
 }
 
-TEST_CASE("a Standard Webhooks timestamp outside the tolerance fails", "[signature][standard-webhooks]") {
+TEST_CASE("a Standard Webhooks timestamp outside the tolerance fails", "[unit][signature][standard-webhooks]") {
   const StandardWebhooksVerifier verifier(sw_secret);
   const Error past =
       error_of(verifier.verify(sw_id, "1614265330", sw_signature, sw_body, sw_timestamp + 301));
@@ -412,7 +412,7 @@ TEST_CASE("a Standard Webhooks timestamp outside the tolerance fails", "[signatu
                     "tolerance: must not be negative (got -1 s)");
 }
 
-TEST_CASE("a Standard Webhooks timestamp must be decimal unix seconds", "[signature][standard-webhooks]") {
+TEST_CASE("a Standard Webhooks timestamp must be decimal unix seconds", "[unit][signature][standard-webhooks]") {
   const StandardWebhooksVerifier verifier(sw_secret);
   for (const std::string bad : {"", "-1614265330", "+1614265330", "1614265330.0", "0x60378af2", " 1614265330",
                                 "99999999999999999999"}) {
@@ -424,7 +424,7 @@ TEST_CASE("a Standard Webhooks timestamp must be decimal unix seconds", "[signat
 }
 
 TEST_CASE("any matching v1 entry among several signatures passes, and other versions are ignored",
-          "[signature][standard-webhooks]") {
+          "[unit][signature][standard-webhooks]") {
   const StandardWebhooksVerifier verifier(sw_secret);
   const std::string other = "v1," + std::string(43, 'A') + "=";
   CHECK(verifier.verify(sw_id, "1614265330", other + " " + sw_signature, sw_body, sw_timestamp).has_value());
@@ -451,7 +451,7 @@ TEST_CASE("any matching v1 entry among several signatures passes, and other vers
   }
 }
 
-TEST_CASE("Standard Webhooks rotation, request headers and secrets", "[signature][standard-webhooks]") {
+TEST_CASE("Standard Webhooks rotation, request headers and secrets", "[integration][signature][standard-webhooks]") {
   const std::string second = "whsec_" + std::string("c2Vjb25kIHNlY3JldCBieXRlcyBmb3Igcm90YXRpb24=");
   const StandardWebhooksVerifier verifier(std::vector<std::string>{second, sw_secret});
   CHECK(verifier.verify(sw_id, "1614265330", sw_signature, sw_body, sw_timestamp).has_value());
@@ -525,7 +525,7 @@ std::vector<CrossCase> make_cross_cases(const TempDir& dir, std::mt19937_64& rng
 }  // namespace
 
 TEST_CASE("signatures match openssl dgst, Python's hmac and the documented Node.js receiver code",
-          "[signature][crosscheck]") {
+          "[integration][signature][crosscheck]") {
   TempDir dir;
   std::mt19937_64 rng(20240604);
   const std::vector<CrossCase> cases = make_cross_cases(dir, rng);
@@ -612,7 +612,7 @@ TEST_CASE("signatures match openssl dgst, Python's hmac and the documented Node.
 }
 
 TEST_CASE("Standard Webhooks signatures match Python's hmac over id.timestamp.body",
-          "[signature][crosscheck]") {
+          "[integration][signature][crosscheck]") {
   TempDir dir;
   std::mt19937_64 rng(7);
   std::string manifest;
@@ -656,7 +656,7 @@ TEST_CASE("Standard Webhooks signatures match Python's hmac over id.timestamp.bo
 #ifdef SSW_CLI_PATH
 
 TEST_CASE("statusstack-webhook sign prints the signature of the exact bytes of a file or standard input",
-          "[signature][cli]") {
+          "[integration][signature][cli]") {
   TempDir dir;
   const std::string body("{\"a\":1}\n\0\xff\r\n", 12);  // a trailing newline and binary bytes are kept
   const fs::path body_file = dir.write("body", body);
@@ -686,7 +686,7 @@ TEST_CASE("statusstack-webhook sign prints the signature of the exact bytes of a
 }
 
 TEST_CASE("statusstack-webhook verify exits 0 when valid and 1 when not, saying why on stderr",
-          "[signature][cli]") {
+          "[integration][signature][cli]") {
   TempDir dir;
   const std::string body = "{\"event\":\"maintenance.scheduled\"}";
   const fs::path body_file = dir.write("body", body);
@@ -741,7 +741,7 @@ std::string doc_snippet(const std::string& first_line) {
 }  // namespace
 
 TEST_CASE("the Node.js and Python receiver snippets in docs/signatures.md accept our signatures",
-          "[signature][docs]") {
+          "[integration][signature][docs]") {
   TempDir dir;
   const fs::path node_script =
       dir.write("verify.js", doc_snippet("// verify.js: node verify.js SIGNATURE < body"));

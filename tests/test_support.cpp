@@ -99,7 +99,7 @@ const std::string kRequest = "POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-
 
 }  // namespace
 
-TEST_CASE("a TempDir writes files and removes itself with its contents", "[support]") {
+TEST_CASE("a TempDir writes files and removes itself with its contents", "[integration][support]") {
   std::string root;
   {
     TempDir dir;
@@ -117,7 +117,7 @@ TEST_CASE("a TempDir writes files and removes itself with its contents", "[suppo
   CHECK_FALSE(std::filesystem::exists(root));
 }
 
-TEST_CASE("TestCertificates writes a CA and two server certificates as PEM files", "[support]") {
+TEST_CASE("TestCertificates writes a CA and two server certificates as PEM files", "[integration][support]") {
   const TestCertificates certs;
   for (const std::string& file : {certs.ca_file(), certs.cert_file(), certs.wrong_host_cert_file()}) {
     CHECK(read_file(file).rfind("-----BEGIN CERTIFICATE-----\n", 0) == 0);
@@ -129,7 +129,7 @@ TEST_CASE("TestCertificates writes a CA and two server certificates as PEM files
   CHECK(read_file(certs.cert_file()) != read_file(certs.wrong_host_cert_file()));
 }
 
-TEST_CASE("the HTTP test server records a request and answers as the handler says", "[support]") {
+TEST_CASE("the HTTP test server records a request and answers as the handler says", "[integration][support]") {
   HttpTestServer server([](const RecordedRequest& req) {
     return Reply{req.body == "{\"n\":1}" ? 201 : 400, {{"X-Answer", "yes"}}, "created", {}};
   });
@@ -156,7 +156,7 @@ TEST_CASE("the HTTP test server records a request and answers as the handler say
   CHECK(req.remote_port > 0);
 }
 
-TEST_CASE("the HTTP test server takes any method on any path and counts connections", "[support]") {
+TEST_CASE("the HTTP test server takes any method on any path and counts connections", "[integration][support]") {
   HttpTestServer server;  // default: 200 "ok"
   {
     httplib::Client client("127.0.0.1", server.port());
@@ -191,7 +191,7 @@ TEST_CASE("the HTTP test server takes any method on any path and counts connecti
   CHECK(server.requests().back().remote_port != requests[0].remote_port);
 }
 
-TEST_CASE("wait_for_requests returns false once its timeout passes", "[support]") {
+TEST_CASE("wait_for_requests returns false once its timeout passes", "[integration][support]") {
   HttpTestServer server;
   CHECK_FALSE(server.wait_for_requests(1, 20ms));
   httplib::Client client("127.0.0.1", server.port());
@@ -200,7 +200,7 @@ TEST_CASE("wait_for_requests returns false once its timeout passes", "[support]"
   CHECK(server.request_count() == 1);
 }
 
-TEST_CASE("set_handler changes the answer for later requests", "[support]") {
+TEST_CASE("set_handler changes the answer for later requests", "[integration][support]") {
   HttpTestServer server;
   httplib::Client client("127.0.0.1", server.port());
   REQUIRE(client.Post("/hook", "x", "text/plain")->status == 200);
@@ -211,7 +211,7 @@ TEST_CASE("set_handler changes the answer for later requests", "[support]") {
   CHECK(res->get_header_value("Retry-After") == "1");
 }
 
-TEST_CASE("a delayed reply comes after its delay, unless the server stops first", "[support]") {
+TEST_CASE("a delayed reply comes after its delay, unless the server stops first", "[integration][support]") {
   SECTION("the client waits at least the delay") {
     HttpTestServer server([](const RecordedRequest&) { return Reply{200, {}, "late", 100ms}; });
     httplib::Client client("127.0.0.1", server.port());
@@ -251,7 +251,7 @@ TEST_CASE("a delayed reply comes after its delay, unless the server stops first"
   }
 }
 
-TEST_CASE("destroying the HTTP test server does not wait for clients holding idle connections", "[support]") {
+TEST_CASE("destroying the HTTP test server does not wait for clients holding idle connections", "[integration][support]") {
   auto server = std::make_unique<HttpTestServer>();
   Socket client(server->port());
   client.send("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx");
@@ -266,7 +266,7 @@ TEST_CASE("destroying the HTTP test server does not wait for clients holding idl
   CHECK(error == 0);
 }
 
-TEST_CASE("the HTTPS test server is trusted through the test CA", "[support]") {
+TEST_CASE("the HTTPS test server is trusted through the test CA", "[integration][support]") {
   const TestCertificates certs;
   HttpTestServer server(certs, [](const RecordedRequest&) { return Reply{200, {}, "secure", {}}; });
   REQUIRE(server.url("/x") == "https://127.0.0.1:" + std::to_string(server.port()) + "/x");
@@ -294,7 +294,7 @@ TEST_CASE("the HTTPS test server is trusted through the test CA", "[support]") {
   }
 }
 
-TEST_CASE("a client trusting the CA refuses the wrong-host certificate for 127.0.0.1", "[support]") {
+TEST_CASE("a client trusting the CA refuses the wrong-host certificate for 127.0.0.1", "[integration][support]") {
   const TestCertificates certs;
   HttpTestServer server(certs, {}, /*wrong_host=*/true);
   httplib::SSLClient client("127.0.0.1", server.port());
@@ -305,7 +305,7 @@ TEST_CASE("a client trusting the CA refuses the wrong-host certificate for 127.0
   CHECK(server.request_count() == 0);
 }
 
-TEST_CASE("a raw server replying bytes waits for the whole body, then writes them and closes", "[support]") {
+TEST_CASE("a raw server replying bytes waits for the whole body, then writes them and closes", "[integration][support]") {
   const std::string reply =
       "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\n\r\n";
   RawTestServer server(RawBehaviour::reply_bytes, reply);
@@ -322,7 +322,7 @@ TEST_CASE("a raw server replying bytes waits for the whole body, then writes the
   CHECK(server.connections() == 1);
 }
 
-TEST_CASE("a raw server answers Expect: 100-continue before the body comes", "[support]") {
+TEST_CASE("a raw server answers Expect: 100-continue before the body comes", "[integration][support]") {
   RawTestServer server(RawBehaviour::reply_bytes, "HTTP/1.1 204 No Content\r\n\r\n");
   Socket client(server.port());
   client.send("PUT /hook HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
@@ -333,7 +333,7 @@ TEST_CASE("a raw server answers Expect: 100-continue before the body comes", "[s
   CHECK(client.read_to_end(error) == "HTTP/1.1 204 No Content\r\n\r\n");
 }
 
-TEST_CASE("a raw server reads a chunked body to its last chunk", "[support]") {
+TEST_CASE("a raw server reads a chunked body to its last chunk", "[integration][support]") {
   RawTestServer server(RawBehaviour::reply_bytes, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   Socket client(server.port());
   client.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
@@ -343,7 +343,7 @@ TEST_CASE("a raw server reads a chunked body to its last chunk", "[support]") {
   CHECK(client.read_to_end(error) == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 }
 
-TEST_CASE("a raw server resetting after the request makes the client see a reset", "[support]") {
+TEST_CASE("a raw server resetting after the request makes the client see a reset", "[integration][support]") {
   RawTestServer server(RawBehaviour::reset_after_request);
   Socket client(server.port());
   client.send(kRequest);
@@ -353,7 +353,7 @@ TEST_CASE("a raw server resetting after the request makes the client see a reset
   CHECK(server.received() == kRequest);
 }
 
-TEST_CASE("a raw server resetting mid-response sends part of an answer, then a reset", "[support]") {
+TEST_CASE("a raw server resetting mid-response sends part of an answer, then a reset", "[integration][support]") {
   RawTestServer server(RawBehaviour::reset_mid_response);
   Socket client(server.port());
   client.send(kRequest);
@@ -364,7 +364,7 @@ TEST_CASE("a raw server resetting mid-response sends part of an answer, then a r
   CHECK(std::string("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc").rfind(got, 0) == 0);
 }
 
-TEST_CASE("a raw server that never answers keeps the connection open and silent", "[support]") {
+TEST_CASE("a raw server that never answers keeps the connection open and silent", "[integration][support]") {
   RawTestServer server(RawBehaviour::never_answer);
   Socket client(server.port());
   client.send(kRequest);
@@ -373,7 +373,7 @@ TEST_CASE("a raw server that never answers keeps the connection open and silent"
   CHECK(server.connections() == 1);
 }
 
-TEST_CASE("a raw server closing immediately gives the client EOF or a reset", "[support]") {
+TEST_CASE("a raw server closing immediately gives the client EOF or a reset", "[integration][support]") {
   RawTestServer server(RawBehaviour::close_immediately);
   for (int i = 0; i < 3; ++i) {
     Socket client(server.port());
@@ -387,7 +387,7 @@ TEST_CASE("a raw server closing immediately gives the client EOF or a reset", "[
   CHECK(server.received().empty());
 }
 
-TEST_CASE("a RefusedPort refuses connections and keeps its port from others while it lives", "[support]") {
+TEST_CASE("a RefusedPort refuses connections and keeps its port from others while it lives", "[integration][support]") {
   const RefusedPort refused;
   REQUIRE(refused.port() > 0);
   CHECK(refused.url() == "http://127.0.0.1:" + std::to_string(refused.port()) + "/hook");

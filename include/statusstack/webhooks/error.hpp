@@ -27,8 +27,8 @@ enum class ErrorCode {
   signature_mismatch,          ///< well-formed, but no secret produces it
   timestamp_out_of_tolerance,  ///< a signed timestamp too far in the past or the future
   // Requests and configuration.
-  invalid_url,     ///< not an absolute http(s) URL, or http:// where it is not allowed
-  invalid_header,  ///< a header name that is not a token, or CR/LF/NUL in a name or value
+  invalid_url,     ///< not an absolute http(s) URL with a host, http:// where it is not allowed, a bad proxy
+  invalid_header,  ///< a name that is not a token, a control byte in a value, a name or value too long
   invalid_config,  ///< any other configuration value that cannot work
   // Dispatching.
   queue_full,  ///< the Dispatcher's bounded queue has no room

@@ -292,10 +292,10 @@ TEST_CASE("flush() and shutdown() from a callback fail at once with a ConfigErro
         const std::lock_guard<std::mutex> lock(mutex);
         errors.emplace_back("no error");
       } catch (const ConfigError& e) {
+        // "At once": nowhere near the 10 s the call was given (checked on the test's thread).
+        const bool quick = std::chrono::steady_clock::now() - started < 5s;
         const std::lock_guard<std::mutex> lock(mutex);
-        errors.emplace_back(e.what());
-        // "At once": nowhere near the 10 s the call was given.
-        CHECK(std::chrono::steady_clock::now() - started < 5s);
+        errors.emplace_back(std::string(e.what()) + (quick ? "" : " (after waiting)"));
       }
     }
   };

@@ -3,10 +3,13 @@
 
 #include "dispatch/decide.hpp"
 
+#include "support/reports.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace statusstack::webhooks;
 using namespace statusstack::webhooks::detail;
+using namespace statusstack::webhooks::testing;
 using namespace std::chrono_literals;
 using Next = Decision::Next;
 
@@ -26,18 +29,7 @@ Outcome failed(TransportError error) {
   return outcome;
 }
 
-RetryPolicy exact(int max_attempts) {
-  RetryPolicy policy;
-  policy.max_attempts = max_attempts;
-  policy.initial_delay = 1s;
-  policy.factor = 2.0;
-  policy.jitter = 0.0;
-  policy.max_delay = 1h;
-  policy.max_retry_after = 10min;
-  return policy;
-}
-
-Decision after(const Outcome& outcome, int attempts, const RetryPolicy& policy = exact(5),
+Decision after(const Outcome& outcome, int attempts, const RetryPolicy& policy = exact_retries(5),
                std::chrono::milliseconds age = 0ms, std::chrono::milliseconds max_age = 24h,
                std::optional<std::chrono::milliseconds> shutdown_in = std::nullopt) {
   return decide(AttemptFacts{outcome, attempts, age, max_age, shutdown_in}, policy, 0.5);
@@ -92,7 +84,7 @@ TEST_CASE("decide: 410 Gone fails and pauses the endpoint", "[unit][retry]") {
 }
 
 TEST_CASE("decide: the backoff schedule, exactly, up to max_attempts", "[unit][retry]") {
-  const RetryPolicy policy = exact(5);
+  const RetryPolicy policy = exact_retries(5);
   CHECK(after(http(503), 1, policy).delay == 1s);
   CHECK(after(http(503), 2, policy).delay == 2s);
   CHECK(after(http(503), 3, policy).delay == 4s);
@@ -101,7 +93,7 @@ TEST_CASE("decide: the backoff schedule, exactly, up to max_attempts", "[unit][r
   CHECK(last.next == Next::fail);
   CHECK(last.reason == FailureReason::attempts_exhausted);
 
-  RetryPolicy fixed = exact(8);
+  RetryPolicy fixed = exact_retries(8);
   fixed.schedule = {5s, 5min, 30min, 2h};
   CHECK(after(http(500), 1, fixed).delay == 5s);
   CHECK(after(http(500), 3, fixed).delay == 30min);
@@ -117,21 +109,21 @@ TEST_CASE("decide: Retry-After wins when longer, within max_retry_after", "[unit
 
 TEST_CASE("decide: no attempt starts after max_age", "[unit][retry]") {
   // 1 s of backoff left to wait, 1 s of age left: the retry may still come.
-  CHECK(after(http(503), 1, exact(5), 23h + 59min + 59s, 24h).next == Next::retry);
-  const Decision late = after(http(503), 1, exact(5), 23h + 59min + 59s + 1ms, 24h);
+  CHECK(after(http(503), 1, exact_retries(5), 23h + 59min + 59s, 24h).next == Next::retry);
+  const Decision late = after(http(503), 1, exact_retries(5), 23h + 59min + 59s + 1ms, 24h);
   CHECK(late.next == Next::fail);
   CHECK(late.reason == FailureReason::too_old);
   // Retry-After counts too, and max_age = max() never overflows.
-  CHECK(after(http(429, 600s), 1, exact(5), 0ms, 5min).reason == FailureReason::too_old);
-  CHECK(after(http(503), 1, exact(5), 1000h, std::chrono::milliseconds::max()).next == Next::retry);
+  CHECK(after(http(429, 600s), 1, exact_retries(5), 0ms, 5min).reason == FailureReason::too_old);
+  CHECK(after(http(503), 1, exact_retries(5), 1000h, std::chrono::milliseconds::max()).next == Next::retry);
 }
 
 TEST_CASE("decide: a retry due after the shutdown deadline does not happen", "[unit][retry]") {
-  CHECK(after(http(503), 1, exact(5), 0ms, 24h, 1s).next == Next::retry);
-  const Decision past = after(http(503), 1, exact(5), 0ms, 24h, 999ms);
+  CHECK(after(http(503), 1, exact_retries(5), 0ms, 24h, 1s).next == Next::retry);
+  const Decision past = after(http(503), 1, exact_retries(5), 0ms, 24h, 999ms);
   CHECK(past.next == Next::fail);
   CHECK(past.reason == FailureReason::shutdown);
-  CHECK(after(http(503), 1, exact(5), 0ms, 24h, -5ms).reason == FailureReason::shutdown);
+  CHECK(after(http(503), 1, exact_retries(5), 0ms, 24h, -5ms).reason == FailureReason::shutdown);
   // A final answer is final whether or not shutdown is under way.
-  CHECK(after(http(404), 1, exact(5), 0ms, 24h, 1h).reason == FailureReason::rejected);
+  CHECK(after(http(404), 1, exact_retries(5), 0ms, 24h, 1h).reason == FailureReason::rejected);
 }

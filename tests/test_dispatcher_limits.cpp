@@ -362,32 +362,30 @@ TEST_CASE("a delivery that was never attempted says why instead of HTTP 0",
 
 TEST_CASE("a receiver's explanation of a 4xx is in the report's detail, capped",
           "[integration][dispatcher]") {
-  Recorder recorder;
-  DispatcherOptions options;
-  recorder.install(options);
-  SECTION("short, with a newline") {
-    HttpTestServer server([](const RecordedRequest&) { return Reply{422, {}, "missing field: id\n"}; });
+  // The one report of one event sent to a receiver that always answers `status` with `body`.
+  auto report_for = [](int status, const std::string& body) {
+    HttpTestServer server([status, body](const RecordedRequest&) { return Reply{status, {}, body}; });
+    Recorder recorder;
+    DispatcherOptions options;
     options.endpoints = {local_endpoint("ops", server.url())};
+    recorder.install(options);
     Dispatcher dispatcher(options);
     REQUIRE(dispatcher.dispatch(sample_event()));
     REQUIRE(dispatcher.flush(generous));
     const auto reports = recorder.all();
     REQUIRE(reports.size() == 1);
-    CHECK(reports[0].reason == FailureReason::rejected);
-    CHECK(reports[0].detail == "HTTP 422: missing field: id ");
-    CHECK(reports[0].last.body == "missing field: id\n");
+    return reports[0];
+  };
+  SECTION("short, with a newline") {
+    const DeliveryReport report = report_for(422, "missing field: id\n");
+    CHECK(report.reason == FailureReason::rejected);
+    CHECK(report.detail == "HTTP 422: missing field: id ");
+    CHECK(report.last.body == "missing field: id\n");
   }
   SECTION("long: 512 bytes, never half a character") {
     // 511 ASCII bytes then a two-byte character that straddles the cap.
-    const std::string body = std::string(511, 'x') + "\xc3\xa9" + std::string(100, 'y');
-    HttpTestServer server([body](const RecordedRequest&) { return Reply{400, {}, body}; });
-    options.endpoints = {local_endpoint("ops", server.url())};
-    Dispatcher dispatcher(options);
-    REQUIRE(dispatcher.dispatch(sample_event()));
-    REQUIRE(dispatcher.flush(generous));
-    const auto reports = recorder.all();
-    REQUIRE(reports.size() == 1);
-    CHECK(reports[0].detail == "HTTP 400: " + std::string(511, 'x') + "...");
+    const DeliveryReport report = report_for(400, std::string(511, 'x') + "\xc3\xa9" + std::string(100, 'y'));
+    CHECK(report.detail == "HTTP 400: " + std::string(511, 'x') + "...");
   }
 }
 

@@ -129,16 +129,6 @@ Endpoint plain(std::string name = "ops") {
   return endpoint;
 }
 
-RetryPolicy exact(int attempts) {
-  RetryPolicy policy;
-  policy.max_attempts = attempts;
-  policy.initial_delay = 1s;
-  policy.factor = 2.0;
-  policy.jitter = 0.0;
-  policy.max_delay = 1h;
-  return policy;
-}
-
 Event monitor_event(EventType type, const std::string& monitor_id) {
   Event event = example_event(type);
   std::visit(
@@ -157,7 +147,7 @@ Event monitor_event(EventType type, const std::string& monitor_id) {
 TEST_CASE("engine: the retry schedule, exactly, on the manual clock", "[unit][dispatcher]") {
   DispatcherOptions options;
   options.endpoints = {plain()};
-  options.retry = exact(4);
+  options.retry = exact_retries(4);
   Bench bench(options);
   REQUIRE(bench.engine->dispatch(example_event(EventType::monitor_down)));
   bench.settle();
@@ -192,7 +182,7 @@ TEST_CASE("engine: the retry schedule, exactly, on the manual clock", "[unit][di
 TEST_CASE("engine: Retry-After within its cap, and no attempt after max_age", "[unit][dispatcher]") {
   DispatcherOptions options;
   options.endpoints = {plain()};
-  options.retry = exact(10);
+  options.retry = exact_retries(10);
   options.retry.max_retry_after = 30s;
   options.retry.max_age = 1min;
   Bench bench(options);
@@ -284,7 +274,7 @@ TEST_CASE("engine: rotated secrets and vendor keys reach deliveries waiting for 
   datadog.format.api_key = "old-api-key";
   DispatcherOptions options;
   options.endpoints = {signed_endpoint, pagerduty, datadog};
-  options.retry = exact(3);
+  options.retry = exact_retries(3);
   Bench bench(options);
   REQUIRE(bench.engine->dispatch(example_event(EventType::monitor_down)));
   bench.settle();
@@ -329,7 +319,7 @@ TEST_CASE("engine: PagerDuty deliveries about one thing go one at a time, in ord
   pagerduty.rate_limit_per_minute = 0;
   DispatcherOptions options;
   options.endpoints = {pagerduty};
-  options.retry = exact(5);
+  options.retry = exact_retries(5);
   options.io_threads = 2;  // keys spread over both loops; one key stays on one
   Bench bench(options);
   REQUIRE(bench.engine->dispatch(monitor_event(EventType::monitor_down, "mon_1")));
@@ -367,7 +357,7 @@ TEST_CASE("engine: an ordered endpoint sends one delivery at a time, first in fi
   ordered.max_in_flight = 8;
   DispatcherOptions options;
   options.endpoints = {ordered};
-  options.retry = exact(5);
+  options.retry = exact_retries(5);
   options.io_threads = 2;
   Bench bench(options);
   std::vector<std::string> ids;
@@ -396,11 +386,11 @@ TEST_CASE("engine: an ordered endpoint sends one delivery at a time, first in fi
 
 TEST_CASE("engine: an endpoint's own retry policy wins over the dispatcher's", "[unit][dispatcher]") {
   Endpoint own = plain("own");
-  own.retry = exact(2);
+  own.retry = exact_retries(2);
   own.retry->initial_delay = 10s;
   DispatcherOptions options;
   options.endpoints = {plain("default"), own};
-  options.retry = exact(5);
+  options.retry = exact_retries(5);
   Bench bench(options);
   REQUIRE(bench.engine->dispatch(example_event(EventType::monitor_down)));
   bench.settle();
@@ -438,7 +428,7 @@ TEST_CASE("engine: an endpoint's own retry policy wins over the dispatcher's", "
 TEST_CASE("engine: shutdown lets work go on until its deadline, then ends the rest", "[unit][dispatcher]") {
   DispatcherOptions options;
   options.endpoints = {plain()};
-  options.retry = exact(5);
+  options.retry = exact_retries(5);
   Bench bench(options);
   for (int i = 0; i < 3; ++i) REQUIRE(bench.engine->dispatch(example_event(EventType::monitor_down)));
   bench.settle();
@@ -504,7 +494,7 @@ TEST_CASE("engine: the store hears of every change of state, and before the repo
   auto log = std::make_shared<StoreLog>();
   DispatcherOptions options;
   options.endpoints = {plain("a"), plain("b")};
-  options.retry = exact(3);
+  options.retry = exact_retries(3);
   std::vector<std::string> seen_at_report;  // the store's log as each report was given
   options.on_report = [&](const DeliveryReport&) { seen_at_report.push_back(log->events.back()); };
   EngineParts parts;

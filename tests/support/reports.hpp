@@ -71,4 +71,17 @@ inline RetryPolicy quick_retries(int attempts,
   return policy;
 }
 
+/// Exponential backoff without jitter for exact expectations: 1 s, doubling, at most 1 h between
+/// attempts, `attempts` in all; a Retry-After is honoured up to 10 min.
+inline RetryPolicy exact_retries(int attempts) {
+  RetryPolicy policy;
+  policy.max_attempts = attempts;
+  policy.initial_delay = std::chrono::seconds(1);
+  policy.factor = 2.0;
+  policy.jitter = 0.0;
+  policy.max_delay = std::chrono::hours(1);
+  policy.max_retry_after = std::chrono::minutes(10);
+  return policy;
+}
+
 }  // namespace statusstack::webhooks::testing

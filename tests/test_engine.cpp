@@ -521,3 +521,27 @@ TEST_CASE("engine: the store hears of every change of state, and before the repo
   CHECK(engine.stats().rejected_calls == 1);
   CHECK(engine.stats().queued == 1);  // the delivery waiting for its retry; the refused took no room
 }
+
+TEST_CASE("engine: a Datadog endpoint gives up at 18 hours, which Datadog refuses beyond",
+          "[unit][dispatcher]") {
+  Endpoint datadog;
+  datadog.name = "datadog";
+  datadog.format.format = Format::datadog;
+  datadog.format.api_key = "key";
+  Endpoint plain_endpoint = plain();
+  DispatcherOptions options;
+  options.endpoints = {datadog, plain_endpoint};
+  options.retry = exact_retries(5);
+  options.retry.schedule = {std::chrono::hours(19)};  // within the policy's 24 h, past Datadog's 18 h
+  Bench bench(options);
+  REQUIRE(bench.engine->dispatch(example_event(EventType::monitor_down)));
+  bench.settle();
+  bench.wire->answer_all(503);
+  bench.settle();
+  const auto reports = bench.reports();
+  REQUIRE(reports.size() == 1);  // the plain endpoint waits for its retry at 19 h
+  CHECK(reports[0].endpoint == "datadog");
+  CHECK(reports[0].reason == FailureReason::too_old);
+  bench.advance(std::chrono::hours(19));
+  CHECK(bench.wire->sent.size() == 3);
+}

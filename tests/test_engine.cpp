@@ -545,3 +545,31 @@ TEST_CASE("engine: a Datadog endpoint gives up at 18 hours, which Datadog refuse
   bench.advance(std::chrono::hours(19));
   CHECK(bench.wire->sent.size() == 3);
 }
+
+TEST_CASE("engine: removing an endpoint ends its deliveries at once, retries and held ones included",
+          "[unit][dispatcher]") {
+  Endpoint pagerduty;
+  pagerduty.name = "pagerduty";
+  pagerduty.format.format = Format::pagerduty;
+  pagerduty.format.routing_key = std::string(32, 'a');
+  pagerduty.rate_limit_per_minute = 0;
+  DispatcherOptions options;
+  options.endpoints = {pagerduty};
+  options.retry = exact_retries(5);
+  options.retry.schedule = {std::chrono::hours(1)};
+  Bench bench(options);
+  REQUIRE(bench.engine->dispatch(monitor_event(EventType::monitor_down, "mon_1")));
+  REQUIRE(bench.engine->dispatch(monitor_event(EventType::monitor_recovered, "mon_1")));  // held back
+  bench.settle();
+  bench.wire->answer_all(503);  // the trigger waits an hour for its retry
+  bench.settle();
+  CHECK(bench.recorder.count() == 0);
+  REQUIRE(bench.engine->remove_endpoint("pagerduty"));
+  bench.settle();  // no time passes
+  const auto reports = bench.reports();
+  REQUIRE(reports.size() == 2);
+  for (const auto& report : reports) CHECK(report.reason == FailureReason::endpoint_removed);
+  CHECK(reports[0].attempts == 1);
+  CHECK(reports[1].attempts == 0);
+  CHECK(bench.engine->stats().queued == 0);
+}

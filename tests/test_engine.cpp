@@ -573,3 +573,77 @@ TEST_CASE("engine: removing an endpoint ends its deliveries at once, retries and
   CHECK(reports[1].attempts == 0);
   CHECK(bench.engine->stats().queued == 0);
 }
+
+namespace {
+
+// A transport whose sleep() lasts until wake() (or 10 s, so that a broken test still ends): with it,
+// a loop that is not woken never sees new work. Thread-safe; it answers every request 200 at once.
+class SleepUntilWoken final : public Transport {
+ public:
+  void start(void* token, PreparedRequest) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    done_.push_back(token);
+    ++started_;
+    changed_.notify_all();
+  }
+  void drive(std::vector<Finished>& finished) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (void* token : done_) {
+      Outcome ok;
+      ok.status = 200;
+      finished.push_back(Finished{token, ok});
+    }
+    done_.clear();
+  }
+  milliseconds next_timeout() override { return milliseconds::max(); }
+  void sleep(milliseconds) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++sleeps_;
+    changed_.notify_all();
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return woken_; });
+    woken_ = false;
+  }
+  void wake() override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    woken_ = true;
+    ++wakes_;
+    changed_.notify_all();
+  }
+  void abandon(std::vector<void*>&) override {}
+
+  // Waits (5 s at most) until `ready` holds, under the lock; false on timeout.
+  template <class Ready>
+  bool wait(Ready ready) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(5), [&] { return ready(*this); });
+  }
+  int started_ = 0, sleeps_ = 0, wakes_ = 0;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<void*> done_;
+  bool woken_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("engine: dispatch() wakes a sleeping I/O loop, which would otherwise not look",
+          "[integration][dispatcher]") {
+  SleepUntilWoken* transport = nullptr;
+  EngineParts parts;
+  parts.transport = [&transport] {
+    auto made = std::make_unique<SleepUntilWoken>();
+    transport = made.get();
+    return made;
+  };
+  DispatcherOptions options;
+  options.endpoints = {plain()};
+  Engine engine(std::move(options), std::move(parts));  // with its thread
+  REQUIRE(transport != nullptr);
+  REQUIRE(transport->wait([](const SleepUntilWoken& t) { return t.sleeps_ >= 1; }));  // asleep, idle
+  REQUIRE(engine.dispatch(example_event(EventType::monitor_down)));
+  CHECK(transport->wait([](const SleepUntilWoken& t) { return t.started_ == 1; }));
+  CHECK(engine.flush(std::chrono::seconds(5)));
+  engine.shutdown(std::chrono::seconds(5));
+}

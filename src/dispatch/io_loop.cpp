@@ -82,7 +82,7 @@ milliseconds IoLoop::sleep_time(SteadyTime now) {
   return std::max(wait, milliseconds::zero());
 }
 
-const EndpointConfig& IoLoop::config(Lane& lane, const EndpointSlot& slot) {
+const EndpointConfig& IoLoop::config(Lane& lane, const EndpointSlot& slot) const {
   if (!lane.config || lane.config_generation != seen_generation_) {
     lane.config = slot.current();
     lane.config_generation = seen_generation_;

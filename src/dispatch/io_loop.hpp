@@ -39,7 +39,7 @@ class IoLoop {
   };
 
   Lane& lane(const Delivery& delivery) const { return delivery.endpoint->lanes[index_]; }
-  const EndpointConfig& config(Lane& lane, const EndpointSlot& slot);
+  const EndpointConfig& config(Lane& lane, const EndpointSlot& slot) const;
   void take_inbox();
   void sweep_removed();
   void admit(std::unique_ptr<Delivery> delivery);

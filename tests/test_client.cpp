@@ -167,7 +167,8 @@ TEST_CASE("a closed port is refused, retryably", "[integration][client]") {
   CHECK(outcome.retryable());
 }
 
-TEST_CASE("broken peers: reset, garbage and a truncated body each have their own outcome", "[integration][client]") {
+TEST_CASE("broken peers: reset, garbage and a truncated body each have their own outcome",
+          "[integration][client]") {
   WebhookClient client;
   SECTION("reset after the request") {
     RawTestServer server(RawBehaviour::reset_after_request);

@@ -71,7 +71,8 @@ TEST_CASE("RetryPolicy: exponential backoff with jitter, fixed schedules, Retry-
   CHECK(bad.validate().error().message == "retry.factor: must be at least 1");
 }
 
-TEST_CASE("filters route each of the seven event types to exactly the right endpoints", "[integration][dispatcher]") {
+TEST_CASE("filters route each of the seven event types to exactly the right endpoints",
+          "[integration][dispatcher]") {
   HttpTestServer all_server, incidents_server, components_server;
   Recorder recorder;
   DispatcherOptions options;
@@ -112,7 +113,8 @@ TEST_CASE("filters route each of the seven event types to exactly the right endp
   for (const auto& report : recorder.all()) CHECK(report.delivered);
 }
 
-TEST_CASE("each delivery is signed for its endpoint and the body is the event's JSON", "[integration][dispatcher]") {
+TEST_CASE("each delivery is signed for its endpoint and the body is the event's JSON",
+          "[integration][dispatcher]") {
   HttpTestServer plain_server, standard_server;
   DispatcherOptions options;
   Endpoint plain = local_endpoint("plain", plain_server.url());
@@ -252,7 +254,8 @@ TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[integration][
   CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_gone)] == 3);
 }
 
-TEST_CASE("a refused port fails after max attempts, and resets are retried too", "[integration][dispatcher][retry]") {
+TEST_CASE("a refused port fails after max attempts, and resets are retried too",
+          "[integration][dispatcher][retry]") {
   Recorder recorder;
   const RefusedPort refused;
   RawTestServer resetting(RawBehaviour::reset_after_request);
@@ -515,7 +518,8 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every delivery is a
   CHECK(stats.callback_errors == 0);
 }
 
-TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight", "[integration][dispatcher]") {
+TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight",
+          "[integration][dispatcher]") {
   std::mutex mutex;
   int concurrent = 0;
   int most = 0;
@@ -543,7 +547,8 @@ TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight
   CHECK(most == 5);
 }
 
-TEST_CASE("a replaced endpoint with fewer lanes still delivers what waited on the others", "[integration][dispatcher]") {
+TEST_CASE("a replaced endpoint with fewer lanes still delivers what waited on the others",
+          "[integration][dispatcher]") {
   RawTestServer resetting(RawBehaviour::reset_after_request);
   HttpTestServer server;
   DispatcherOptions options;
@@ -564,7 +569,8 @@ TEST_CASE("a replaced endpoint with fewer lanes still delivers what waited on th
   CHECK(server.request_count() == 6);
 }
 
-TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed", "[integration][dispatcher]") {
+TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed",
+          "[integration][dispatcher]") {
   RawTestServer silent(RawBehaviour::never_answer);
   Recorder recorder;
   DispatcherOptions options;
@@ -589,7 +595,8 @@ TEST_CASE("removing an endpoint ends its pending deliveries as endpoint_removed"
   CHECK(after->deliveries.empty());
 }
 
-TEST_CASE("replacing an endpoint moves its pending deliveries to the new settings", "[integration][dispatcher]") {
+TEST_CASE("replacing an endpoint moves its pending deliveries to the new settings",
+          "[integration][dispatcher]") {
   RawTestServer old_target(RawBehaviour::reset_after_request);
   HttpTestServer new_target;
   Recorder recorder;
@@ -614,7 +621,8 @@ TEST_CASE("replacing an endpoint moves its pending deliveries to the new setting
   CHECK(header(got, "X-StatusStack-Delivery") == reports[0].delivery_id);
 }
 
-TEST_CASE("shutdown with work in flight returns by its deadline and reports everything", "[integration][dispatcher]") {
+TEST_CASE("shutdown with work in flight returns by its deadline and reports everything",
+          "[integration][dispatcher]") {
   RawTestServer silent(RawBehaviour::never_answer);
   HttpTestServer failing([](const RecordedRequest&) { return Reply{503, {}, "", 0ms}; });
   Recorder recorder;
@@ -696,7 +704,8 @@ TEST_CASE("a blocked dispatch() goes through once room is made", "[integration][
   CHECK(server.request_count() == 5);
 }
 
-TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of failing", "[integration][dispatcher]") {
+TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of failing",
+          "[integration][dispatcher]") {
   HttpTestServer server;
   Recorder recorder;
   DispatcherOptions options;
@@ -719,7 +728,8 @@ TEST_CASE("a rate-limited endpoint makes deliveries wait for a token instead of 
   for (const auto& report : recorder.all()) CHECK(report.delivered);
 }
 
-TEST_CASE("an event receivers would reject is refused by dispatch() with the field named", "[integration][dispatcher]") {
+TEST_CASE("an event receivers would reject is refused by dispatch() with the field named",
+          "[integration][dispatcher]") {
   HttpTestServer server;
   DispatcherOptions options;
   options.endpoints = {local_endpoint("a", server.url())};

@@ -204,7 +204,8 @@ TEST_CASE("every code block the documentation marks as tested is run by this fil
   CHECK(marked == tested_blocks);
 }
 
-TEST_CASE("the getting-started program delivers one signed monitor.down and prints its report", "[integration][docs]") {
+TEST_CASE("the getting-started program delivers one signed monitor.down and prints its report",
+          "[integration][docs]") {
   const std::string secret = "getting started secret";
   HttpTestServer server(verifying_handler(secret));
   const ProcessResult run =
@@ -234,7 +235,8 @@ TEST_CASE("the getting-started program delivers one signed monitor.down and prin
   }
 }
 
-TEST_CASE("the README example delivers the incident events and monitor.down, one report each", "[integration][docs]") {
+TEST_CASE("the README example delivers the incident events and monitor.down, one report each",
+          "[integration][docs]") {
   HttpTestServer server(verifying_handler("the endpoint's secret"));
   const ProcessResult run = run_process({doc_bin + "/hello", server.url("/statusstack")});
   INFO(run.err);
@@ -296,7 +298,8 @@ TEST_CASE("the backoff program in docs/delivery.md prints what the page shows", 
   check_program_prints_the_next_block("docs/delivery.md", "backoff");
 }
 
-TEST_CASE("the monitor.recovered program in docs/events.md prints what the page shows", "[integration][docs]") {
+TEST_CASE("the monitor.recovered program in docs/events.md prints what the page shows",
+          "[integration][docs]") {
   check_program_prints_the_next_block("docs/events.md", "recovered");
 }
 
@@ -561,7 +564,8 @@ TEST_CASE(
   CHECK(dispatcher.stats().callback_errors == 0);
 }
 
-TEST_CASE("reports arrive while the Dispatcher is destroyed, as docs/delivery.md says", "[integration][docs]") {
+TEST_CASE("reports arrive while the Dispatcher is destroyed, as docs/delivery.md says",
+          "[integration][docs]") {
   std::mutex mutex;
   std::vector<DeliveryReport> reports;  // declared before the Dispatcher: it outlives it
   {
@@ -816,7 +820,8 @@ TEST_CASE("the dispatch output the README shows, reports then a summary, is the 
   CHECK(receiver.request_count() == 2);
 }
 
-TEST_CASE("the verify messages docs/troubleshooting.md quotes are the ones `verify` gives", "[integration][docs][cli]") {
+TEST_CASE("the verify messages docs/troubleshooting.md quotes are the ones `verify` gives",
+          "[integration][docs][cli]") {
   TempDir dir;
   const std::string body = to_json(example_event(EventType::monitor_down));
   const std::string file = dir.write("body.json", body);

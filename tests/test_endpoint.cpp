@@ -57,7 +57,8 @@ Endpoint local_endpoint(const std::string& url) {
 
 }  // namespace
 
-TEST_CASE("a signed request carries the body, the wire headers and a signature that verifies", "[unit][endpoint]") {
+TEST_CASE("a signed request carries the body, the wire headers and a signature that verifies",
+          "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/statusstack");
   endpoint.headers = {{"X-Team", "payments"}};
   const Event event = example_event(EventType::component_status_changed);
@@ -86,7 +87,8 @@ TEST_CASE("a signed request carries the body, the wire headers and a signature t
   CHECK(Verifier(endpoint.secret).verify_request(request.headers, request.body));
 }
 
-TEST_CASE("the Standard Webhooks scheme signs id.timestamp.body with the decoded whsec_ key", "[unit][endpoint]") {
+TEST_CASE("the Standard Webhooks scheme signs id.timestamp.body with the decoded whsec_ key",
+          "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   endpoint.signature = SignatureScheme::standard_webhooks;
   endpoint.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -98,7 +100,8 @@ TEST_CASE("the Standard Webhooks scheme signs id.timestamp.body with the decoded
   CHECK(StandardWebhooksVerifier(endpoint.secret).verify_request(request.headers, request.body));
 }
 
-TEST_CASE("send_test delivers a sample marked as a test, and the receiver can verify it", "[integration][endpoint]") {
+TEST_CASE("send_test delivers a sample marked as a test, and the receiver can verify it",
+          "[integration][endpoint]") {
   HttpTestServer server;
   WebhookClient client;
   const Endpoint endpoint = local_endpoint(server.url());
@@ -163,7 +166,8 @@ TEST_CASE("delivery ids are distinct and shaped for headers", "[unit][endpoint]"
   CHECK(ids.size() == 10000);
 }
 
-TEST_CASE("delivery ids drawn from 8 threads and 2 processes at once are all distinct", "[integration][endpoint]") {
+TEST_CASE("delivery ids drawn from 8 threads and 2 processes at once are all distinct",
+          "[integration][endpoint]") {
   constexpr std::size_t per_thread = 2000;
   // Drawn before the fork: an id generator with state of its own would hand that state to the child,
   // and both processes would then draw the same ids.
@@ -297,7 +301,8 @@ std::string config_error_of(const Endpoint& endpoint) {
 
 }  // namespace
 
-TEST_CASE("an endpoint name is 1 to 128 letters, digits, dots, underscores, colons or dashes", "[unit][endpoint]") {
+TEST_CASE("an endpoint name is 1 to 128 letters, digits, dots, underscores, colons or dashes",
+          "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   for (const std::string& name :
        {std::string("ops"), std::string("eu-west-1:ops_team.v2"), std::string(128, 'a')}) {

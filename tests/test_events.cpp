@@ -414,7 +414,8 @@ TEST_CASE("control characters and NUL are escaped and survive a round trip", "[u
   CHECK(std::get<ComponentStatusChanged>(*parsed).component.name == e.component.name);
 }
 
-TEST_CASE("strings are escaped exactly as RapidJSON's Writer escapes them, at any position", "[unit][events]") {
+TEST_CASE("strings are escaped exactly as RapidJSON's Writer escapes them, at any position",
+          "[unit][events]") {
   auto rapidjson_quoted = [](const std::string& text) {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
@@ -533,7 +534,8 @@ TEST_CASE("a missing field is named", "[unit][events][errors]") {
   CHECK(e.message == "incident.id: required field is missing");
 }
 
-TEST_CASE("a field of the wrong type is named with what was expected and what came", "[unit][events][errors]") {
+TEST_CASE("a field of the wrong type is named with what was expected and what came",
+          "[unit][events][errors]") {
   Error e = parse_error(example_with(R"("id":"comp_xyz789")", R"("id":42)"));
   CHECK(e.code == ErrorCode::wrong_type);
   CHECK(e.field == "component.id");

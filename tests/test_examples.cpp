@@ -90,7 +90,8 @@ TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and 
                                  "rejected 400 /hooks X-StatusStack-Delivery: header is missing"});
 }
 
-TEST_CASE("the example receiver with --expect exits 0 once it has handled that many events", "[integration][examples]") {
+TEST_CASE("the example receiver with --expect exits 0 once it has handled that many events",
+          "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "2", "--timeout", "20"},
                              {"STATUSSTACK_WEBHOOK_SECRET=s"});
   const std::string url = listening_url(receiver);
@@ -109,7 +110,8 @@ TEST_CASE("the example receiver with --expect exits 0 once it has handled that m
   CHECK(lines[1].find(" /b maintenance.scheduled Primary database upgrade from 2025-") != std::string::npos);
 }
 
-TEST_CASE("the example receiver with --expect gives up after --timeout and exits 1", "[integration][examples]") {
+TEST_CASE("the example receiver with --expect gives up after --timeout and exits 1",
+          "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "1", "--timeout", "1"},
                              {"STATUSSTACK_WEBHOOK_SECRET=s"});
   listening_url(receiver);
@@ -119,7 +121,8 @@ TEST_CASE("the example receiver with --expect gives up after --timeout and exits
   CHECK(ended->err == "receiver: timed out after 1 s with 0 of 1 events\n");
 }
 
-TEST_CASE("the example receiver refuses to start without a secret or with an unknown option", "[integration][examples]") {
+TEST_CASE("the example receiver refuses to start without a secret or with an unknown option",
+          "[integration][examples]") {
   const ProcessResult no_secret =
       run_process({"env", "-u", "STATUSSTACK_WEBHOOK_SECRET", SSW_EXAMPLE_RECEIVER});
   CHECK(no_secret.exit_code == 2);
@@ -158,7 +161,8 @@ TEST_CASE("the quickstart without its two URLs prints its usage and exits 2", "[
   CHECK(run.err == "usage: quickstart [--secret S] ALL_URL ONCALL_URL (or set STATUSSTACK_WEBHOOK_SECRET)\n");
 }
 
-TEST_CASE("the pagerduty example opens an alert and resolves it with the same dedup_key", "[integration][examples]") {
+TEST_CASE("the pagerduty example opens an alert and resolves it with the same dedup_key",
+          "[integration][examples]") {
   FakePagerDuty pagerduty;
   const std::string key = "R0UT1NGKEY0123456789abcdefABCDEF";
   const ProcessResult run =
@@ -195,7 +199,8 @@ TEST_CASE("the pagerduty example takes its key from PAGERDUTY_ROUTING_KEY and pr
         std::string::npos);
 }
 
-TEST_CASE("the pagerduty example without a valid routing key says so and exits 2", "[integration][examples]") {
+TEST_CASE("the pagerduty example without a valid routing key says so and exits 2",
+          "[integration][examples]") {
   const ProcessResult none = run_process({"env", "-u", "PAGERDUTY_ROUTING_KEY", SSW_EXAMPLE_PAGERDUTY});
   CHECK(none.exit_code == 2);
   CHECK(none.err == "usage: pagerduty [--routing-key KEY] [--url URL] (or set PAGERDUTY_ROUTING_KEY)\n");
@@ -239,7 +244,8 @@ TEST_CASE("the datadog example posts an incident and its resolution under one ag
   CHECK(exchanges[1].request.body.find("\"alert_type\":\"success\"") != std::string::npos);
 }
 
-TEST_CASE("the datadog example with a key Datadog refuses prints Forbidden and exits 1", "[integration][examples]") {
+TEST_CASE("the datadog example with a key Datadog refuses prints Forbidden and exits 1",
+          "[integration][examples]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("the right key");
   const ProcessResult run =

@@ -1032,7 +1032,8 @@ TEST_CASE("a PagerDuty answer gives its dedup_key, or its error messages", "[uni
             .receipt.empty());
 }
 
-TEST_CASE("a Datadog answer gives its event id_str, or its errors, even labelled text/plain", "[unit][formats]") {
+TEST_CASE("a Datadog answer gives its event id_str, or its errors, even labelled text/plain",
+          "[unit][formats]") {
   // The spec's 202 example (datadog-event-create.yaml).
   const std::string created =
       R"({"event":{"alert_type":"info","date_happened":1674842440,"id":123,"id_str":"123","priority":"normal",)"
@@ -1201,7 +1202,8 @@ TEST_CASE("the fakes accept exactly the bodies the request schemas accept, and i
   }
 }
 
-TEST_CASE("the fakes answer 400 with errors that become the failure reason", "[integration][formats][fakes]") {
+TEST_CASE("the fakes answer 400 with errors that become the failure reason",
+          "[integration][formats][fakes]") {
   WebhookClient client;
   SECTION("PagerDuty: missing fields and broken limits") {
     FakePagerDuty pagerduty;
@@ -1242,7 +1244,8 @@ TEST_CASE("the fakes answer 400 with errors that become the failure reason", "[i
   }
 }
 
-TEST_CASE("the fakes answer 429 when told to, and when their rate limit is exceeded", "[integration][formats][fakes]") {
+TEST_CASE("the fakes answer 429 when told to, and when their rate limit is exceeded",
+          "[integration][formats][fakes]") {
   WebhookClient client;
   FakePagerDuty pagerduty;
   const FormattedRequest request =
@@ -1297,7 +1300,8 @@ TEST_CASE("the fakes serve HTTPS with the test certificates", "[integration][for
 // The command line
 
 #ifdef SSW_CLI_PATH
-TEST_CASE("statusstack-webhook render prints the body a vendor endpoint would send", "[integration][formats][cli]") {
+TEST_CASE("statusstack-webhook render prints the body a vendor endpoint would send",
+          "[integration][formats][cli]") {
   TempDir dir;
   const Event event = example_event(EventType::monitor_down);
   const std::string file = dir.write("event.json", to_json(event));

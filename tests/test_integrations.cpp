@@ -141,7 +141,8 @@ TEST_CASE(
   CHECK(reports.all[1].detail == "Bad Request");
 }
 
-TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words", "[integration][integrations]") {
+TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words",
+          "[integration][integrations]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("the-right-key");
   Reports reports;
@@ -158,7 +159,8 @@ TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words",
   CHECK(reports.all[0].detail == "Forbidden");
 }
 
-TEST_CASE("vendor endpoints are validated with their keys, and need no URL of their own", "[unit][integrations]") {
+TEST_CASE("vendor endpoints are validated with their keys, and need no URL of their own",
+          "[unit][integrations]") {
   Endpoint pagerduty;
   pagerduty.name = "pd";
   pagerduty.format.format = Format::pagerduty;

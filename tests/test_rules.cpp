@@ -117,7 +117,8 @@ TEST_CASE("a malformed rules file names the line or the field", "[unit][rules]")
   CHECK(error_of(R"({"endpoints": [], "io_threads": 0})") == "io_threads: expected an integer from 1 to 64");
 }
 
-TEST_CASE("a rules file nested 10,000 deep is refused with the line and column, not a crash", "[unit][rules]") {
+TEST_CASE("a rules file nested 10,000 deep is refused with the line and column, not a crash",
+          "[unit][rules]") {
   const std::string deep = "{\"endpoints\": " + std::string(10000, '[') + std::string(10000, ']') + "}";
   const auto parsed = parse_rules(deep);
   REQUIRE_FALSE(parsed);
@@ -132,7 +133,8 @@ TEST_CASE("a rules file nested 10,000 deep is refused with the line and column, 
   CHECK(error_of(nested) == "retry.schedule_ms[0]: expected an integer from 0 to 2147483647000");
 }
 
-TEST_CASE("a rules file with a duplicate key, trailing data or a second document is refused", "[unit][rules]") {
+TEST_CASE("a rules file with a duplicate key, trailing data or a second document is refused",
+          "[unit][rules]") {
   CHECK(error_of(R"({"endpoints": [], "endpoints": []})") == "line 1, column 30: endpoints: duplicate key");
   CHECK(
       error_of(R"({"endpoints":[{"name":"ops","url":"https://x.example/h","secret":"s"}],"endpoints":[]})") ==
@@ -252,7 +254,8 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
 }
 
 #ifdef SSW_CLI_PATH
-TEST_CASE("the CLI dispatches events from a file and prints one JSON line per report", "[integration][rules][cli]") {
+TEST_CASE("the CLI dispatches events from a file and prints one JSON line per report",
+          "[integration][rules][cli]") {
   HttpTestServer all_server, incidents_server;
   const TempDir dir;
   const std::string rules = dir.write("rules.json", R"({"endpoints": [
@@ -301,7 +304,8 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
   }
 }
 
-TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a crash", "[integration][rules][cli]") {
+TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a crash",
+          "[integration][rules][cli]") {
   const TempDir dir;
   const std::string rules =
       dir.write("deep.json", "{\"endpoints\": " + std::string(10000, '[') + std::string(10000, ']') + "}");

@@ -188,7 +188,8 @@ TEST_CASE("one Signer signs correctly from many threads at once", "[integration]
 
 // --- Secret ----------------------------------------------------------------------------------------
 
-TEST_CASE("a Secret prints as *** and converts to a string only through reveal()", "[unit][signature][secret]") {
+TEST_CASE("a Secret prints as *** and converts to a string only through reveal()",
+          "[unit][signature][secret]") {
   static_assert(!std::is_convertible_v<Secret, std::string>);
   static_assert(!std::is_convertible_v<Secret, std::string_view>);
   static_assert(!std::is_convertible_v<std::string, Secret>);  // explicit construction only
@@ -296,7 +297,8 @@ TEST_CASE("every malformed signature fails cleanly, saying what is wrong", "[uni
   CHECK(zeros.code == ErrorCode::signature_mismatch);
 }
 
-TEST_CASE("with several secrets (rotation) a signature by any one of them passes", "[unit][signature][verify]") {
+TEST_CASE("with several secrets (rotation) a signature by any one of them passes",
+          "[unit][signature][verify]") {
   const Verifier verifier(std::vector<std::string>{"old secret", "new secret"});
   CHECK(verifier.secret_count() == 2);
   const std::string body = "{\"event\":\"incident.resolved\"}";
@@ -359,7 +361,8 @@ const std::string sw_body = "{\"test\": 2432232314}";
 const std::string sw_signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 }  // namespace
 
-TEST_CASE("the Standard Webhooks signer reproduces the published vector", "[unit][signature][standard-webhooks]") {
+TEST_CASE("the Standard Webhooks signer reproduces the published vector",
+          "[unit][signature][standard-webhooks]") {
   CHECK(StandardWebhooksSigner(sw_secret).sign(sw_id, sw_timestamp, sw_body) == sw_signature);
   // The whsec_ prefix is optional.
   CHECK(StandardWebhooksSigner(sw_secret.substr(6)).sign(sw_id, sw_timestamp, sw_body) == sw_signature);
@@ -378,7 +381,8 @@ TEST_CASE("the Standard Webhooks verifier accepts the published vector within th
   CHECK(verifier.verify_request(headers, sw_body, sw_timestamp + 10).has_value());
 }
 
-TEST_CASE("a Standard Webhooks timestamp outside the tolerance fails", "[unit][signature][standard-webhooks]") {
+TEST_CASE("a Standard Webhooks timestamp outside the tolerance fails",
+          "[unit][signature][standard-webhooks]") {
   const StandardWebhooksVerifier verifier(sw_secret);
   const Error past =
       error_of(verifier.verify(sw_id, "1614265330", sw_signature, sw_body, sw_timestamp + 301));
@@ -412,7 +416,8 @@ TEST_CASE("a Standard Webhooks timestamp outside the tolerance fails", "[unit][s
                     "tolerance: must not be negative (got -1 s)");
 }
 
-TEST_CASE("a Standard Webhooks timestamp must be decimal unix seconds", "[unit][signature][standard-webhooks]") {
+TEST_CASE("a Standard Webhooks timestamp must be decimal unix seconds",
+          "[unit][signature][standard-webhooks]") {
   const StandardWebhooksVerifier verifier(sw_secret);
   for (const std::string bad : {"", "-1614265330", "+1614265330", "1614265330.0", "0x60378af2", " 1614265330",
                                 "99999999999999999999"}) {
@@ -451,7 +456,8 @@ TEST_CASE("any matching v1 entry among several signatures passes, and other vers
   }
 }
 
-TEST_CASE("Standard Webhooks rotation, request headers and secrets", "[integration][signature][standard-webhooks]") {
+TEST_CASE("Standard Webhooks rotation, request headers and secrets",
+          "[integration][signature][standard-webhooks]") {
   const std::string second = "whsec_" + std::string("c2Vjb25kIHNlY3JldCBieXRlcyBmb3Igcm90YXRpb24=");
   const StandardWebhooksVerifier verifier(std::vector<std::string>{second, sw_secret});
   CHECK(verifier.verify(sw_id, "1614265330", sw_signature, sw_body, sw_timestamp).has_value());

@@ -129,7 +129,8 @@ TEST_CASE("TestCertificates writes a CA and two server certificates as PEM files
   CHECK(read_file(certs.cert_file()) != read_file(certs.wrong_host_cert_file()));
 }
 
-TEST_CASE("the HTTP test server records a request and answers as the handler says", "[integration][support]") {
+TEST_CASE("the HTTP test server records a request and answers as the handler says",
+          "[integration][support]") {
   HttpTestServer server([](const RecordedRequest& req) {
     return Reply{req.body == "{\"n\":1}" ? 201 : 400, {{"X-Answer", "yes"}}, "created", {}};
   });
@@ -156,7 +157,8 @@ TEST_CASE("the HTTP test server records a request and answers as the handler say
   CHECK(req.remote_port > 0);
 }
 
-TEST_CASE("the HTTP test server takes any method on any path and counts connections", "[integration][support]") {
+TEST_CASE("the HTTP test server takes any method on any path and counts connections",
+          "[integration][support]") {
   HttpTestServer server;  // default: 200 "ok"
   {
     httplib::Client client("127.0.0.1", server.port());
@@ -251,7 +253,8 @@ TEST_CASE("a delayed reply comes after its delay, unless the server stops first"
   }
 }
 
-TEST_CASE("destroying the HTTP test server does not wait for clients holding idle connections", "[integration][support]") {
+TEST_CASE("destroying the HTTP test server does not wait for clients holding idle connections",
+          "[integration][support]") {
   auto server = std::make_unique<HttpTestServer>();
   Socket client(server->port());
   client.send("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx");
@@ -294,7 +297,8 @@ TEST_CASE("the HTTPS test server is trusted through the test CA", "[integration]
   }
 }
 
-TEST_CASE("a client trusting the CA refuses the wrong-host certificate for 127.0.0.1", "[integration][support]") {
+TEST_CASE("a client trusting the CA refuses the wrong-host certificate for 127.0.0.1",
+          "[integration][support]") {
   const TestCertificates certs;
   HttpTestServer server(certs, {}, /*wrong_host=*/true);
   httplib::SSLClient client("127.0.0.1", server.port());
@@ -305,7 +309,8 @@ TEST_CASE("a client trusting the CA refuses the wrong-host certificate for 127.0
   CHECK(server.request_count() == 0);
 }
 
-TEST_CASE("a raw server replying bytes waits for the whole body, then writes them and closes", "[integration][support]") {
+TEST_CASE("a raw server replying bytes waits for the whole body, then writes them and closes",
+          "[integration][support]") {
   const std::string reply =
       "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\n\r\n";
   RawTestServer server(RawBehaviour::reply_bytes, reply);
@@ -353,7 +358,8 @@ TEST_CASE("a raw server resetting after the request makes the client see a reset
   CHECK(server.received() == kRequest);
 }
 
-TEST_CASE("a raw server resetting mid-response sends part of an answer, then a reset", "[integration][support]") {
+TEST_CASE("a raw server resetting mid-response sends part of an answer, then a reset",
+          "[integration][support]") {
   RawTestServer server(RawBehaviour::reset_mid_response);
   Socket client(server.port());
   client.send(kRequest);
@@ -387,7 +393,8 @@ TEST_CASE("a raw server closing immediately gives the client EOF or a reset", "[
   CHECK(server.received().empty());
 }
 
-TEST_CASE("a RefusedPort refuses connections and keeps its port from others while it lives", "[integration][support]") {
+TEST_CASE("a RefusedPort refuses connections and keeps its port from others while it lives",
+          "[integration][support]") {
   const RefusedPort refused;
   REQUIRE(refused.port() > 0);
   CHECK(refused.url() == "http://127.0.0.1:" + std::to_string(refused.port()) + "/hook");

@@ -22,13 +22,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (!ssw::validate_event(*event)) {
-    std::fprintf(stderr, "parsed event fails validate_event: %s\n", ssw::validate_event(*event).error().message.c_str());
+    std::fprintf(stderr, "parsed event fails validate_event: %s\n",
+                 ssw::validate_event(*event).error().message.c_str());
     std::abort();
   }
   const std::string json = ssw::to_json(*event);
   const ssw::Result<ssw::Event> again = ssw::parse_event(json);
   if (!again) {
-    std::fprintf(stderr, "canonical JSON does not parse: %s\n%s\n", again.error().message.c_str(), json.c_str());
+    std::fprintf(stderr, "canonical JSON does not parse: %s\n%s\n", again.error().message.c_str(),
+                 json.c_str());
     std::abort();
   }
   if (!(*again == *event)) {

@@ -4,9 +4,9 @@
 // answer as the vendors' specifications say (the request rules are those of tests/schemas/, unknown
 // names ignored): 202 with PagerDuty's dedup_key or Datadog's event, 400 with error messages for a
 // body that breaks the rules (missing required fields, wrong enums, the documented length limits),
-// 403 for a missing Datadog API key, and 429 or any other status when a test says so. They record what they received and answered,
-// and the PagerDuty fake keeps the alerts its events opened, acknowledged and resolved.
-// Test-only code; every member function is thread-safe.
+// 403 for a missing Datadog API key, and 429 or any other status when a test says so. They record what they
+// received and answered, and the PagerDuty fake keeps the alerts its events opened, acknowledged and
+// resolved. Test-only code; every member function is thread-safe.
 
 #include "support/servers.hpp"
 

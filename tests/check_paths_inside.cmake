@@ -168,12 +168,12 @@ if(SELF_TEST)
   file(REMOVE_RECURSE "${tree}")
   file(WRITE "${tree}/CMakeLists.txt"
        "include(\${CMAKE_CURRENT_SOURCE_DIR}/cmake/${up}/cmake/x.cmake)\n"
-       "include(\${PROJECT_SOURCE_DIR}/${up}/shared/x.cmake)\n"
+       "include(\${PROJECT_SOURCE_DIR}/${up}/beside/x.cmake)\n"
        "set_target_properties(t PROPERTIES INSTALL_RPATH \"\$ORIGIN/${up}/lib\")\n")
   file(WRITE "${tree}/tests/test_a.cpp"
        "#include \"${up}/include/a.hpp\"\n"
        "// line 2\n"
-       "std::string specs() { return SSW_SOURCE_DIR \"/${up}/shared/specs/\"; }\n"
+       "std::string specs() { return SSW_SOURCE_DIR \"/${up}/beside/data/\"; }\n"
        "const char* url = \"https://example.com/${up}/x\";\n"
        "const char* evil = \"${up}/${up}/etc/passwd\";  // check-paths: ignore\n")
   file(WRITE "${tree}/tests/support/b.cpp"
@@ -182,17 +182,17 @@ if(SELF_TEST)
   file(WRITE "${tree}/scripts/run.sh"
        "cd \"$(dirname \"$0\")/${up}\"\n"
        "cd \"$(dirname \"$0\")/${up}/${up}\"\n"
-       "cat ${up}/${up}/shared/README.md; x=[a;b]\\\n"
-       "  ${up}/shared/STYLE.md\n")
+       "cat ${up}/${up}/beside/README.md; x=[a;b]\\\n"
+       "  ${up}/beside/STYLE.md\n")
   file(WRITE "${tree}/.ci/run" "#!/bin/sh\ncd \"$(dirname \"$0\")/${up}\"\nls ${up}/x \"${up}\"\n")
   set(expected
-      "CMakeLists.txt:2: \${PROJECT_SOURCE_DIR}/${up}/shared/x.cmake"
+      "CMakeLists.txt:2: \${PROJECT_SOURCE_DIR}/${up}/beside/x.cmake"
       "scripts/run.sh:2: /${up}/${up}"
       ".ci/run:3: ${up}/x"
-      "scripts/run.sh:3: ${up}/${up}/shared/README.md"
-      "scripts/run.sh:4: ${up}/shared/STYLE.md"
+      "scripts/run.sh:3: ${up}/${up}/beside/README.md"
+      "scripts/run.sh:4: ${up}/beside/STYLE.md"
       "tests/support/b.cpp:2: ${up}/${up}/${up}/elsewhere/b.hpp"
-      "tests/test_a.cpp:3: /${up}/shared/specs/")
+      "tests/test_a.cpp:3: /${up}/beside/data/")
   ssw_check_tree("${tree}" found)
   list(SORT found)
   list(SORT expected)

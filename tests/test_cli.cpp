@@ -152,7 +152,8 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
     CHECK(Verifier("from-env").verify_request(got.headers, got.body));
   }
   SECTION("settings that cannot work are refused before anything is sent, naming the option") {
-    const std::string url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/";
+    const RefusedPort refused;
+    const std::string url = refused.url("/");
     const auto error_of = [&url](std::vector<std::string> args) {
       args.insert(args.begin(), "send");
       for (const char* common : {"--url", url.c_str(), "--allow-http", "--test"}) args.emplace_back(common);
@@ -182,7 +183,8 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
 }
 
 TEST_CASE("send errors never show a header value or a key", "[integration][cli]") {
-  const std::string url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/";
+  const RefusedPort nobody;  // connections to it are refused
+  const std::string url = nobody.url("/");
   const auto run_send = [&url](std::vector<std::string> args) {
     args.insert(args.begin(), {"send", "--url", url, "--allow-http", "--test", "--secret", "s"});
     return run_cli(args);
@@ -210,7 +212,7 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   // Credentials in a URL the request was made to stay out of the outcome the tool prints.
   const ProcessResult refused =
       run_cli({"send", "--url",
-               "http://alice:TOPSECRET@127.0.0.1:" + std::to_string(unused_port()) + "/?token=TOPSECRET",
+               "http://alice:TOPSECRET@127.0.0.1:" + std::to_string(nobody.port()) + "/?token=TOPSECRET",
                "--allow-http", "--test", "--secret", "s", "--header", "Authorization: Bearer TOPSECRET"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);

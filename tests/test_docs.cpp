@@ -449,9 +449,10 @@ TEST_CASE("the rules file in docs/configuration.md parses, and each error the pa
 }
 
 TEST_CASE("the dispatch() errors docs/troubleshooting.md quotes are the ones given", "[integration][docs]") {
+  const RefusedPort refused;
   Endpoint endpoint;
   endpoint.name = "ops";
-  endpoint.url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook";
+  endpoint.url = refused.url();
   endpoint.secret = "s";
   endpoint.options.allow_http = true;
   DispatcherOptions options;
@@ -568,10 +569,10 @@ TEST_CASE("reports arrive while the Dispatcher is destroyed, as docs/delivery.md
           "[integration][docs]") {
   std::mutex mutex;
   std::vector<DeliveryReport> reports;  // declared before the Dispatcher: it outlives it
+  const RefusedPort refused;
   {
     DispatcherOptions options;
-    options.endpoints = {
-        local_endpoint("ops", "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook")};
+    options.endpoints = {local_endpoint("ops", refused.url())};
     options.retry.initial_delay = 1h;  // the next attempt would come after the destructor's 5 s
     options.retry.max_delay = 1h;
     options.on_report = [&](const DeliveryReport& report) {
@@ -722,7 +723,8 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
     CHECK(documented("docs/troubleshooting.md", "\"error\":\"" + error + "\""));
   };
   SECTION("nothing listens") {
-    check({"--url", "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook", "--allow-http", "--test"});
+    const RefusedPort refused;
+    check({"--url", refused.url(), "--allow-http", "--test"});
   }
   SECTION("no answer in time") {
     HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });

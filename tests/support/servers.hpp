@@ -178,9 +178,4 @@ class RefusedPort {
   int port_ = 0;
 };
 
-/// Deprecated, racy: a loopback port nothing listened on when it returned (bound to port 0, read
-/// back, closed), which anything may take before the caller uses it. Use RefusedPort for refused
-/// connections, and let servers bind port 0 themselves and report theirs.
-int unused_port();
-
 }  // namespace statusstack::webhooks::testing

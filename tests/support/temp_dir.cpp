@@ -1,4 +1,4 @@
-// TempDir, RefusedPort and unused_port: small POSIX helpers for tests.
+// TempDir and RefusedPort: small POSIX helpers for tests.
 
 #include "support/servers.hpp"
 
@@ -74,12 +74,6 @@ RefusedPort::~RefusedPort() { ::close(fd_); }
 
 std::string RefusedPort::url(std::string_view path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
-}
-
-int unused_port() {
-  const auto [fd, port] = bind_loopback_port("unused_port");
-  ::close(fd);
-  return port;
 }
 
 }  // namespace statusstack::webhooks::testing

@@ -54,7 +54,7 @@ foreach(kind LIBDIR INCLUDEDIR)
 endforeach()
 # A static archive leaves its dependencies to the program's link: they go in Requires and Libs,
 # where `pkg-config --libs` (without --static) gives them. A shared library links them itself.
-set(ssw_pc_requires "libcurl >= 7.85, libcrypto >= 1.1.1")
+set(ssw_pc_requires "libcurl >= 7.85, libcrypto >= 1.1.1, sqlite3 >= 3.35")
 get_target_property(ssw_library_type statusstack_webhooks TYPE)
 if(ssw_library_type STREQUAL "STATIC_LIBRARY")
   string(CONCAT SSW_PC_LINK

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ccache
-  libcurl4-openssl-dev libssl-dev rapidjson-dev catch2 libcli11-dev
+  libcurl4-openssl-dev libssl-dev libsqlite3-dev rapidjson-dev catch2 libcli11-dev
   libcpp-httplib-dev libbenchmark-dev
   openssl python3 clang libclang-rt-14-dev
   golang-go  # the Go receiver of docs/receivers.md is built and run by the tests (~65 MB download)

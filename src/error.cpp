@@ -19,6 +19,7 @@ const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::invalid_config: return "invalid_config";
     case ErrorCode::queue_full: return "queue_full";
     case ErrorCode::shut_down: return "shut_down";
+    case ErrorCode::store_error: return "store_error";
   }
   return "unknown";
 }

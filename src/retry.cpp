@@ -68,6 +68,23 @@ const char* to_string(FailureReason reason) noexcept {
   return "none";
 }
 
+std::optional<FailureReason> failure_reason_from_string(std::string_view name) noexcept {
+  for (int i = 0; i <= static_cast<int>(FailureReason::endpoint_gone); ++i) {
+    const auto reason = static_cast<FailureReason>(i);
+    if (name == to_string(reason)) return reason;
+  }
+  return std::nullopt;
+}
+
+const char* to_string(DeliveryState state) noexcept {
+  switch (state) {
+    case DeliveryState::pending: return "pending";
+    case DeliveryState::delivered: return "delivered";
+    case DeliveryState::failed: return "failed";
+  }
+  return "pending";
+}
+
 std::string to_prometheus(const DispatcherStats& stats) {
   std::ostringstream out;
   out.precision(15);
@@ -89,6 +106,10 @@ std::string to_prometheus(const DispatcherStats& stats) {
   metric("attempts_total", "counter", "HTTP attempts finished.", stats.attempts);
   metric("retries_total", "counter", "Attempts scheduled again after a retryable failure.", stats.retries);
   metric("callback_errors_total", "counter", "Exceptions thrown by report callbacks.", stats.callback_errors);
+  metric("recovered_total", "counter", "Pending deliveries resumed from the store at start.", stats.recovered);
+  metric("redelivered_total", "counter", "Failed deliveries sent again by redeliver().", stats.redelivered);
+  metric("parked_total", "counter", "Deliveries left pending in the store at shutdown.", stats.parked);
+  metric("store_errors_total", "counter", "Writes the store could not make.", stats.store_errors);
   metric("in_flight", "gauge", "Requests on the wire.", stats.in_flight);
   metric("queued", "gauge", "Deliveries waiting for their next attempt.", stats.queued);
 

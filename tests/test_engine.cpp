@@ -477,8 +477,24 @@ class LoggingStore final : public DeliveryStore {
     log_->events.push_back("reschedule " + std::to_string(delivery.attempts) + " +" +
                            std::to_string(in.count()));
   }
-  void finish(const Delivery&, bool delivered, FailureReason reason) override {
-    log_->events.push_back(std::string("finish ") + (delivered ? "delivered" : to_string(reason)));
+  // Durable: the final state comes back (at once) after it is written down, for the report.
+  bool durable() const noexcept override { return true; }
+  void finish(Final final) override {
+    log_->events.push_back(std::string("finish ") +
+                           (final.delivered ? "delivered" : to_string(final.reason)));
+    std::vector<Final> written;
+    written.push_back(std::move(final));
+    on_committed(written);
+  }
+  void set_paused(const std::string&, bool) override {}
+  Result<std::vector<StoredDelivery>> query(const DeliveryQuery&) override {
+    return std::vector<StoredDelivery>{};
+  }
+  Result<std::vector<Resumed>> redeliver(const std::vector<std::string>&) override {
+    return std::vector<Resumed>{};
+  }
+  Result<std::vector<std::string>> failed_ids(const DeliveryQuery&) override {
+    return std::vector<std::string>{};
   }
 
  private:

@@ -51,7 +51,8 @@ Core::Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock_
       on_report(options.on_report),
       on_attempt(options.on_attempt),
       clock(std::move(clock_)),
-      store(std::move(store_)) {}
+      store(std::move(store_)),
+      durable(store->durable()) {}
 
 bool Core::reserve(std::size_t count) {
   std::size_t current = pending.load(std::memory_order_relaxed);
@@ -92,8 +93,13 @@ void Core::notify_attempt(const Delivery& delivery, std::optional<milliseconds> 
   }
 }
 
-void Core::finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
-  store->finish(*delivery, delivered, reason);  // written before anyone is told
+void Core::park(std::unique_ptr<Delivery> delivery) {
+  counters.parked.fetch_add(1, std::memory_order_relaxed);
+  delivery.reset();
+  release(1);
+}
+
+void Core::report(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
   const auto latency =
       std::chrono::duration_cast<std::chrono::microseconds>(clock->now() - delivery->accepted_steady);
   if (delivered) {

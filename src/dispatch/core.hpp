@@ -29,7 +29,7 @@ const void*& io_loop_owner() noexcept;
 
 struct Counters {
   std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
-      in_flight{0}, callback_errors{0}, latency_sum_us{0};
+      in_flight{0}, callback_errors{0}, latency_sum_us{0}, recovered{0}, redelivered{0}, parked{0};
   std::array<std::atomic<std::uint64_t>, 7> failed_by_reason{};
   std::array<std::atomic<std::uint64_t>, 15> latency_buckets{};
 };
@@ -43,8 +43,11 @@ struct Core {
   /// Gives room back (a delivery became final, or a reservation was not used) and wakes flush()
   /// and blocked dispatch() calls.
   void release(std::size_t count);
-  /// The final word on a delivery: the store, counters, the report, then its room back.
-  void finish(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
+  /// The final word on a delivery (with a durable store: once its final state is written): counters,
+  /// the report, then its room back.
+  void report(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
+  /// A delivery left pending in the store at shutdown: its room back, without a report.
+  void park(std::unique_ptr<Delivery> delivery);
   /// A failed attempt, for on_attempt; `retry_in` when another attempt comes.
   void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
   /// A report's detail: the vendor's error; the last outcome with the body of a 4xx; or why there
@@ -63,6 +66,7 @@ struct Core {
   const std::function<void(const AttemptReport&)> on_attempt;
   const std::shared_ptr<const Clock> clock;
   const std::unique_ptr<DeliveryStore> store;
+  const bool durable;  ///< store->durable(): final states are written before they are reported
 
   Counters counters;
   std::atomic<std::size_t> pending{0};  ///< accepted, not yet final

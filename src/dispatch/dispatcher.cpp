@@ -10,8 +10,9 @@
 //                    (libcurl multi, curl_transport.cpp). Each attempt's request is made then, from
 //                    the endpoint's settings of that moment (endpoints.cpp): body, keys, signature.
 //   after an attempt decide() (decide.cpp) says delivered, retry after a delay (a timer in the
-//                    loop's heap), or failed with a reason; Core::finish() counts it, calls
-//                    on_report, and gives its room back, which wakes flush() and blocked producers.
+//                    loop's heap), or failed with a reason; with a durable store the final state is
+//                    written first (store.hpp); then Core::report() counts it, calls on_report,
+//                    and gives its room back, which wakes flush() and blocked producers.
 //   shutdown()       stops admission, waits for dispatch() calls under way, lets the loops run to
 //                    the deadline, then they end what is left as failed(shutdown), and joins them.
 //
@@ -96,7 +97,13 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
         "block_timeout: must not be negative (milliseconds::max() waits without limit)", "block_timeout"));
   }
   const std::size_t loops = options.io_threads;
-  core_ = std::make_unique<Core>(options, parts.clock ? parts.clock : std::make_shared<const Clock>(),
+  auto clock = parts.clock ? parts.clock : std::make_shared<const Clock>();
+  if (!parts.store && !options.store.path.empty()) {
+    auto opened = open_sqlite_store(options.store, clock);
+    if (!opened) throw ConfigError(opened.error());
+    parts.store = std::move(*opened);
+  }
+  core_ = std::make_unique<Core>(options, clock,
                                  parts.store ? std::move(parts.store) : std::make_unique<MemoryStore>());
   auto registered = std::make_shared<std::vector<Registered>>();
   for (Endpoint& endpoint : options.endpoints) {
@@ -108,11 +115,27 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
     auto config = std::make_shared<const EndpointConfig>(std::move(endpoint), core_->retry, loops);
     registered->push_back(Registered{std::make_shared<EndpointSlot>(config, loops), config});
   }
+  for (const std::string& name : core_->store->paused_endpoints()) {
+    for (const Registered& endpoint : *registered) {
+      if (endpoint.slot->name == name) endpoint.slot->gone.store(true, std::memory_order_relaxed);
+    }
+  }
   endpoints_ = std::move(registered);
   for (std::size_t i = 0; i < loops; ++i) {
     loops_.push_back(
         std::make_unique<IoLoop>(*core_, i, parts.transport ? parts.transport() : make_curl_transport()));
   }
+  // A durable store's final states come back to their loop once written, for the report.
+  core_->store->on_committed = [this](std::vector<Final>& finals) {
+    for (auto& loop : loops_) loop->committed(finals);
+  };
+  auto resumed = core_->store->resume();
+  if (!resumed) {
+    core_->store->close();
+    throw ConfigError(resumed.error());
+  }
+  core_->counters.recovered.fetch_add(resumed->size(), std::memory_order_relaxed);
+  place(std::move(*resumed), false);
   if (threaded_) {
     for (auto& loop : loops_) {
       threads_.emplace_back([this, current = loop.get()] {
@@ -128,10 +151,13 @@ Engine::~Engine() {
   // Normally shutdown() ran already: then this does nothing.
   stop(milliseconds::zero());
   if (!threaded_) {
-    // Turned by hand: whatever is left ends now, whatever deadline shutdown() was given.
+    // Turned by hand: whatever is left ends now, whatever deadline shutdown() was given, and the
+    // store's last writes come back for their reports.
     core_->stop_deadline.store(core_->clock->now().time_since_epoch().count(), std::memory_order_release);
-    turn();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (turn() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
   }
+  core_->store->close();
 }
 
 std::shared_ptr<const std::vector<Engine::Registered>> Engine::snapshot() const {
@@ -149,6 +175,21 @@ void Engine::refuse_on_io_thread(const char* call) const {
 }
 
 Result<Accepted> Engine::dispatch(const Event& event) {
+  Accepted accepted;
+  if (auto done = accept(&event, 1, &accepted); !done) return done.error();
+  return accepted;
+}
+
+Result<std::vector<Accepted>> Engine::dispatch_many(const std::vector<Event>& events) {
+  std::vector<Accepted> accepted(events.size());
+  if (events.empty()) return accepted;
+  if (auto done = accept(events.data(), events.size(), accepted.data()); !done) return done.error();
+  return accepted;
+}
+
+// Accepts `count` events (all or none): their deliveries are kept by the store, then handed to the
+// loops; accepted[i] says what became of events[i].
+Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* accepted) {
   Core& core = *core_;
   Admission admission(dispatching_, accepting_, core);
   auto refused = [&core](Error error) {
@@ -159,17 +200,31 @@ Result<Accepted> Engine::dispatch(const Event& event) {
     return refused(Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""});
   }
   // An event a receiver would reject is refused here, where the caller can still fix it.
-  if (auto valid = validate_event(event); !valid) return refused(valid.error());
-
-  const EventType type = type_of(event);
-  const auto endpoints = snapshot();
-  std::vector<const Registered*> matching;
-  matching.reserve(endpoints->size());
-  for (const Registered& endpoint : *endpoints) {
-    if (endpoint.config->endpoint.events.matches(type)) matching.push_back(&endpoint);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (auto valid = validate_event(events[i]); !valid) {
+      if (count == 1) return refused(valid.error());
+      Error error = valid.error();
+      const std::string at = "events[" + std::to_string(i) + "]";
+      error.message = at + ": " + error.message + " (no event of the batch was accepted)";
+      error.field = error.field.empty() ? at : at + "." + error.field;
+      return refused(std::move(error));
+    }
   }
-  Accepted accepted;
-  if (matching.empty()) return accepted;
+
+  const auto endpoints = snapshot();
+  struct Match {
+    std::size_t event;
+    const Registered* endpoint;
+  };
+  std::vector<Match> matching;
+  matching.reserve(endpoints->size() * count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const EventType type = type_of(events[i]);
+    for (const Registered& endpoint : *endpoints) {
+      if (endpoint.config->endpoint.events.matches(type)) matching.push_back(Match{i, &endpoint});
+    }
+  }
+  if (matching.empty()) return {};
 
   if (!core.reserve(matching.size())) {
     bool room = false;  // reserved: the room is ours, to use or to give back
@@ -201,42 +256,112 @@ Result<Accepted> Engine::dispatch(const Event& event) {
     }
   }
 
-  auto record = std::make_shared<EventRecord>();
-  record->type = type;
-  record->json = to_json(event);
-  // Queued deliveries keep the JSON for minutes or hours: not the writer's spare capacity.
-  if (record->json.capacity() > record->json.size() + 128) record->json.shrink_to_fit();
-  const std::shared_ptr<const EventRecord> shared = std::move(record);
   const WallTime now = core.clock->wall();
   const SteadyTime now_steady = core.clock->now();
   std::vector<std::unique_ptr<Delivery>> deliveries;
   std::vector<const Delivery*> admitted;
   deliveries.reserve(matching.size());
   admitted.reserve(matching.size());
-  for (const Registered* endpoint : matching) {
+  std::shared_ptr<const EventRecord> shared;
+  for (std::size_t m = 0; m < matching.size(); ++m) {
+    const Event& event = events[matching[m].event];
+    if (m == 0 || matching[m].event != matching[m - 1].event) {
+      auto record = std::make_shared<EventRecord>();
+      record->type = type_of(event);
+      record->json = to_json(event);
+      // Queued deliveries keep the JSON for minutes or hours: not the writer's spare capacity.
+      if (record->json.capacity() > record->json.size() + 128) record->json.shrink_to_fit();
+      shared = std::move(record);
+    }
     auto delivery = std::make_unique<Delivery>();
     delivery->id = new_delivery_id();
-    delivery->endpoint = endpoint->slot;
+    delivery->endpoint = matching[m].endpoint->slot;
     delivery->event = shared;
     delivery->accepted_at = now;
     delivery->accepted_steady = now_steady;
-    assign_order_key(*endpoint->config, event, *delivery);
+    assign_order_key(*matching[m].endpoint->config, event, *delivery);
     admitted.push_back(delivery.get());
     deliveries.push_back(std::move(delivery));
   }
+  // With a durable store: committed before the caller hears of them.
   if (auto kept = core.store->admit(admitted); !kept) {
     core.release(matching.size());
     return refused(kept.error());
   }
-  accepted.deliveries.reserve(matching.size());
-  for (std::size_t i = 0; i < deliveries.size(); ++i) {
-    const Registered& endpoint = *matching[i];
-    accepted.deliveries.push_back({endpoint.slot->name, deliveries[i]->id});
-    const std::size_t loop = endpoint.slot->pick_lane(*endpoint.config, *deliveries[i]);
-    loops_[loop]->enqueue(std::move(deliveries[i]));
+  for (std::size_t m = 0; m < matching.size(); ++m) {
+    const Registered& endpoint = *matching[m].endpoint;
+    accepted[matching[m].event].deliveries.push_back({endpoint.slot->name, deliveries[m]->id});
+    const std::size_t loop = endpoint.slot->pick_lane(*endpoint.config, *deliveries[m]);
+    loops_[loop]->enqueue(std::move(deliveries[m]));
   }
   core.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
-  return accepted;
+  return {};
+}
+
+// Deliveries the store gives back (at start, or redelivered): bound to their endpoint by name (one
+// that no longer exists ends as endpoint_removed), with max_age counting from `budget_from`.
+void Engine::place(std::vector<Resumed> resumed, bool started) {
+  if (resumed.empty()) return;
+  Core& core = *core_;
+  core.pending.fetch_add(resumed.size(), std::memory_order_acq_rel);  // beyond max_pending if need be
+  const auto registered = snapshot();
+  const WallTime now = core.clock->wall();
+  const SteadyTime now_steady = core.clock->now();
+  std::vector<std::shared_ptr<EndpointSlot>> removed;
+  for (Resumed& r : resumed) {
+    const Registered* endpoint = nullptr;
+    for (const Registered& candidate : *registered) {
+      if (candidate.slot->name == r.endpoint) endpoint = &candidate;
+    }
+    Delivery& delivery = *r.delivery;
+    delivery.accepted_steady = now_steady - std::max(now - r.budget_from, WallTime::duration::zero());
+    std::size_t loop = 0;
+    if (endpoint != nullptr) {
+      delivery.endpoint = endpoint->slot;
+      loop = endpoint->slot->pick_lane(*endpoint->config, delivery);
+    } else {
+      auto known =
+          std::find_if(removed.begin(), removed.end(),
+                       [&](const std::shared_ptr<EndpointSlot>& slot) { return slot->name == r.endpoint; });
+      if (known == removed.end()) {
+        removed.push_back(std::make_shared<EndpointSlot>(r.endpoint, loops_.size()));
+        known = removed.end() - 1;
+      }
+      delivery.endpoint = *known;
+    }
+    if (started) {
+      loops_[loop]->enqueue(std::move(r.delivery));
+    } else {
+      const auto wait =
+          std::chrono::duration_cast<SteadyTime::duration>(std::max(r.due - now, WallTime::duration::zero()));
+      loops_[loop]->resume(std::move(r.delivery), now_steady + wait);
+    }
+  }
+}
+
+void Engine::prune() { core_->store->prune(); }
+
+Result<std::vector<StoredDelivery>> Engine::deliveries(const DeliveryQuery& query) const {
+  return core_->store->query(query);
+}
+
+Result<std::size_t> Engine::redeliver(const std::vector<std::string>& ids) {
+  Admission admission(dispatching_, accepting_, *core_);
+  if (!accepting_.load(std::memory_order_seq_cst)) {
+    return Error{ErrorCode::shut_down, "dispatcher is shut down: nothing was redelivered", ""};
+  }
+  auto again = core_->store->redeliver(ids);
+  if (!again) return again.error();
+  const std::size_t count = again->size();
+  core_->counters.redelivered.fetch_add(count, std::memory_order_relaxed);
+  place(std::move(*again), true);
+  return count;
+}
+
+Result<std::size_t> Engine::redeliver(const DeliveryQuery& query) {
+  auto ids = core_->store->failed_ids(query);
+  if (!ids) return ids.error();
+  return redeliver(*ids);
 }
 
 void Engine::upsert_endpoint(Endpoint endpoint) {
@@ -250,7 +375,9 @@ void Engine::upsert_endpoint(Endpoint endpoint) {
       // Deliveries stay bound to the slot: their later attempts use the new settings. A slot paused
       // by a 410 Gone resumes.
       existing.slot->replace(config);
-      existing.slot->gone.store(false, std::memory_order_relaxed);
+      if (existing.slot->gone.exchange(false, std::memory_order_relaxed)) {
+        core_->store->set_paused(existing.slot->name, false);
+      }
       existing.config = config;
       replaced = true;
     }
@@ -329,6 +456,7 @@ void Engine::stop(milliseconds deadline) {
   if (threaded_) {
     for (auto& loop : loops_) loop->wake();
     for (auto& thread : threads_) thread.join();
+    core.store->close();  // the file is free for the next Dispatcher
   }
   { const std::lock_guard<std::mutex> lock(core.wait_mutex); }
   core.wait_cv.notify_all();
@@ -356,6 +484,10 @@ DispatcherStats Engine::stats() const {
   const std::uint64_t pending = core_->pending.load(std::memory_order_relaxed);
   stats.queued = pending > stats.in_flight ? pending - stats.in_flight : 0;
   stats.callback_errors = c.callback_errors.load(std::memory_order_relaxed);
+  stats.recovered = c.recovered.load(std::memory_order_relaxed);
+  stats.redelivered = c.redelivered.load(std::memory_order_relaxed);
+  stats.parked = c.parked.load(std::memory_order_relaxed);
+  stats.store_errors = core_->store->errors();
   for (std::size_t i = 0; i < stats.latency_buckets.size(); ++i) {
     stats.latency_buckets[i] = c.latency_buckets[i].load(std::memory_order_relaxed);
   }
@@ -373,6 +505,18 @@ struct Dispatcher::Impl {
 Dispatcher::Dispatcher(DispatcherOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Dispatcher::~Dispatcher() { shutdown(); }
 Result<Accepted> Dispatcher::dispatch(const Event& event) { return impl_->engine.dispatch(event); }
+Result<std::vector<Accepted>> Dispatcher::dispatch_many(const std::vector<Event>& events) {
+  return impl_->engine.dispatch_many(events);
+}
+Result<std::vector<StoredDelivery>> Dispatcher::deliveries(const DeliveryQuery& query) const {
+  return impl_->engine.deliveries(query);
+}
+Result<std::size_t> Dispatcher::redeliver(const std::vector<std::string>& ids) {
+  return impl_->engine.redeliver(ids);
+}
+Result<std::size_t> Dispatcher::redeliver(const DeliveryQuery& query) {
+  return impl_->engine.redeliver(query);
+}
 void Dispatcher::upsert_endpoint(Endpoint endpoint) { impl_->engine.upsert_endpoint(std::move(endpoint)); }
 bool Dispatcher::remove_endpoint(std::string_view name) { return impl_->engine.remove_endpoint(name); }
 std::vector<Endpoint> Dispatcher::endpoints() const { return impl_->engine.endpoints(); }

@@ -40,6 +40,11 @@ EndpointConfig::EndpointConfig(Endpoint settings, const RetryPolicy& dispatcher_
 EndpointSlot::EndpointSlot(std::shared_ptr<const EndpointConfig> config, std::size_t loops)
     : name(config->endpoint.name), lanes(loops), config_(std::move(config)) {}
 
+EndpointSlot::EndpointSlot(std::string removed_name, std::size_t loops)
+    : name(std::move(removed_name)), lanes(loops) {
+  removed.store(true, std::memory_order_relaxed);
+}
+
 std::size_t EndpointSlot::pick_lane(const EndpointConfig& config, const Delivery& delivery) noexcept {
   if (config.used_lanes == 1) return 0;
   if (delivery.keyed) return std::hash<std::string>{}(delivery.order_key) % config.used_lanes;

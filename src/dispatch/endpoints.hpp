@@ -69,6 +69,8 @@ struct Lane {
 /// be replaced, and a removed slot ends what still refers to it.
 struct EndpointSlot {
   EndpointSlot(std::shared_ptr<const EndpointConfig> config, std::size_t loops);
+  /// A name the store still has deliveries for but no endpoint has any more: removed from the start.
+  EndpointSlot(std::string removed_name, std::size_t loops);
 
   std::shared_ptr<const EndpointConfig> current() const {
     const std::lock_guard<std::mutex> lock(mutex_);

@@ -30,7 +30,7 @@ struct EndpointConfig;
 struct EngineParts {
   std::shared_ptr<const Clock> clock;                     ///< null: the system's clocks
   std::function<std::unique_ptr<Transport>()> transport;  ///< one per I/O loop; empty: libcurl
-  std::unique_ptr<DeliveryStore> store;                   ///< null: MemoryStore
+  std::unique_ptr<DeliveryStore> store;  ///< null: the SQLite store of options.store.path, or MemoryStore
   /// false: no threads; the caller turns the loops with turn() (tests). shutdown() then only
   /// starts the shutdown: turn() returns false once the loops are done; the destructor ends the rest.
   bool threads = true;
@@ -44,6 +44,12 @@ class STATUSSTACK_WEBHOOKS_EXPORT Engine {
   Engine& operator=(const Engine&) = delete;
 
   Result<Accepted> dispatch(const Event& event);
+  Result<std::vector<Accepted>> dispatch_many(const std::vector<Event>& events);
+  Result<std::vector<StoredDelivery>> deliveries(const DeliveryQuery& query) const;
+  Result<std::size_t> redeliver(const std::vector<std::string>& ids);
+  Result<std::size_t> redeliver(const DeliveryQuery& query);
+  /// The store's pruning, now (tests).
+  void prune();
   void upsert_endpoint(Endpoint endpoint);
   bool remove_endpoint(std::string_view name);
   std::vector<Endpoint> endpoints() const;
@@ -59,6 +65,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT Engine {
   std::shared_ptr<const std::vector<Registered>> snapshot() const;
   void refuse_on_io_thread(const char* call) const;
   void stop(milliseconds deadline);
+  Result<void> accept(const Event* events, std::size_t count, Accepted* accepted);
+  void place(std::vector<Resumed> resumed, bool started);
 
   std::unique_ptr<Core> core_;
   const OverflowPolicy overflow_;

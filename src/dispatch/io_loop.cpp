@@ -16,11 +16,67 @@ void IoLoop::enqueue(std::unique_ptr<Delivery> delivery) {
   }
   // A loop that is awake takes its inbox before it sleeps again (see turn()): only a sleeping one
   // needs the wake-up system call.
-  if (sleeping_.exchange(false, std::memory_order_seq_cst)) wake();
+  wake_if_sleeping();
+}
+
+void IoLoop::resume(std::unique_ptr<Delivery> delivery, SteadyTime due) {
+  if (delivery->endpoint->removed.load(std::memory_order_acquire)) {
+    end(std::move(delivery), false, FailureReason::endpoint_removed, false);
+    return;
+  }
+  if (delivery->keyed) {
+    Lane& ours = lane(*delivery);
+    auto [held, first] = ours.held.try_emplace(delivery->order_key);
+    if (!first) {
+      held->second.push_back(std::move(delivery));
+      return;
+    }
+    if (!ours.holding_listed) {
+      ours.holding_listed = true;
+      holding_.push_back(delivery->endpoint);
+    }
+  }
+  if (due > core_.clock->now()) {
+    timers_.push_back(Timer{due, std::move(delivery)});
+    std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
+  } else {
+    make_ready(std::move(delivery));
+  }
+}
+
+void IoLoop::committed(std::vector<Final>& finals) {
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    for (Final& final : finals) {
+      if (final.delivery && final.loop == index_) committed_.push_back(std::move(final));
+    }
+  }
+  wake_if_sleeping();
+}
+
+void IoLoop::report_committed() {
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    if (committed_.empty()) return;
+    reporting_.swap(committed_);
+  }
+  for (Final& final : reporting_) {
+    --awaiting_;
+    if (!final.holds_key) {
+      core_.report(std::move(final.delivery), final.delivered, final.reason);
+      continue;
+    }
+    const std::shared_ptr<EndpointSlot> slot = final.delivery->endpoint;
+    const std::string key = final.delivery->order_key;
+    core_.report(std::move(final.delivery), final.delivered, final.reason);
+    release_key(*slot, key);
+  }
+  reporting_.clear();
 }
 
 bool IoLoop::turn(bool sleep) {
   take_inbox();
+  report_committed();
   if (const auto generation = core_.generation.load(std::memory_order_acquire);
       generation != seen_generation_) {
     seen_generation_ = generation;
@@ -32,13 +88,29 @@ bool IoLoop::turn(bool sleep) {
   if (core_.stopping.load(std::memory_order_acquire)) {
     const SteadyTime deadline = core_.deadline();
     if (!stop_seen_) {
-      // Retries due after the deadline will never get their attempt: end them now.
+      // Retries due after the deadline will never get their attempt: end (or park) them now.
       stop_seen_ = true;
-      end_timers_if([deadline](const Timer& timer) { return timer.due > deadline; }, FailureReason::shutdown);
+      for (auto& late : take_timers_if([deadline](const Timer& timer) { return timer.due > deadline; })) {
+        if (core_.durable) {
+          park(std::move(late));
+        } else {
+          end(std::move(late), false, FailureReason::shutdown);
+        }
+      }
     }
     if (now >= deadline) {
-      end_everything(FailureReason::shutdown);
-      return false;
+      if (!left_) {
+        left_ = true;
+        if (core_.durable) {
+          park_everything();
+        } else {
+          end_everything(FailureReason::shutdown);
+        }
+      }
+      // Final states the store is still writing: their reports come before the loop ends.
+      if (awaiting_ == 0) return false;
+      if (sleep) sleep_until_needed(milliseconds(1000));
+      return true;
     }
     if (idle()) {
       const std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -48,19 +120,20 @@ bool IoLoop::turn(bool sleep) {
 
   start_ready(now);
   collect();
-  if (!sleep) return true;
+  if (sleep) sleep_until_needed(sleep_time(core_.clock->now()));
+  return true;
+}
 
-  // Announce the sleep before the last look at the inbox: a dispatch() that enqueues after that
-  // look sees the flag and wakes the loop.
-  milliseconds wait = sleep_time(core_.clock->now());
+// Announces the sleep before the last look at the inboxes: a dispatch() or a commit that arrives
+// after that look sees the flag and wakes the loop.
+void IoLoop::sleep_until_needed(milliseconds wait) {
   sleeping_.store(true, std::memory_order_seq_cst);
   {
     const std::lock_guard<std::mutex> lock(inbox_mutex_);
-    if (!inbox_.empty()) wait = milliseconds::zero();
+    if (!inbox_.empty() || !committed_.empty()) wait = milliseconds::zero();
   }
   transport_->sleep(wait);
   sleeping_.store(false, std::memory_order_relaxed);
-  return true;
 }
 
 // Until the transport, the next retry, a rate token or the shutdown deadline needs the loop.
@@ -102,7 +175,7 @@ void IoLoop::take_inbox() {
 // A new delivery: ready at once, unless an earlier one with its order key is still under way.
 void IoLoop::admit(std::unique_ptr<Delivery> delivery) {
   if (delivery->endpoint->removed.load(std::memory_order_acquire)) {
-    core_.finish(std::move(delivery), false, FailureReason::endpoint_removed);
+    end(std::move(delivery), false, FailureReason::endpoint_removed, false);
     return;
   }
   if (delivery->keyed) {
@@ -139,10 +212,12 @@ void IoLoop::sweep_removed() {
     for (auto& delivery : ours.ready) removed.push_back(std::move(delivery));
     ours.ready.clear();
   }
+  for (auto& delivery : take_timers_if([](const Timer& timer) {
+         return timer.delivery->endpoint->removed.load(std::memory_order_acquire);
+       })) {
+    removed.push_back(std::move(delivery));
+  }
   for (auto& delivery : removed) end(std::move(delivery), false, FailureReason::endpoint_removed);
-  end_timers_if(
-      [](const Timer& timer) { return timer.delivery->endpoint->removed.load(std::memory_order_acquire); },
-      FailureReason::endpoint_removed);
   holding_.erase(std::remove_if(holding_.begin(), holding_.end(),
                                 [this](const std::shared_ptr<EndpointSlot>& slot) {
                                   Lane& ours = slot->lanes[index_];
@@ -264,7 +339,10 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
   switch (decision.next) {
     case Decision::Next::delivered: end(std::move(delivery), true, FailureReason::none); return;
     case Decision::Next::fail:
-      if (decision.pause_endpoint) slot.gone.store(true, std::memory_order_relaxed);
+      if (decision.pause_endpoint) {
+        slot.gone.store(true, std::memory_order_relaxed);
+        core_.store->set_paused(slot.name, true);
+      }
       core_.notify_attempt(*delivery, std::nullopt);
       end(std::move(delivery), false, decision.reason);
       return;
@@ -283,15 +361,22 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
   }
 }
 
-// A delivery is final: its report, then the next delivery with its order key gets its turn.
-void IoLoop::end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
-  if (!delivery->keyed || ending_all_) {
-    core_.finish(std::move(delivery), delivered, reason);
+// A delivery is final: its report (with a durable store, once its state is written), then the next
+// delivery with its order key gets its turn. `holds_key`: false for one that never took its key.
+void IoLoop::end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason, bool holds_key) {
+  holds_key = holds_key && delivery->keyed && !ending_all_;
+  if (core_.durable) {
+    ++awaiting_;
+    core_.store->finish(Final{std::move(delivery), delivered, reason, index_, holds_key});
+    return;
+  }
+  if (!holds_key) {
+    core_.report(std::move(delivery), delivered, reason);
     return;
   }
   const std::shared_ptr<EndpointSlot> slot = delivery->endpoint;
   const std::string key = delivery->order_key;
-  core_.finish(std::move(delivery), delivered, reason);
+  core_.report(std::move(delivery), delivered, reason);
   release_key(*slot, key);
 }
 
@@ -310,25 +395,80 @@ void IoLoop::release_key(EndpointSlot& slot, const std::string& key) {
       make_ready(std::move(next));
       return;
     }
-    core_.finish(std::move(next), false, FailureReason::endpoint_removed);
+    if (core_.durable) {
+      end(std::move(next), false, FailureReason::endpoint_removed);  // its commit releases the key again
+      return;
+    }
+    core_.report(std::move(next), false, FailureReason::endpoint_removed);
   }
 }
 
-// Ends every delivery waiting for its retry for which `ends` says so; the others keep their timers.
+// Takes out every delivery waiting for its retry for which `takes` says so; the others keep their
+// timers.
 template <class Predicate>
-void IoLoop::end_timers_if(Predicate ends, FailureReason reason) {
-  std::vector<std::unique_ptr<Delivery>> ending;
+std::vector<std::unique_ptr<Delivery>> IoLoop::take_timers_if(Predicate takes) {
+  std::vector<std::unique_ptr<Delivery>> taken;
   std::vector<Timer> keep;
   for (Timer& timer : timers_) {
-    if (ends(timer)) {
-      ending.push_back(std::move(timer.delivery));
+    if (takes(timer)) {
+      taken.push_back(std::move(timer.delivery));
     } else {
       keep.push_back(std::move(timer));
     }
   }
   timers_ = std::move(keep);
   std::make_heap(timers_.begin(), timers_.end(), TimerLater{});
-  for (auto& delivery : ending) end(std::move(delivery), false, reason);
+  return taken;
+}
+
+// Left pending in the store for the next Dispatcher, with the deliveries held behind its order key.
+void IoLoop::park(std::unique_ptr<Delivery> delivery) {
+  if (delivery->keyed) {
+    Lane& ours = lane(*delivery);
+    if (const auto held = ours.held.find(delivery->order_key); held != ours.held.end()) {
+      for (auto& next : held->second) core_.park(std::move(next));
+      ours.held.erase(held);
+    }
+  }
+  core_.park(std::move(delivery));
+}
+
+// The shutdown deadline with a durable store: whatever is not final stays pending in the file.
+// Attempts on the wire are abandoned; the next Dispatcher makes them again.
+void IoLoop::park_everything() {
+  std::vector<void*> abandoned;
+  transport_->abandon(abandoned);
+  for (void* token : abandoned) {
+    const std::size_t slot = static_cast<Delivery*>(token)->running_slot;
+    --lane(*running_[slot]).in_flight;
+    core_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    core_.park(std::move(running_[slot]));
+  }
+  running_.clear();
+  for (Timer& timer : timers_) core_.park(std::move(timer.delivery));
+  timers_.clear();
+  for (auto& slot : listed_) {
+    Lane& ours = slot->lanes[index_];
+    for (auto& delivery : ours.ready) core_.park(std::move(delivery));
+    ours.ready.clear();
+    ours.listed = false;
+  }
+  listed_.clear();
+  for (auto& slot : holding_) {
+    Lane& ours = slot->lanes[index_];
+    for (auto& [key, waiting] : ours.held) {
+      for (auto& delivery : waiting) core_.park(std::move(delivery));
+    }
+    ours.held.clear();
+    ours.holding_listed = false;
+  }
+  holding_.clear();
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    taken_.swap(inbox_);
+  }
+  for (auto& delivery : taken_) core_.park(std::move(delivery));
+  taken_.clear();
 }
 
 // The shutdown deadline: every delivery of this loop ends now, on the wire or not.
@@ -344,14 +484,14 @@ void IoLoop::end_everything(FailureReason reason) {
     delivery->last = Outcome{};
     delivery->last.error = TransportError::timeout;
     delivery->last.error_message = "attempt abandoned at the shutdown deadline";
-    core_.finish(std::move(delivery), false, reason);
+    core_.report(std::move(delivery), false, reason);
   }
   running_.clear();
-  for (Timer& timer : timers_) core_.finish(std::move(timer.delivery), false, reason);
+  for (Timer& timer : timers_) core_.report(std::move(timer.delivery), false, reason);
   timers_.clear();
   for (auto& slot : listed_) {
     Lane& ours = slot->lanes[index_];
-    for (auto& delivery : ours.ready) core_.finish(std::move(delivery), false, reason);
+    for (auto& delivery : ours.ready) core_.report(std::move(delivery), false, reason);
     ours.ready.clear();
     ours.listed = false;
   }
@@ -359,7 +499,7 @@ void IoLoop::end_everything(FailureReason reason) {
   for (auto& slot : holding_) {
     Lane& ours = slot->lanes[index_];
     for (auto& [key, waiting] : ours.held) {
-      for (auto& delivery : waiting) core_.finish(std::move(delivery), false, reason);
+      for (auto& delivery : waiting) core_.report(std::move(delivery), false, reason);
     }
     ours.held.clear();
     ours.holding_listed = false;
@@ -369,7 +509,7 @@ void IoLoop::end_everything(FailureReason reason) {
     const std::lock_guard<std::mutex> lock(inbox_mutex_);
     taken_.swap(inbox_);
   }
-  for (auto& delivery : taken_) core_.finish(std::move(delivery), false, reason);
+  for (auto& delivery : taken_) core_.report(std::move(delivery), false, reason);
   taken_.clear();
 }
 

@@ -22,6 +22,10 @@ class IoLoop {
 
   /// Hands a new delivery to the loop; any thread.
   void enqueue(std::unique_ptr<Delivery> delivery);
+  /// A delivery the store gave back at start (before the loop runs): ready, or due at `due`.
+  void resume(std::unique_ptr<Delivery> delivery, SteadyTime due);
+  /// Final deliveries whose state the store has written: their reports come next; any thread.
+  void committed(std::vector<Final>& finals);
   /// Wakes the loop from its sleep; any thread.
   void wake() { transport_->wake(); }
   /// One turn: take new deliveries, apply endpoint changes, fire due retries, start what may
@@ -49,13 +53,20 @@ class IoLoop {
   void start_attempt(std::unique_ptr<Delivery> delivery, Lane& lane);
   void collect();
   void after_attempt(std::unique_ptr<Delivery> delivery);
-  void end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
+  void end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason, bool holds_key = true);
+  void report_committed();
   void release_key(EndpointSlot& slot, const std::string& key);
+  void park(std::unique_ptr<Delivery> delivery);
+  void park_everything();
   template <class Predicate>
-  void end_timers_if(Predicate ends, FailureReason reason);
+  std::vector<std::unique_ptr<Delivery>> take_timers_if(Predicate takes);
+  void sleep_until_needed(milliseconds wait);
   void end_everything(FailureReason reason);
   milliseconds sleep_time(SteadyTime now);
-  bool idle() const { return running_.empty() && timers_.empty() && listed_.empty(); }
+  bool idle() const { return running_.empty() && timers_.empty() && listed_.empty() && awaiting_ == 0; }
+  void wake_if_sleeping() {
+    if (sleeping_.exchange(false, std::memory_order_seq_cst)) wake();
+  }
 
   Core& core_;
   const std::size_t index_;  // which lane of every endpoint is this loop's
@@ -63,6 +74,7 @@ class IoLoop {
 
   std::mutex inbox_mutex_;
   std::vector<std::unique_ptr<Delivery>> inbox_;
+  std::vector<Final> committed_;       // written by the store, to be reported
   std::atomic<bool> sleeping_{false};  // in (or about to enter) the transport's sleep
 
   // Loop-only state.
@@ -72,9 +84,12 @@ class IoLoop {
   std::vector<Timer> timers_;                           // a min-heap on `due`
   std::vector<std::unique_ptr<Delivery>> running_;      // attempts on the wire (Delivery::running_slot)
   std::vector<Finished> finished_;
+  std::vector<Final> reporting_;
+  std::size_t awaiting_ = 0;  // final deliveries handed to a durable store, not yet back
   std::uint64_t seen_generation_ = 0;
   bool stop_seen_ = false;
   bool ending_all_ = false;
+  bool left_ = false;  // the deadline passed: everything was ended or parked
   std::mt19937_64 random_;
 };
 

@@ -4,45 +4,108 @@
 // report. The I/O loops keep the schedule in memory (ready lanes, retry timers); a store sees each
 // change of a delivery's state:
 //
+//   resume      at start: the deliveries a previous Dispatcher left pending (a crash, a shutdown)
 //   admit       dispatch() accepted deliveries         a durable store commits them before dispatch()
 //                                                       returns (one writer, group commit); an error
 //                                                       refuses the whole dispatch() call
 //   reschedule  an attempt failed; the next one is due  records the attempt count and the due time
-//   finish      delivered, or failed with a reason      the report is given once it returns, so a
-//                                                       delivery reported delivered is never sent again
+//   finish      delivered, or failed with a reason      a durable store hands the delivery back
+//                                                       (on_committed) once that is written: the
+//                                                       report comes after, so a delivery reported
+//                                                       delivered is never sent again
+//   park        shutdown() left it pending             nothing to write: it stays pending
 //
-// The memory store keeps nothing: the Dispatcher as it has always been. A SQLite file (one owner)
-// adds what a restart needs (resume the unfinished at open, park them at shutdown); a PostgreSQL
-// table shared by several instances adds claims with a lease, through which deliveries become due
-// in whichever instance claims them. A store sees deliveries as plain data (delivery.hpp) and keeps
-// the endpoint's name, never its secrets: bodies and signatures are made at each attempt.
+// The memory store keeps nothing: the Dispatcher as it has always been. The SQLite file (one owner,
+// sqlite_store.cpp) adds what a restart needs; a table shared by several instances would add claims
+// with a lease. A store sees deliveries as plain data (delivery.hpp) and keeps the endpoint's name,
+// never its secrets: bodies and signatures are made at each attempt.
 
 #include <statusstack/webhooks/dispatcher.hpp>
 
+#include "dispatch/clock.hpp"
 #include "dispatch/delivery.hpp"
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace statusstack::webhooks::detail {
 
+/// A pending delivery given back by the store at start; the Engine binds it to its endpoint.
+struct Resumed {
+  std::unique_ptr<Delivery> delivery;  ///< without its endpoint slot
+  std::string endpoint;
+  WallTime budget_from;  ///< max_age counts from here
+  WallTime due;          ///< its next attempt
+};
+
+/// A final delivery, on its way to its report.
+struct Final {
+  std::unique_ptr<Delivery> delivery;
+  bool delivered = false;
+  FailureReason reason = FailureReason::none;
+  std::size_t loop = 0;    ///< the I/O loop that reports it
+  bool holds_key = false;  ///< its order key passes to the next delivery after the report
+};
+
 class DeliveryStore {
  public:
   virtual ~DeliveryStore() = default;
+  /// False: finish() writes nothing and the report is given at once (the memory store).
+  virtual bool durable() const noexcept = 0;
+  /// The pending deliveries, in dispatch order, and the endpoints paused by a 410 (once, at start).
+  virtual Result<std::vector<Resumed>> resume() { return std::vector<Resumed>{}; }
+  virtual std::vector<std::string> paused_endpoints() { return {}; }
   /// Keeps newly accepted deliveries; an error refuses them all (dispatch() returns it).
   virtual Result<void> admit(const std::vector<const Delivery*>& deliveries) = 0;
   /// The delivery waits for its next attempt, due at `due`.
   virtual void reschedule(const Delivery& delivery, WallTime due) = 0;
-  /// The delivery is final.
-  virtual void finish(const Delivery& delivery, bool delivered, FailureReason reason) = 0;
+  /// A durable store writes the final state, then passes it to on_committed (set before any
+  /// finish()), from its own thread.
+  virtual void finish(Final final) = 0;
+  /// An endpoint paused by a 410 Gone, or resumed by its replacement.
+  virtual void set_paused(const std::string& endpoint, bool paused) = 0;
+  /// The stored deliveries that match.
+  virtual Result<std::vector<StoredDelivery>> query(const DeliveryQuery& query) = 0;
+  /// Makes failed deliveries pending again and gives them back to be scheduled.
+  virtual Result<std::vector<Resumed>> redeliver(const std::vector<std::string>& ids) = 0;
+  virtual Result<std::vector<std::string>> failed_ids(const DeliveryQuery& query) = 0;
+  /// Removes failed and delivered records past their retention now (a durable store also does it
+  /// by itself, a little at a time).
+  virtual void prune() {}
+  /// Writes what is queued, then lets the file go (another Dispatcher may open it after this).
+  virtual void close() {}
+  /// Writes the store could not make.
+  virtual std::uint64_t errors() const noexcept { return 0; }
+
+  std::function<void(std::vector<Final>&)> on_committed;
 };
 
 /// Keeps nothing: deliveries live in the I/O loops until they are final.
 class MemoryStore final : public DeliveryStore {
  public:
+  bool durable() const noexcept override { return false; }
   Result<void> admit(const std::vector<const Delivery*>&) override { return {}; }
   void reschedule(const Delivery&, WallTime) override {}
-  void finish(const Delivery&, bool, FailureReason) override {}
+  void finish(Final) override {}
+  void set_paused(const std::string&, bool) override {}
+  Result<std::vector<StoredDelivery>> query(const DeliveryQuery&) override { return no_store(); }
+  Result<std::vector<Resumed>> redeliver(const std::vector<std::string>&) override { return no_store(); }
+  Result<std::vector<std::string>> failed_ids(const DeliveryQuery&) override { return no_store(); }
+
+ private:
+  static Error no_store() {
+    return Error{ErrorCode::store_error,
+                 "this Dispatcher keeps its deliveries in memory: set DispatcherOptions::store.path to keep "
+                 "them (and failed ones for redelivery)",
+                 "store.path"};
+  }
 };
+
+/// The SQLite store on `options.path` (sqlite_store.cpp). Errors: the file cannot be owned, opened,
+/// read or written.
+Result<std::unique_ptr<DeliveryStore>> open_sqlite_store(const StoreOptions& options,
+                                                         std::shared_ptr<const Clock> clock);
 
 }  // namespace statusstack::webhooks::detail

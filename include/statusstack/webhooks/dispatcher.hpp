@@ -9,6 +9,7 @@
 #include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/export.hpp>
 #include <statusstack/webhooks/retry.hpp>
+#include <statusstack/webhooks/store.hpp>
 
 #include <array>
 #include <chrono>
@@ -29,20 +30,6 @@ enum class OverflowPolicy {
   /// queue_full at once, since the callback's thread is the one that makes room)
   block,
 };
-
-/// Why a delivery ended without a 2xx.
-enum class FailureReason {
-  none,                ///< delivered
-  rejected,            ///< a non-retryable answer (4xx other than 408/425/429, 3xx) or request
-  attempts_exhausted,  ///< every allowed attempt failed retryably
-  too_old,             ///< max_age passed before another attempt could start
-  endpoint_removed,    ///< the endpoint was removed before the delivery was done
-  shutdown,            ///< the Dispatcher shut down before the delivery was done
-  endpoint_gone,       ///< the receiver answered 410 Gone: the endpoint is paused until it is replaced
-};
-
-/// The reason's stable snake_case name, e.g. "attempts_exhausted".
-STATUSSTACK_WEBHOOKS_EXPORT const char* to_string(FailureReason reason) noexcept;
 
 /// The one final word on one (event, endpoint) pair.
 struct DeliveryReport {
@@ -100,6 +87,10 @@ struct DispatcherStats {
   std::uint64_t in_flight = 0;        ///< requests on the wire now
   std::uint64_t queued = 0;           ///< accepted, not final, not on the wire (waiting or backing off)
   std::uint64_t callback_errors = 0;  ///< exceptions thrown by on_report / on_attempt (caught)
+  std::uint64_t recovered = 0;        ///< pending deliveries the store gave back at start (resumed)
+  std::uint64_t redelivered = 0;      ///< failed deliveries made pending again by redeliver()
+  std::uint64_t parked = 0;        ///< not final at shutdown(): left pending in the store for the next start
+  std::uint64_t store_errors = 0;  ///< writes the store could not make (the reason is in the store's log)
   /// Delivery latency (dispatch() to final report) of delivered events: counts per bucket, the
   /// bucket bounds in milliseconds are latency_bounds_ms (the last bucket is +Inf).
   static constexpr std::array<double, 14> latency_bounds_ms{1,   2,   5,    10,   25,   50,    100,
@@ -131,6 +122,9 @@ struct DispatcherOptions {
   std::function<void(const DeliveryReport&)> on_report;
   /// Called for each failed attempt, on an I/O thread. Same rules as on_report.
   std::function<void(const AttemptReport&)> on_attempt;
+  /// With a path: every accepted delivery is kept in a SQLite file until it is final, and the next
+  /// Dispatcher on that file resumes what was left (docs/durability.md). Without: in memory.
+  StoreOptions store;
 };
 
 /// Delivers events to endpoints in the background. dispatch() is thread-safe and never touches the
@@ -149,7 +143,12 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   /// blocks on the network. Errors: the validate_event() error of an event receivers would reject
   /// (an empty id, a window that ends before it starts...), queue_full (no room for all matching
   /// deliveries; nothing is queued), shut_down.
+  /// With a store, the deliveries are committed to it when dispatch() returns (store_error when they
+  /// could not be: nothing is accepted then). Commits of concurrent callers are shared.
   Result<Accepted> dispatch(const Event& event);
+  /// dispatch() for a batch: every event or none (the first invalid event's error names its index),
+  /// and with a store one commit for all. One Accepted per event, in order.
+  Result<std::vector<Accepted>> dispatch_many(const std::vector<Event>& events);
 
   /// Adds an endpoint, or replaces the one with the same name (deliveries already accepted for it
   /// continue with the new settings; an endpoint paused by a 410 Gone resumes). A replaced endpoint
@@ -167,12 +166,22 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   /// milliseconds::max() waits without limit. Throws ConfigError when called from a callback.
   bool flush(std::chrono::milliseconds timeout);
   /// Stops accepting, lets deliveries continue until the deadline (milliseconds::max(): until they
-  /// are final), then ends what is left as failed(shutdown) and joins the I/O threads. Every accepted
-  /// delivery has its report on return; dispatch() calls blocked for room return shut_down. Throws
-  /// ConfigError when called from a callback.
+  /// are final), then ends what is left as failed(shutdown) and joins the I/O threads. With a store,
+  /// what is left is parked instead: it stays pending in the file, without a report, and the next
+  /// Dispatcher on the file resumes it. Every other accepted delivery has its report on return; dispatch()
+  /// calls blocked for room return shut_down. Throws ConfigError when called from a callback.
   void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(5));
 
   DispatcherStats stats() const;
+
+  /// The store's deliveries that match (store_error without a store). Dead letters: a query whose
+  /// state is DeliveryState::failed.
+  Result<std::vector<StoredDelivery>> deliveries(const DeliveryQuery& query) const;
+  /// Sends failed deliveries again: same delivery id, a fresh attempt budget, each with one more
+  /// final report. Returns how many were taken (ids that are not failed deliveries are skipped).
+  /// Errors: store_error (no store), shut_down.
+  Result<std::size_t> redeliver(const std::vector<std::string>& ids);
+  Result<std::size_t> redeliver(const DeliveryQuery& query);
 
  private:
   struct Impl;

@@ -33,6 +33,8 @@ enum class ErrorCode {
   // Dispatching.
   queue_full,  ///< the Dispatcher's bounded queue has no room
   shut_down,   ///< the Dispatcher no longer accepts work
+  // Durable store.
+  store_error,  ///< the store file cannot be opened, read or written (in use, corrupt, read-only, full)
 };
 
 /// The code's stable snake_case name, e.g. "missing_field".

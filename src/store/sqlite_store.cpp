@@ -1,0 +1,444 @@
+// The SQLite store: every accepted delivery is a row until it is final, so a Dispatcher opened on
+// the same file after a crash or a shutdown resumes what was left.
+//
+// One writer thread owns the connection. Whatever queued while it was writing (admitted
+// deliveries, retries, final states, paused endpoints) goes into the next transaction: callers of
+// dispatch() share commits (group commit, no linger), and a commit's cost is spread over every
+// delivery in it. dispatch() waits for the commit of its own rows; final states go back to their I/O
+// loop after their commit, so a report is never given for a state that a crash could undo.
+// Everything else the connection does (resume, queries, redelivery, pruning) runs on the same thread
+// as a task between transactions.
+
+#include "dispatch/core.hpp"
+#include "dispatch/endpoints.hpp"
+#include "dispatch/store.hpp"
+#include "store/sqlite_db.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace statusstack::webhooks::detail {
+
+namespace {
+
+using sqlite::from_ms;
+using sqlite::Stmt;
+using sqlite::to_ms;
+
+constexpr std::int64_t prune_batch = 500;  // rows per pruning transaction: never a long write lock
+constexpr auto prune_every = std::chrono::minutes(1);
+
+// A retry's facts, copied: the delivery itself belongs to its loop again once reschedule() returns.
+struct Retry {
+  std::string id;
+  int attempts = 0;
+  std::int64_t due = 0, signed_at = 0, first_attempt = 0, last_attempt = 0;
+  int status = 0;
+  std::string outcome;
+};
+
+class SqliteStore final : public DeliveryStore {
+ public:
+  SqliteStore(sqlite::OwnerLock lock, std::unique_ptr<sqlite::Db> db, const StoreOptions& options,
+              std::shared_ptr<const Clock> clock)
+      : lock_(std::in_place, std::move(lock)),
+        db_(std::move(db)),
+        options_(options),
+        clock_(std::move(clock)) {
+    prepare();
+    writer_ = std::thread([this] { run(); });
+  }
+  ~SqliteStore() override { close(); }
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  bool durable() const noexcept override { return true; }
+  Result<std::vector<Resumed>> resume() override;
+  std::vector<std::string> paused_endpoints() override;
+  Result<void> admit(const std::vector<const Delivery*>& deliveries) override;
+  void reschedule(const Delivery& delivery, WallTime due) override;
+  void finish(Final final) override;
+  void set_paused(const std::string& endpoint, bool paused) override;
+  Result<std::vector<StoredDelivery>> query(const DeliveryQuery& query) override {
+    return run_task([&] { return sqlite::list(*db_, query); });
+  }
+  Result<std::vector<Resumed>> redeliver(const std::vector<std::string>& ids) override;
+  Result<std::vector<std::string>> failed_ids(const DeliveryQuery& query) override {
+    return run_task([&] { return sqlite::failed_ids(*db_, query); });
+  }
+  void prune() override {
+    auto pruned = run_task([this] {
+      while (prune_step() == prune_batch) {
+      }
+      return Result<void>{};
+    });
+    if (!pruned) errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void close() override;
+  std::uint64_t errors() const noexcept override { return errors_.load(std::memory_order_relaxed); }
+
+ private:
+  // One dispatch() call's deliveries, waiting for their commit.
+  struct Admission {
+    const std::vector<const Delivery*>* deliveries;
+    bool done = false;
+    std::optional<Error> error;
+  };
+  // Work waiting for the writer: swapped out whole at the start of each transaction.
+  struct Queue {
+    std::vector<Admission*> admissions;
+    std::vector<Retry> retries;
+    std::vector<Final> finals;
+    std::vector<std::pair<std::string, bool>> paused;
+    std::vector<std::function<void()>> tasks;
+    bool empty() const {
+      return admissions.empty() && retries.empty() && finals.empty() && paused.empty() && tasks.empty();
+    }
+  };
+
+  void prepare();
+  void run();
+  Result<void> write(Queue& work, bool with_admissions);
+  Result<void> write_admission(const Admission& admission);
+  Result<void> write_changes(const Queue& work);
+  std::int64_t prune_step();
+  Resumed read_resumed(const Stmt& row) const;
+
+  // Runs `task` on the writer thread and returns its result.
+  template <class Task>
+  auto run_task(Task task) -> decltype(task()) {
+    std::optional<decltype(task())> result;
+    bool done = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (closed_) return Error{ErrorCode::shut_down, "store " + db_path_ + ": closed", "store"};
+      queue_.tasks.emplace_back([&] {
+        auto value = task();
+        const std::lock_guard<std::mutex> guard(mutex_);
+        result.emplace(std::move(value));
+        done = true;
+      });
+      work_cv_.notify_one();
+      done_cv_.wait(lock, [&] { return done; });
+    }
+    return std::move(*result);
+  }
+
+  std::optional<sqlite::OwnerLock> lock_;
+  std::unique_ptr<sqlite::Db> db_;
+  const StoreOptions options_;
+  const std::shared_ptr<const Clock> clock_;
+  const std::string db_path_ = db_ ? db_->path() : std::string();
+  Stmt insert_, retry_, remove_, keep_delivered_, fail_, pause_, prune_failed_, prune_delivered_;
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_;  // the writer waits for work
+  std::condition_variable done_cv_;  // callers wait for their commit or task
+  Queue queue_;
+  bool closing_ = false;
+  bool closed_ = false;
+  std::thread writer_;
+  std::atomic<std::uint64_t> errors_{0};
+  WallTime next_prune_{};
+};
+
+void SqliteStore::prepare() {
+  insert_ = db_->prepare(
+      "INSERT INTO deliveries (id, endpoint, event_type, event, order_key, state, accepted_at, budget_from, "
+      "due_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?6)");
+  retry_ = db_->prepare(
+      "UPDATE deliveries SET attempts = ?2, due_at = ?3, signed_at = ?4, first_attempt_at = ?5, "
+      "last_attempt_at = ?6, last_status = ?7, last_error = ?8 WHERE id = ?1");
+  remove_ = db_->prepare("DELETE FROM deliveries WHERE id = ?1");
+  keep_delivered_ = db_->prepare(
+      "UPDATE deliveries SET state = 2, event = NULL, attempts = ?2, finished_at = ?3, first_attempt_at = "
+      "?4, "
+      "last_attempt_at = ?5, last_status = ?6, last_error = ?7 WHERE id = ?1");
+  fail_ = db_->prepare(
+      "UPDATE deliveries SET state = 1, attempts = ?2, finished_at = ?3, first_attempt_at = ?4, "
+      "last_attempt_at = ?5, last_status = ?6, last_error = ?7, reason = ?8, detail = ?9 WHERE id = ?1");
+  pause_ = db_->prepare(
+      "INSERT INTO endpoint_state (name, gone) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET gone = ?2");
+  // `state != 0` as written in the partial index's condition, so that SQLite uses the index.
+  prune_failed_ = db_->prepare(
+      "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE state != 0 AND state = 1 AND "
+      "finished_at < ?1 LIMIT ?2)");
+  prune_delivered_ = db_->prepare(
+      "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE state != 0 AND state = 2 AND "
+      "finished_at < ?1 LIMIT ?2)");
+}
+
+Result<void> SqliteStore::admit(const std::vector<const Delivery*>& deliveries) {
+  Admission admission{&deliveries, false, std::nullopt};
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (closed_) return Error{ErrorCode::shut_down, "store " + db_path_ + ": closed", "store"};
+  queue_.admissions.push_back(&admission);
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return admission.done; });
+  if (admission.error) return *admission.error;
+  return {};
+}
+
+void SqliteStore::reschedule(const Delivery& delivery, WallTime due) {
+  Retry retry{delivery.id,
+              delivery.attempts,
+              to_ms(due),
+              delivery.signed_at,
+              to_ms(delivery.first_attempt_at),
+              to_ms(delivery.last_attempt_at),
+              delivery.last.status,
+              delivery.last.describe()};
+  const std::lock_guard<std::mutex> lock(mutex_);
+  queue_.retries.push_back(std::move(retry));
+  work_cv_.notify_one();
+}
+
+void SqliteStore::finish(Final final) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  queue_.finals.push_back(std::move(final));
+  work_cv_.notify_one();
+}
+
+void SqliteStore::set_paused(const std::string& endpoint, bool paused) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  queue_.paused.emplace_back(endpoint, paused);
+  work_cv_.notify_one();
+}
+
+void SqliteStore::close() {
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    closing_ = true;
+    work_cv_.notify_one();
+  }
+  writer_.join();  // it writes what is queued first
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+  }
+  // Checkpoint the log into the file, then let the file go to the next owner.
+  sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  for (Stmt* stmt :
+       {&insert_, &retry_, &remove_, &keep_delivered_, &fail_, &pause_, &prune_failed_, &prune_delivered_}) {
+    *stmt = Stmt();  // statements first: the connection closes only without them
+  }
+  db_.reset();
+  lock_.reset();
+}
+
+void SqliteStore::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    work_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return closing_ || !queue_.empty(); });
+    if (queue_.empty() && closing_) return;
+    Queue work;
+    std::swap(work, queue_);
+    lock.unlock();
+
+    for (auto& task : work.tasks) task();
+    const bool changes =
+        !work.admissions.empty() || !work.retries.empty() || !work.finals.empty() || !work.paused.empty();
+    if (changes) {
+      if (auto written = write(work, true); !written) {
+        // Nothing of the transaction is in the file. Each dispatch() call's rows get their own
+        // transaction now, so that one that cannot be written refuses only its own call.
+        errors_.fetch_add(1, std::memory_order_relaxed);
+        for (Admission* admission : work.admissions) {
+          if (auto alone = write_admission(*admission); !alone) admission->error = alone.error();
+        }
+        if (auto rest = write(work, false); !rest) errors_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    lock.lock();
+    for (Admission* admission : work.admissions) admission->done = true;
+    if (!work.admissions.empty() || !work.tasks.empty()) done_cv_.notify_all();
+    if (!work.finals.empty() && on_committed) {
+      lock.unlock();
+      on_committed(work.finals);
+      lock.lock();
+    }
+    if (queue_.empty() && clock_->wall() >= next_prune_) {
+      lock.unlock();
+      const bool more = prune_step() == prune_batch;
+      next_prune_ = more ? clock_->wall() : clock_->wall() + prune_every;
+      lock.lock();
+    }
+  }
+}
+
+// One transaction: the queued admissions (when `with_admissions`), retries, final states and pauses.
+Result<void> SqliteStore::write(Queue& work, bool with_admissions) {
+  if (auto begin = db_->exec("BEGIN IMMEDIATE"); !begin) return begin;
+  auto failed = [this](std::string_view doing) {
+    Error error = db_->error(doing);
+    db_->rollback();
+    return error;
+  };
+  if (with_admissions) {
+    for (const Admission* admission : work.admissions) {
+      for (const Delivery* delivery : *admission->deliveries) {
+        insert_.bind(1, std::string_view(delivery->id))
+            .bind(2, std::string_view(delivery->endpoint->name))
+            .bind(3, std::string_view(to_string(delivery->event->type)))
+            .bind(4, std::string_view(delivery->event->json))
+            .bind(6, to_ms(delivery->accepted_at));
+        if (delivery->keyed) insert_.bind(5, std::string_view(delivery->order_key));
+        const int rc = insert_.step();
+        insert_.reset();
+        if (rc != SQLITE_DONE) return failed("cannot keep a delivery");
+      }
+    }
+  }
+  if (auto changed = write_changes(work); !changed) {
+    db_->rollback();
+    return changed;
+  }
+  if (db_->exec("COMMIT").has_value()) return {};
+  return failed("cannot commit");
+}
+
+Result<void> SqliteStore::write_admission(const Admission& admission) {
+  Queue alone;
+  alone.admissions.push_back(const_cast<Admission*>(&admission));
+  return write(alone, true);
+}
+
+Result<void> SqliteStore::write_changes(const Queue& work) {
+  auto step = [this](Stmt& stmt, std::string_view doing) -> Result<void> {
+    const int rc = stmt.step();
+    stmt.reset();
+    if (rc != SQLITE_DONE) return db_->error(doing);
+    return {};
+  };
+  for (const Retry& retry : work.retries) {
+    retry_.bind(1, std::string_view(retry.id))
+        .bind(2, retry.attempts)
+        .bind(3, retry.due)
+        .bind(4, retry.signed_at)
+        .bind(5, retry.first_attempt)
+        .bind(6, retry.last_attempt)
+        .bind(7, retry.status)
+        .bind(8, std::string_view(retry.outcome));
+    if (auto done = step(retry_, "cannot record a retry"); !done) return done;
+  }
+  const std::int64_t now = to_ms(clock_->wall());
+  for (const Final& final : work.finals) {
+    const Delivery& d = *final.delivery;
+    if (final.delivered && options_.delivered_retention.count() <= 0) {
+      remove_.bind(1, std::string_view(d.id));
+      if (auto done = step(remove_, "cannot remove a delivered delivery"); !done) return done;
+      continue;
+    }
+    Stmt& stmt = final.delivered ? keep_delivered_ : fail_;
+    stmt.bind(1, std::string_view(d.id))
+        .bind(2, d.attempts)
+        .bind(3, now)
+        .bind(4, to_ms(d.first_attempt_at))
+        .bind(5, to_ms(d.last_attempt_at))
+        .bind(6, d.last.status)
+        .bind(7, d.attempts > 0 ? std::string_view(d.last.describe()) : std::string_view());
+    if (!final.delivered) {
+      stmt.bind(8, std::string_view(to_string(final.reason)))
+          .bind(9, std::string_view(Core::explain(d, final.reason)));
+    }
+    if (auto done = step(stmt, "cannot record a final state"); !done) return done;
+  }
+  for (const auto& [name, paused] : work.paused) {
+    pause_.bind(1, std::string_view(name)).bind(2, paused ? 1 : 0);
+    if (auto done = step(pause_, "cannot record an endpoint's pause"); !done) return done;
+  }
+  return {};
+}
+
+std::int64_t SqliteStore::prune_step() {
+  const WallTime now = clock_->wall();
+  std::int64_t removed = 0;
+  auto prune = [&](Stmt& stmt, std::chrono::hours retention) {
+    stmt.bind(1, to_ms(now - retention)).bind(2, prune_batch - removed);
+    if (stmt.step() == SQLITE_DONE) {
+      removed += sqlite3_changes(db_->handle());
+    } else {
+      errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    stmt.reset();
+  };
+  prune(prune_failed_, options_.failed_retention);
+  if (removed < prune_batch) prune(prune_delivered_, options_.delivered_retention);
+  return removed;
+}
+
+constexpr const char* resume_columns =
+    "SELECT id, endpoint, event_type, event, order_key, attempts, accepted_at, budget_from, due_at, "
+    "signed_at, first_attempt_at, last_attempt_at, last_status FROM deliveries";
+
+Resumed SqliteStore::read_resumed(const Stmt& row) const {
+  Resumed resumed;
+  auto delivery = std::make_unique<Delivery>();
+  delivery->id = row.text(0);
+  resumed.endpoint = row.text(1);
+  auto event = std::make_shared<EventRecord>();
+  event->type = parse_event_type(row.view(2)).value_or(EventType{});
+  event->json = row.text(3);
+  delivery->event = std::move(event);
+  delivery->keyed = !row.is_null(4);
+  if (delivery->keyed) delivery->order_key = row.text(4);
+  delivery->attempts = static_cast<int>(row.integer(5));
+  delivery->accepted_at = from_ms(row.integer(6));
+  resumed.budget_from = from_ms(row.integer(7));
+  resumed.due = from_ms(row.integer(8));
+  delivery->signed_at = row.integer(9);
+  delivery->first_attempt_at = from_ms(row.integer(10));
+  delivery->last_attempt_at = from_ms(row.integer(11));
+  delivery->last.status = static_cast<int>(row.integer(12));
+  resumed.delivery = std::move(delivery);
+  return resumed;
+}
+
+Result<std::vector<Resumed>> SqliteStore::resume() {
+  return run_task([this]() -> Result<std::vector<Resumed>> {
+    Stmt stmt = db_->prepare(std::string(resume_columns) + " WHERE state = 0 ORDER BY seq");
+    if (!stmt.ok()) return db_->error("cannot read pending deliveries");
+    std::vector<Resumed> pending;
+    int rc = 0;
+    while ((rc = stmt.step()) == SQLITE_ROW) pending.push_back(read_resumed(stmt));
+    if (rc != SQLITE_DONE) return db_->error("cannot read pending deliveries");
+    return pending;
+  });
+}
+
+std::vector<std::string> SqliteStore::paused_endpoints() {
+  auto counts = run_task([this] { return sqlite::counts(*db_); });
+  return counts ? counts->paused_endpoints : std::vector<std::string>{};
+}
+
+Result<std::vector<Resumed>> SqliteStore::redeliver(const std::vector<std::string>& ids) {
+  return run_task([&]() -> Result<std::vector<Resumed>> {
+    auto taken = sqlite::redeliver(*db_, ids, clock_->wall());
+    if (!taken) return taken.error();
+    Stmt stmt = db_->prepare(std::string(resume_columns) + " WHERE id = ?1");
+    if (!stmt.ok()) return db_->error("cannot read redelivered deliveries");
+    std::vector<Resumed> again;
+    for (const std::string& id : *taken) {
+      stmt.bind(1, std::string_view(id));
+      if (stmt.step() == SQLITE_ROW) again.push_back(read_resumed(stmt));
+      stmt.reset();
+    }
+    return again;
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DeliveryStore>> open_sqlite_store(const StoreOptions& options,
+                                                         std::shared_ptr<const Clock> clock) {
+  auto lock = sqlite::OwnerLock::take(options.path);
+  if (!lock) return lock.error();
+  auto db = sqlite::Db::open(options.path, true, options.durability, options.max_bytes);
+  if (!db) return db.error();
+  return std::unique_ptr<DeliveryStore>(
+      std::make_unique<SqliteStore>(std::move(*lock), std::move(*db), options, std::move(clock)));
+}
+
+}  // namespace statusstack::webhooks::detail

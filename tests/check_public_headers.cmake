@@ -1,8 +1,8 @@
-# Fails when an installed public header includes a curl, OpenSSL or RapidJSON header.
+# Fails when an installed public header includes a curl, OpenSSL, RapidJSON, SQLite or libpq header.
 file(GLOB_RECURSE headers "${INCLUDE_DIR}/*.hpp")
 set(offenders "")
 foreach(header IN LISTS headers)
-  file(STRINGS "${header}" lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"](curl|openssl|rapidjson)/")
+  file(STRINGS "${header}" lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"](curl/|openssl/|rapidjson/|sqlite3|libpq|postgresql/)")
   if(lines)
     list(APPEND offenders "${header}: ${lines}")
   endif()
@@ -11,4 +11,4 @@ list(LENGTH headers count)
 if(offenders)
   message(FATAL_ERROR "public headers include private dependencies:\n${offenders}")
 endif()
-message(STATUS "${count} public headers checked: none includes curl, OpenSSL or RapidJSON")
+message(STATUS "${count} public headers checked: none includes curl, OpenSSL, RapidJSON, SQLite or libpq")

@@ -4,14 +4,20 @@
 #include <statusstack/webhooks/store.hpp>
 
 #include "dispatch/engine.hpp"
+#include "support/process.hpp"
 #include "support/reports.hpp"
 #include "support/servers.hpp"
 
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -66,6 +72,15 @@ struct Switchable {
     return reply;
   }};
 };
+
+// Waits (at most 10 s) until the Dispatcher has scheduled `n` retries: their attempts are recorded.
+bool wait_for_retries(const Dispatcher& dispatcher, std::uint64_t n) {
+  for (int i = 0; i < 1000; ++i) {
+    if (dispatcher.stats().retries >= n) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
 
 std::multiset<std::string> delivery_ids_received(const HttpTestServer& server) {
   std::multiset<std::string> ids;
@@ -125,7 +140,7 @@ TEST_CASE("store: shutdown() parks what is not final, and the next Dispatcher on
       REQUIRE(accepted);
       ids.insert(accepted->deliveries[0].delivery_id);
     }
-    REQUIRE(receiver.server.wait_for_requests(3, 10s));
+    REQUIRE(wait_for_retries(dispatcher, 3));
     dispatcher.shutdown(0ms);
     CHECK(recorder.count() == 0);  // parked: no failure report
     CHECK(dispatcher.stats().parked == 3);
@@ -157,4 +172,222 @@ TEST_CASE("store: shutdown() parks what is not final, and the next Dispatcher on
   const auto received = delivery_ids_received(receiver.server);
   for (const auto& id : ids) CHECK(received.count(id) == 2);
   CHECK(stored_rows(path).empty());
+}
+
+TEST_CASE("store: a report is given once the final state is in the file", "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  std::mutex mutex;
+  std::vector<std::string> seen;  // what another connection saw of each reported delivery
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("ok", receiver.server.url()),
+                       local_endpoint("bad", receiver.server.url("/bad"))};
+  options.retry = quick_retries(1);
+  options.store.path = path;
+  options.on_report = [&](const DeliveryReport& report) {
+    auto file = StoreFile::open(path);
+    auto row = file ? file->find(report.delivery_id) : Result<std::optional<StoredDelivery>>(file.error());
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (!row) {
+      seen.push_back(report.endpoint + ": " + row.error().message);
+    } else if (!*row) {
+      seen.push_back(report.endpoint + ": gone");
+    } else {
+      seen.push_back(report.endpoint + ": " + to_string((*row)->state) + " " + to_string((*row)->reason));
+    }
+  };
+  receiver.server.set_handler([](const RecordedRequest& request) {
+    Reply reply;
+    reply.status = request.path == "/bad" ? 400 : 200;
+    return reply;
+  });
+  Dispatcher dispatcher(std::move(options));
+  for (int i = 0; i < 5; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_recovered)));
+  REQUIRE(dispatcher.flush(10s));
+  const std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE(seen.size() == 10);
+  CHECK(std::count(seen.begin(), seen.end(), "ok: gone") == 5);
+  CHECK(std::count(seen.begin(), seen.end(), "bad: failed rejected") == 5);
+}
+
+TEST_CASE("store: a delivery parked for an endpoint that is gone at the next start ends as endpoint_removed",
+          "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  receiver.status = 503;
+  std::string id;
+  {
+    Recorder recorder;
+    auto options = stored(path, {local_endpoint("old", receiver.server.url())}, recorder);
+    options.retry = quick_retries(5, 10min);
+    options.retry.max_delay = 10min;
+    Dispatcher dispatcher(std::move(options));
+    auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
+    REQUIRE(accepted);
+    id = accepted->deliveries[0].delivery_id;
+    REQUIRE(wait_for_retries(dispatcher, 1));
+    dispatcher.shutdown(0ms);
+  }
+  Recorder recorder;
+  Dispatcher again(stored(path, {local_endpoint("new", receiver.server.url())}, recorder));
+  REQUIRE(again.flush(10s));
+  const auto reports = recorder.all();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].delivery_id == id);
+  CHECK(reports[0].endpoint == "old");
+  CHECK_FALSE(reports[0].delivered);
+  CHECK(reports[0].reason == FailureReason::endpoint_removed);
+  CHECK(reports[0].attempts == 1);
+  const auto failed = stored_rows(path, only(DeliveryState::failed));
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].id == id);
+  CHECK(failed[0].reason == FailureReason::endpoint_removed);
+  CHECK(receiver.server.request_count() == 1);  // nothing more was sent
+}
+
+TEST_CASE("store: max_age counts from acceptance across a restart", "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  receiver.status = 503;
+  std::string id;
+  {
+    Recorder recorder;
+    auto options = stored(path, {local_endpoint("ops", receiver.server.url())}, recorder);
+    options.retry = quick_retries(5, 10min);
+    options.retry.max_delay = 10min;
+    Dispatcher dispatcher(std::move(options));
+    auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
+    REQUIRE(accepted);
+    id = accepted->deliveries[0].delivery_id;
+    REQUIRE(wait_for_retries(dispatcher, 1));
+    dispatcher.shutdown(0ms);
+  }
+  // The host stays down for 25 hours (max_age is 24 h): accepted, and due, 25 hours ago.
+  run_sql(path,
+          "UPDATE deliveries SET accepted_at = accepted_at - 90000000, budget_from = budget_from - "
+          "90000000, due_at = 0");
+  receiver.status = 200;
+  Recorder recorder;
+  Dispatcher again(stored(path, {local_endpoint("ops", receiver.server.url())}, recorder));
+  REQUIRE(again.flush(10s));
+  const auto reports = recorder.all();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].delivery_id == id);
+  CHECK(reports[0].reason == FailureReason::too_old);
+  CHECK(reports[0].latency >= 25h);
+  CHECK(receiver.server.request_count() == 1);
+}
+
+TEST_CASE("store: a second Dispatcher on the same file is refused, in this process and in another",
+          "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Recorder recorder;
+  Dispatcher owner(stored(path, {}, recorder));
+  const std::string expected = "store " + path +
+                               ": in use by another Dispatcher (in this process or another); one Dispatcher "
+                               "owns a store file at a time";
+  try {
+    Dispatcher second(stored(path, {}, recorder));
+    FAIL("the second Dispatcher opened the file");
+  } catch (const ConfigError& error) {
+    CHECK(error.error().code == ErrorCode::store_error);
+    CHECK(std::string(error.what()) == expected);
+  }
+  const auto other = run_process({SSW_STORE_CRASH_CHILD, "open", path});
+  CHECK(other.exit_code == 3);
+  CHECK(other.out == "store_error: " + expected + "\n");
+  // Reading is still allowed.
+  auto file = StoreFile::open(path);
+  REQUIRE(file);
+  CHECK(file->counts()->pending == 0);
+  // Once the owner shuts down, the file is free.
+  owner.shutdown();
+  const auto after = run_process({SSW_STORE_CRASH_CHILD, "open", path});
+  CHECK(after.out == "opened\n");
+}
+
+TEST_CASE("store: a damaged, read-only or locked file is refused at open with a clear error",
+          "[integration][store]") {
+  TempDir dir;
+  Recorder recorder;
+  auto open_error = [&](const std::string& path) -> Error {
+    try {
+      Dispatcher dispatcher(stored(path, {}, recorder));
+    } catch (const ConfigError& error) {
+      return error.error();
+    }
+    return Error{ErrorCode::invalid_value, "opened", ""};
+  };
+  SECTION("not a database") {
+    const std::string path = dir.write("garbage.db", std::string(4096, 'x'));
+    const Error error = open_error(path);
+    CHECK(error.code == ErrorCode::store_error);
+    CHECK(error.message ==
+          "store " + path +
+              ": cannot be read: file is not a database (the file is damaged or is not a store)");
+  }
+  SECTION("a store whose pages are damaged") {
+    const std::string path = dir.file("damaged.db");
+    { Dispatcher dispatcher(stored(path, {local_endpoint("ops", RefusedPort().url())}, recorder)); }
+    // Overwrite everything after the header page: the schema's pages are noise now.
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(4096);
+    const std::string noise(8192, '\x5a');
+    file.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+    file.close();
+    const Error error = open_error(path);
+    CHECK(error.code == ErrorCode::store_error);
+    CHECK(error.message.rfind("store " + path + ": ", 0) == 0);
+    CHECK(error.message.find("(the file is damaged or is not a store)") != std::string::npos);
+  }
+  SECTION("locked by another connection") {
+    const std::string path = dir.file("locked.db");
+    { Dispatcher dispatcher(stored(path, {}, recorder)); }
+    sqlite3* holder = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &holder) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(holder, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    const Error error = open_error(path);
+    sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(holder);
+    CHECK(error.code == ErrorCode::store_error);
+    CHECK(error.message.rfind("store " + path + ": ", 0) == 0);
+    CHECK(error.message.find("database is locked (another connection holds a lock on the file)") !=
+          std::string::npos);
+  }
+  SECTION("read-only") {
+    // As root, permissions do not stop a write: the opener runs as nobody then.
+    const std::string folder = dir.file("ro");
+    REQUIRE(::mkdir(folder.c_str(), 0755) == 0);
+    const std::string path = folder + "/deliveries.db";
+    { Dispatcher dispatcher(stored(path, {}, recorder)); }
+    REQUIRE(::chmod(dir.file("").c_str(), 0755) == 0);
+    REQUIRE(::chmod(path.c_str(), 0444) == 0);
+    std::vector<std::string> argv{SSW_STORE_CRASH_CHILD, "open", path};
+    if (::geteuid() == 0) {
+      argv.insert(argv.begin(), {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+    }
+    SECTION("a read-only folder") {
+      REQUIRE(::chmod(folder.c_str(), 0555) == 0);
+      const auto result = run_process(argv);
+      REQUIRE(::chmod(folder.c_str(), 0755) == 0);
+      INFO(result.err);
+      CHECK(result.exit_code == 3);
+      CHECK(result.out == "store_error: store " + path + ": cannot open its lock file " + path +
+                              ".lock: Permission denied\n");
+    }
+    SECTION("a read-only file") {
+      REQUIRE(::chmod((path + ".lock").c_str(), 0666) == 0);
+      REQUIRE(::chmod(folder.c_str(), 0777) == 0);
+      const auto result = run_process(argv);
+      INFO(result.err);
+      CHECK(result.exit_code == 3);
+      CHECK(result.out == "store_error: store " + path +
+                              ": cannot be written: the file is read-only (check that the file and its "
+                              "folder are writable)\n");
+    }
+  }
 }

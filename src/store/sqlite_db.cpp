@@ -204,6 +204,12 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create, Durab
   if (raw == nullptr) return Error{ErrorCode::store_error, "store " + path + ": out of memory", "store"};
   if (opened != SQLITE_OK) return db->error("cannot open");
   sqlite3_extended_result_codes(raw, 1);
+  // SQLite opens a file it may not write read-only, without a word: that must not pass as a store.
+  if (sqlite3_db_readonly(raw, "main") == 1) {
+    return Error{ErrorCode::store_error,
+                 "store " + path + ": cannot be written: the file is read-only" + hint(SQLITE_READONLY),
+                 "store"};
+  }
   sqlite3_busy_timeout(raw, 1000);  // a lock held longer than this is an error at open, not a hang
 
   {
@@ -263,7 +269,7 @@ Result<OwnerLock> OwnerLock::take(const std::string& path) {
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Error{ErrorCode::store_error,
-                 "store " + path + ": cannot create its lock file " + lock_path + ": " + std::strerror(errno),
+                 "store " + path + ": cannot open its lock file " + lock_path + ": " + std::strerror(errno),
                  "store"};
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {

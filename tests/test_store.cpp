@@ -391,3 +391,236 @@ TEST_CASE("store: a damaged, read-only or locked file is refused at open with a 
     }
   }
 }
+
+TEST_CASE("store: a full store refuses dispatch() with store_error and accepts nothing of that call",
+          "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("small.db");
+  Switchable receiver;
+  receiver.status = 503;  // nothing leaves the file
+  Recorder recorder;
+  auto options = stored(path, {local_endpoint("ops", receiver.server.url())}, recorder);
+  options.retry = quick_retries(5, 10min);
+  options.retry.max_delay = 10min;
+  options.store.max_bytes = 64 * 1024;
+  Dispatcher dispatcher(std::move(options));
+  std::set<std::string> accepted_ids;
+  std::optional<Error> refusal;
+  for (int i = 0; i < 1000 && !refusal; ++i) {
+    auto accepted = dispatcher.dispatch(example_event(EventType::incident_updated));
+    if (accepted) {
+      accepted_ids.insert(accepted->deliveries[0].delivery_id);
+    } else {
+      refusal = accepted.error();
+    }
+  }
+  REQUIRE(refusal);
+  CHECK(refusal->code == ErrorCode::store_error);
+  CHECK(refusal->message ==
+        "store " + path +
+            ": cannot keep a delivery: database or disk is full (the disk is full, or the "
+            "store's max_bytes is reached)");
+  CHECK(accepted_ids.size() > 10);
+  const DispatcherStats stats = dispatcher.stats();
+  CHECK(stats.accepted == accepted_ids.size());
+  CHECK(stats.rejected_calls == 1);
+  // Exactly what was accepted is in the file: the refused call left nothing.
+  std::set<std::string> kept;
+  for (const auto& row : stored_rows(path)) kept.insert(row.id);
+  CHECK(kept == accepted_ids);
+  dispatcher.shutdown(0ms);
+  CHECK(recorder.count() == 0);
+}
+
+TEST_CASE("store: failed deliveries are kept and can be redelivered by id or by filter, with the same id",
+          "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  receiver.status = 400;  // rejected: final at once
+  Switchable other;
+  other.status = 400;
+  Recorder recorder;
+  Dispatcher dispatcher(stored(
+      path,
+      {local_endpoint("a", receiver.server.url()), local_endpoint("b", other.server.url(), {"incident.*"})},
+      recorder));
+  std::vector<std::string> a_ids;
+  for (int i = 0; i < 3; ++i) {
+    auto accepted = dispatcher.dispatch(example_event(EventType::incident_created));
+    REQUIRE(accepted);
+    REQUIRE(accepted->deliveries.size() == 2);
+    a_ids.push_back(accepted->deliveries[0].delivery_id);
+  }
+  REQUIRE(dispatcher.flush(10s));
+  REQUIRE(recorder.count() == 6);
+
+  DeliveryQuery dead = only(DeliveryState::failed);
+  auto letters = dispatcher.deliveries(dead);
+  REQUIRE(letters);
+  REQUIRE(letters->size() == 6);
+  const StoredDelivery& first = (*letters)[0];
+  CHECK(first.id == a_ids[0]);
+  CHECK(first.reason == FailureReason::rejected);
+  CHECK(first.attempts == 1);
+  CHECK(first.last_status == 400);
+  CHECK(first.last_error == "HTTP 400");
+  CHECK(first.detail == "HTTP 400");
+  CHECK(first.event == EventType::incident_created);
+  CHECK(first.finished_at >= first.accepted_at);
+
+  receiver.status = 200;
+  other.status = 200;
+  // By id: one of them, and ids that are not dead letters are skipped.
+  auto one = dispatcher.redeliver(std::vector<std::string>{a_ids[1], "dlv_unknown"});
+  REQUIRE(one);
+  CHECK(*one == 1);
+  REQUIRE(dispatcher.flush(10s));
+  auto reports = recorder.all();
+  REQUIRE(reports.size() == 7);
+  CHECK(reports[6].delivery_id == a_ids[1]);
+  CHECK(reports[6].delivered);
+  CHECK(reports[6].attempts == 1);  // a fresh budget
+  CHECK(delivery_ids_received(receiver.server).count(a_ids[1]) == 2);
+
+  // By filter: endpoint b's rejected ones.
+  DeliveryQuery filter;
+  filter.endpoint = "b";
+  filter.reason = FailureReason::rejected;
+  auto some = dispatcher.redeliver(filter);
+  REQUIRE(some);
+  CHECK(*some == 3);
+  REQUIRE(dispatcher.flush(10s));
+  CHECK(recorder.count() == 10);
+  CHECK(other.server.request_count() == 6);
+  auto left = dispatcher.deliveries(dead);
+  REQUIRE(left);
+  REQUIRE(left->size() == 2);  // a's first and third
+  CHECK((*left)[0].id == a_ids[0]);
+  CHECK((*left)[1].id == a_ids[2]);
+  CHECK(dispatcher.stats().redelivered == 4);
+
+  // StoreFile refuses to redeliver while the Dispatcher owns the file.
+  auto file = StoreFile::open(path);
+  REQUIRE(file);
+  auto refused = file->redeliver(std::vector<std::string>{a_ids[0]});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::store_error);
+  CHECK(refused.error().message == "store " + path +
+                                       ": in use by another Dispatcher (in this process or another); one "
+                                       "Dispatcher owns a store file at a "
+                                       "time (redeliver through that Dispatcher, or stop it first)");
+  dispatcher.shutdown();
+  // Without an owner it can: the rows are pending again, for the next start.
+  auto taken = file->redeliver(std::vector<std::string>{a_ids[0]});
+  REQUIRE(taken);
+  CHECK(*taken == 1);
+  CHECK(file->counts()->pending == 1);
+}
+
+TEST_CASE("store: failed and delivered records are pruned after their retention", "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  Recorder recorder;
+  auto options = stored(
+      path, {local_endpoint("ok", receiver.server.url()), local_endpoint("bad", receiver.server.url("/bad"))},
+      recorder);
+  options.retry = quick_retries(1);
+  options.store.failed_retention = 48h;
+  options.store.delivered_retention = 1h;
+  receiver.server.set_handler([](const RecordedRequest& request) {
+    Reply reply;
+    reply.status = request.path == "/bad" ? 400 : 200;
+    return reply;
+  });
+  statusstack::webhooks::detail::Engine engine(std::move(options),
+                                               statusstack::webhooks::detail::EngineParts{});
+  for (int i = 0; i < 4; ++i) REQUIRE(engine.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(engine.flush(10s));
+  CHECK(stored_rows(path, only(DeliveryState::delivered)).size() == 4);
+  CHECK(stored_rows(path, only(DeliveryState::failed)).size() == 4);
+  for (const auto& row : stored_rows(path, only(DeliveryState::delivered))) CHECK(row.event_json.empty());
+
+  // Two hours later the delivered records go; the failed ones stay for two days.
+  run_sql(path, "UPDATE deliveries SET finished_at = finished_at - 7200000");
+  engine.prune();
+  CHECK(stored_rows(path, only(DeliveryState::delivered)).empty());
+  CHECK(stored_rows(path, only(DeliveryState::failed)).size() == 4);
+  run_sql(path,
+          "UPDATE deliveries SET finished_at = finished_at - 172800000 WHERE seq IN (SELECT seq FROM "
+          "deliveries WHERE state = 1 ORDER BY seq LIMIT 2)");
+  engine.prune();
+  CHECK(stored_rows(path, only(DeliveryState::failed)).size() == 2);
+}
+
+TEST_CASE("store: an endpoint paused by 410 Gone stays paused across a restart until it is replaced",
+          "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  receiver.status = 410;
+  {
+    Recorder recorder;
+    Dispatcher dispatcher(stored(path, {local_endpoint("ops", receiver.server.url())}, recorder));
+    REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+    REQUIRE(dispatcher.flush(10s));
+    REQUIRE(recorder.all().at(0).reason == FailureReason::endpoint_gone);
+  }
+  auto file = StoreFile::open(path);
+  REQUIRE(file);
+  CHECK(file->counts()->paused_endpoints == std::vector<std::string>{"ops"});
+
+  receiver.status = 200;
+  Recorder recorder;
+  Dispatcher again(stored(path, {local_endpoint("ops", receiver.server.url())}, recorder));
+  REQUIRE(again.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(again.flush(10s));
+  REQUIRE(recorder.count() == 1);
+  CHECK(recorder.all()[0].reason == FailureReason::endpoint_gone);
+  CHECK(recorder.all()[0].attempts == 0);
+  CHECK(receiver.server.request_count() == 1);
+
+  again.upsert_endpoint(local_endpoint("ops", receiver.server.url()));  // replaced: resumed
+  REQUIRE(again.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(again.flush(10s));
+  REQUIRE(recorder.count() == 2);
+  CHECK(recorder.all()[1].delivered);
+  again.shutdown();
+  CHECK(file->counts()->paused_endpoints.empty());
+}
+
+TEST_CASE("store: dispatch_many accepts a batch whole or not at all", "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  receiver.status = 503;
+  Recorder recorder;
+  auto options = stored(path, {local_endpoint("ops", receiver.server.url(), {"monitor.*"})}, recorder);
+  options.retry = quick_retries(5, 10min);
+  options.retry.max_delay = 10min;
+  Dispatcher dispatcher(std::move(options));
+
+  std::vector<Event> batch{example_event(EventType::monitor_down), example_event(EventType::incident_created),
+                           example_event(EventType::monitor_recovered)};
+  auto accepted = dispatcher.dispatch_many(batch);
+  REQUIRE(accepted);
+  REQUIRE(accepted->size() == 3);
+  CHECK((*accepted)[0].deliveries.size() == 1);
+  CHECK((*accepted)[1].deliveries.empty());  // no endpoint takes incidents
+  CHECK((*accepted)[2].deliveries.size() == 1);
+  CHECK(stored_rows(path).size() == 2);
+
+  auto broken = std::get<MonitorDown>(example_event(EventType::monitor_down));
+  broken.monitor.id.clear();
+  batch.push_back(broken);
+  auto refused = dispatcher.dispatch_many(batch);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::invalid_value);
+  CHECK(refused.error().field == "events[3].monitor.id");
+  CHECK(refused.error().message.rfind("events[3]: ", 0) == 0);
+  CHECK(refused.error().message.find("(no event of the batch was accepted)") != std::string::npos);
+  CHECK(stored_rows(path).size() == 2);
+  CHECK(dispatcher.stats().accepted == 2);
+  dispatcher.shutdown(0ms);
+}

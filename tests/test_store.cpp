@@ -240,6 +240,8 @@ TEST_CASE("store: a delivery parked for an endpoint that is gone at the next sta
   CHECK_FALSE(reports[0].delivered);
   CHECK(reports[0].reason == FailureReason::endpoint_removed);
   CHECK(reports[0].attempts == 1);
+  CHECK(reports[0].last.status == 503);  // the last outcome survives the restart
+  CHECK(reports[0].detail == "HTTP 503");
   const auto failed = stored_rows(path, only(DeliveryState::failed));
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].id == id);
@@ -623,4 +625,53 @@ TEST_CASE("store: dispatch_many accepts a batch whole or not at all", "[integrat
   CHECK(stored_rows(path).size() == 2);
   CHECK(dispatcher.stats().accepted == 2);
   dispatcher.shutdown(0ms);
+}
+
+TEST_CASE("store: an attempt that fails during shutdown() is parked with its retry's due time, not failed",
+          "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  HttpTestServer slow([](const RecordedRequest&) {
+    Reply reply;
+    reply.status = 503;
+    reply.delay = 500ms;
+    return reply;
+  });
+  Recorder recorder;
+  auto options = stored(path, {local_endpoint("ops", slow.url())}, recorder);
+  options.retry = quick_retries(5, 10s);
+  options.retry.max_delay = 10s;
+  Dispatcher dispatcher(std::move(options));
+  auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
+  REQUIRE(accepted);
+  REQUIRE(slow.wait_for_requests(1, 10s));
+  const auto before = std::chrono::system_clock::now();
+  dispatcher.shutdown(2s);  // the answer comes within it; the retry would not
+  CHECK(recorder.count() == 0);
+  CHECK(dispatcher.stats().parked == 1);
+  const auto rows = stored_rows(path, only(DeliveryState::pending));
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].id == accepted->deliveries[0].delivery_id);
+  CHECK(rows[0].attempts == 1);
+  CHECK(rows[0].last_status == 503);
+  CHECK(rows[0].next_attempt_at >= before + 9s);
+}
+
+TEST_CASE("store: another program's SQLite database is not taken for a store", "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("theirs.db");
+  run_sql(path, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)");
+  Recorder recorder;
+  try {
+    Dispatcher dispatcher(stored(path, {}, recorder));
+    FAIL("opened another program's database");
+  } catch (const ConfigError& error) {
+    CHECK(error.error().code == ErrorCode::store_error);
+    CHECK(std::string(error.what()) ==
+          "store " + path + ": is another program's database (it has tables and no store schema)");
+  }
+  auto theirs = StoreFile::open(path);
+  REQUIRE_FALSE(theirs);
+  CHECK(theirs.error().message ==
+        "store " + path + ": is another program's database (it has tables and no store schema)");
 }

@@ -43,7 +43,11 @@ Decision decide(const AttemptFacts& facts, const RetryPolicy& policy, double ran
   const std::chrono::milliseconds delay = policy.next_delay(facts.attempts, outcome.retry_after, random01);
   // Compared as "what is left", so that no sum can overflow (max_age may be milliseconds::max()).
   if (delay > facts.max_age - facts.age) return fail(FailureReason::too_old);
-  if (facts.shutdown_in && delay > *facts.shutdown_in) return fail(FailureReason::shutdown);
+  if (facts.shutdown_in && delay > *facts.shutdown_in) {
+    Decision after_shutdown = fail(FailureReason::shutdown);
+    after_shutdown.delay = delay;  // when it would have come: a durable store keeps it for then
+    return after_shutdown;
+  }
   return Decision{Decision::Next::retry, FailureReason::none, delay, false};
 }
 

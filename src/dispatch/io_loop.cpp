@@ -339,6 +339,14 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
   switch (decision.next) {
     case Decision::Next::delivered: end(std::move(delivery), true, FailureReason::none); return;
     case Decision::Next::fail:
+      if (decision.reason == FailureReason::shutdown && core_.durable) {
+        // Its retry would come after the shutdown deadline: with a store it waits in the file for
+        // the next Dispatcher, due when it would have been.
+        core_.store->reschedule(*delivery, core_.clock->wall() + decision.delay);
+        core_.notify_attempt(*delivery, decision.delay);
+        park(std::move(delivery));
+        return;
+      }
       if (decision.pause_endpoint) {
         slot.gone.store(true, std::memory_order_relaxed);
         core_.store->set_paused(slot.name, true);

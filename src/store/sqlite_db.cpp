@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 namespace statusstack::webhooks::detail::sqlite {
 
@@ -239,6 +239,18 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create, Durab
     version = static_cast<int>(get.integer(0));
   }
   if (version == 0) {
+    // A new file, or another program's database: a store is only made in the first.
+    Stmt tables = db->prepare("SELECT count(*) FROM sqlite_schema");
+    if (!tables.ok() || tables.step() != SQLITE_ROW) {
+      db->rollback();
+      return db->error("cannot be read");
+    }
+    if (tables.integer(0) != 0) {
+      db->rollback();
+      return Error{ErrorCode::store_error,
+                   "store " + path + ": is another program's database (it has tables and no store schema)",
+                   "store"};
+    }
     if (sqlite3_exec(raw, schema_v1, nullptr, nullptr, nullptr) != SQLITE_OK) {
       Error failed = db->error("cannot create the schema");
       db->rollback();
@@ -269,7 +281,8 @@ Result<OwnerLock> OwnerLock::take(const std::string& path) {
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Error{ErrorCode::store_error,
-                 "store " + path + ": cannot open its lock file " + lock_path + ": " + std::strerror(errno),
+                 "store " + path + ": cannot open its lock file " + lock_path + ": " +
+                     std::system_category().message(errno),
                  "store"};
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -283,7 +296,8 @@ Result<OwnerLock> OwnerLock::take(const std::string& path) {
                    "store"};
     }
     return Error{ErrorCode::store_error,
-                 "store " + path + ": cannot lock " + lock_path + ": " + std::strerror(why), "store"};
+                 "store " + path + ": cannot lock " + lock_path + ": " + std::system_category().message(why),
+                 "store"};
   }
   return OwnerLock(fd);
 }

@@ -84,6 +84,7 @@ class SqliteStore final : public DeliveryStore {
     const std::vector<const Delivery*>* deliveries;
     bool done = false;
     std::optional<Error> error;
+    std::condition_variable committed;  // only this caller wakes for its commit
   };
   // Work waiting for the writer: swapped out whole at the start of each transaction.
   struct Queue {
@@ -134,7 +135,7 @@ class SqliteStore final : public DeliveryStore {
 
   std::mutex mutex_;
   std::condition_variable work_cv_;  // the writer waits for work
-  std::condition_variable done_cv_;  // callers wait for their commit or task
+  std::condition_variable done_cv_;  // callers of run_task() wait for their task
   Queue queue_;
   bool closing_ = false;
   bool closed_ = false;
@@ -170,12 +171,12 @@ void SqliteStore::prepare() {
 }
 
 Result<void> SqliteStore::admit(const std::vector<const Delivery*>& deliveries) {
-  Admission admission{&deliveries, false, std::nullopt};
+  Admission admission{&deliveries, false, std::nullopt, {}};
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) return Error{ErrorCode::shut_down, "store " + db_path_ + ": closed", "store"};
   queue_.admissions.push_back(&admission);
   work_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return admission.done; });
+  admission.committed.wait(lock, [&] { return admission.done; });
   if (admission.error) return *admission.error;
   return {};
 }
@@ -252,8 +253,11 @@ void SqliteStore::run() {
       }
     }
     lock.lock();
-    for (Admission* admission : work.admissions) admission->done = true;
-    if (!work.admissions.empty() || !work.tasks.empty()) done_cv_.notify_all();
+    for (Admission* admission : work.admissions) {
+      admission->done = true;
+      admission->committed.notify_one();
+    }
+    if (!work.tasks.empty()) done_cv_.notify_all();
     if (!work.finals.empty() && on_committed) {
       lock.unlock();
       on_committed(work.finals);
@@ -371,7 +375,23 @@ std::int64_t SqliteStore::prune_step() {
 
 constexpr const char* resume_columns =
     "SELECT id, endpoint, event_type, event, order_key, attempts, accepted_at, budget_from, due_at, "
-    "signed_at, first_attempt_at, last_attempt_at, last_status FROM deliveries";
+    "signed_at, first_attempt_at, last_attempt_at, last_status, last_error FROM deliveries";
+
+// The last attempt's outcome from what the file keeps of it: the status, or the transport error as
+// Outcome::describe() wrote it ("refused: Connection refused").
+Outcome restored_outcome(int status, std::string_view text) {
+  Outcome outcome;
+  outcome.status = status;
+  if (status != 0 || text.empty()) return outcome;
+  const auto colon = text.find(": ");
+  const std::string_view kind = text.substr(0, colon);
+  outcome.error = TransportError::other;
+  outcome.error_message = std::string(colon == std::string_view::npos ? text : text.substr(colon + 2));
+  for (int i = 1; i <= static_cast<int>(TransportError::other); ++i) {
+    if (kind == to_string(static_cast<TransportError>(i))) outcome.error = static_cast<TransportError>(i);
+  }
+  return outcome;
+}
 
 Resumed SqliteStore::read_resumed(const Stmt& row) const {
   Resumed resumed;
@@ -391,7 +411,7 @@ Resumed SqliteStore::read_resumed(const Stmt& row) const {
   delivery->signed_at = row.integer(9);
   delivery->first_attempt_at = from_ms(row.integer(10));
   delivery->last_attempt_at = from_ms(row.integer(11));
-  delivery->last.status = static_cast<int>(row.integer(12));
+  delivery->last = restored_outcome(static_cast<int>(row.integer(12)), row.view(13));
   resumed.delivery = std::move(delivery);
   return resumed;
 }
@@ -409,8 +429,14 @@ Result<std::vector<Resumed>> SqliteStore::resume() {
 }
 
 std::vector<std::string> SqliteStore::paused_endpoints() {
-  auto counts = run_task([this] { return sqlite::counts(*db_); });
-  return counts ? counts->paused_endpoints : std::vector<std::string>{};
+  auto paused = run_task([this]() -> Result<std::vector<std::string>> {
+    Stmt stmt = db_->prepare("SELECT name FROM endpoint_state WHERE gone = 1");
+    if (!stmt.ok()) return db_->error("cannot read endpoint states");
+    std::vector<std::string> names;
+    while (stmt.step() == SQLITE_ROW) names.push_back(stmt.text(0));
+    return names;
+  });
+  return paused ? std::move(*paused) : std::vector<std::string>{};
 }
 
 Result<std::vector<Resumed>> SqliteStore::redeliver(const std::vector<std::string>& ids) {

@@ -32,8 +32,9 @@ ssw::Endpoint endpoint(std::string name, std::string url, std::string secret) {
 }
 
 int run(int argc, char** argv) {
-  std::string secret =
-      std::getenv("STATUSSTACK_WEBHOOK_SECRET") ? std::getenv("STATUSSTACK_WEBHOOK_SECRET") : "";
+  const char* from_env =
+      std::getenv("STATUSSTACK_WEBHOOK_SECRET");  // NOLINT(concurrency-mt-unsafe): no thread runs yet
+  std::string secret = from_env != nullptr ? from_env : "";
   std::string store;
   int first = 1;
   for (; first + 1 < argc; first += 2) {

@@ -757,7 +757,7 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
     {
       std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
       file.seekp(4096);
-      const std::string garbage(3 * 4096, '\xff');
+      const std::string garbage(std::size_t{3} * 4096, '\xff');
       file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
       REQUIRE(file.good());
     }
@@ -778,7 +778,7 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
     quoted(error);
   }
   SECTION("a full file: dispatch() refuses the call") {
-    options.store.max_bytes = 64 * 1024;
+    options.store.max_bytes = std::uint64_t{64} * 1024;
     Dispatcher dispatcher(options);
     std::optional<Error> refusal;
     for (int i = 0; i < 10000 && !refusal; ++i) {

@@ -732,11 +732,11 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
   options.retry.initial_delay = 1h;  // nothing ends while the test runs: shutdown() parks it all
   options.retry.max_delay = 1h;
   options.store.path = path;
-  const auto park = [&options](std::size_t events) {
+  // A store file holding `events` deliveries: parked by shutdown(), or dead letters by then.
+  const auto fill = [&options](std::size_t events) {
     Dispatcher dispatcher(options);
     REQUIRE(dispatcher.dispatch_many(std::vector<Event>(events, example_event(EventType::monitor_down))));
     dispatcher.shutdown(0ms);
-    CHECK(dispatcher.stats().parked == events);
   };
 
   SECTION("a file another Dispatcher owns") {
@@ -753,7 +753,7 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
                                  std::string(200, '#') + "\n");
     quoted(open_error(options));
     REQUIRE(::unlink(path.c_str()) == 0);
-    park(300);  // the rows fill pages after the first, which holds the schema
+    fill(300);  // the rows fill pages after the first, which holds the schema
     {
       std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
       file.seekp(4096);
@@ -763,12 +763,12 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
     }
     quoted(open_error(options));
     REQUIRE(::unlink(path.c_str()) == 0);
-    park(1);
+    fill(1);
     run_sql(path, "PRAGMA user_version = 2");
     quoted(open_error(options));
   }
   SECTION("a file another program holds a write lock on") {
-    park(1);
+    fill(1);
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -799,7 +799,7 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
       const std::string no_lock = open_error(options);
       REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
       quoted(no_lock);
-      park(1);
+      fill(1);
       REQUIRE(::chmod(path.c_str(), 0444) == 0);
       REQUIRE(::chmod(dir.path().c_str(), 0555) == 0);
       const std::string read_only = open_error(options);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The demo's run, shared by scripts/demo.sh and ctest: starts the example receiver on a free
-# loopback port, runs the quickstart against it, prints what the dispatcher reported next to what
-# the receiver verified, and stops everything. Exits 0 only when all seven events were delivered
-# to the "all" rule, every delivery of both rules was reported delivered, and the receiver
-# verified and handled each of them. Every wait is bounded; nothing is left running.
+# loopback port, runs the quickstart against it with a store file (every delivery kept in SQLite
+# until it is final), prints what the dispatcher reported next to what the receiver verified, and
+# stops everything. Exits 0 only when all seven events were delivered to the "all" rule, every
+# delivery of both rules was reported delivered, the receiver verified and handled each of them,
+# and the store was left holding none. Every wait is bounded; nothing is left running, and the
+# temporary folder with the store file is removed.
 # Usage: examples/run-demo.sh RECEIVER_BINARY QUICKSTART_BINARY
 set -euo pipefail
 
@@ -18,6 +20,8 @@ expected_all=7
 expected_total=11
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/statusstack-demo.XXXXXX")
+# The quickstart's store: a SQLite file that holds each delivery until it is final (docs/durability.md).
+store="$work/webhooks.db"
 receiver_pid=""
 cleanup() {
   if [ -n "$receiver_pid" ]; then
@@ -65,12 +69,13 @@ done
 [ -n "$base" ] || fail "the receiver did not say where it listens within 10 s"
 echo "receiver:   examples/receiver listening on $base (checks every X-StatusStack-Signature)"
 echo "dispatcher: examples/quickstart sends one event of each type to $base/all (every event)"
-echo "            and $base/oncall (incident.* and monitor.down only)"
+echo "            and $base/oncall (incident.* and monitor.down only),"
+echo "            keeping each delivery in a store file until it is final ($store, removed at the end)"
 echo
 
 quickstart_rc=0
-timeout 30 "$quickstart_bin" "$base/all" "$base/oncall" >"$work/quickstart.out" 2>"$work/quickstart.err" ||
-  quickstart_rc=$?
+timeout 30 "$quickstart_bin" --store "$store" "$base/all" "$base/oncall" >"$work/quickstart.out" \
+  2>"$work/quickstart.err" || quickstart_rc=$?
 
 # The receiver exits by itself once it has handled every delivery; give it 10 s more at most.
 receiver_rc=""
@@ -101,11 +106,13 @@ awk '
     for (i = 5; i <= NF; ++i) details = details (i > 5 ? " " : "") $i
     sub(/, [0-9]+ attempt\(s\)/, "", details)
     receiver = (id in path) ? "verified " path[id] ": " what[id] : "NOT RECEIVED"
-    printf "%-14s %-7s %-25s %-9s %-16s %s\n", substr(id, 1, 12) "..", $3, $4, $1, details, receiver
+    printf "%-14s %-7s %-25s %-9s %-16s %s\n", "dlv_.." substr(id, length(id) - 7), $3, $4, $1, details, receiver
   }
 ' "$work/receiver.out" "$work/reports" >"$work/table"
 printf "%-14s %-7s %-25s %-26s %s\n" "delivery" "rule" "event" "dispatcher reported" "receiver"
 cat "$work/table"
+echo
+grep -E '^(store|summary)' "$work/quickstart.out" | sed "s|$work/||" || true
 echo
 
 [ "$quickstart_rc" -eq 0 ] || fail "the quickstart exited with $quickstart_rc"
@@ -114,6 +121,9 @@ grep -q '^rejected ' "$work/receiver.out" && fail "the receiver rejected request
 delivered=$(grep -c '^delivered ' "$work/reports" || true)
 [ "$delivered" -eq "$expected_total" ] || fail "$delivered of $expected_total deliveries reported delivered"
 grep -q 'NOT RECEIVED' "$work/table" && fail "a delivery reported delivered never reached the receiver"
+grep -q '^store .*: 0 deliveries resumed from an earlier run$' "$work/quickstart.out" ||
+  fail "the quickstart did not open its store, or found deliveries in a new one"
+grep -q '^summary: .*, 0 left in the store$' "$work/quickstart.out" || fail "the quickstart left deliveries in its store"
 all_types=$(awk '$1 == "accepted" && $3 == "/all" { print $4 }' "$work/receiver.out" | sort -u | wc -l)
 [ "$all_types" -eq "$expected_all" ] || fail "$all_types of $expected_all event types verified on /all"
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The demo, the README's first command: installs what is missing, builds the two examples, then
 # (examples/run-demo.sh) starts the example receiver on a free loopback port, runs the quickstart
-# against it, shows the dispatcher's reports next to what the receiver verified, and stops
-# everything. Exits 0 only when all seven events were delivered and verified. The run itself is the
-# same script ctest runs (example_quickstart_delivers_every_event_to_the_receiver).
+# against it with a store file in a temporary folder (removed at the end), shows the dispatcher's
+# reports next to what the receiver verified, and stops everything. Exits 0 only when all seven
+# events were delivered and verified, and the store holds none of them at the end. The run itself
+# is the same script ctest runs (example_quickstart_delivers_every_event_to_the_receiver).
 # Usage: scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

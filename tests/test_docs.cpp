@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -21,7 +22,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace statusstack::webhooks;
@@ -235,10 +238,13 @@ TEST_CASE("the getting-started program delivers one signed monitor.down and prin
   }
 }
 
-TEST_CASE("the README example delivers the incident events and monitor.down, one report each",
-          "[integration][docs]") {
+TEST_CASE(
+    "the README example delivers the incident events and monitor.down, one report each, through its store",
+    "[integration][docs]") {
   HttpTestServer server(verifying_handler("the endpoint's secret"));
-  const ProcessResult run = run_process({doc_bin + "/hello", server.url("/statusstack")});
+  TempDir dir;  // the program keeps its deliveries in webhooks.db, in its working directory
+  const ProcessResult run = run_process({"sh", "-c", "cd \"$1\" && exec \"$2\" \"$3\"", "sh", dir.path(),
+                                         doc_bin + "/hello", server.url("/statusstack")});
   INFO(run.err);
   CHECK(run.exit_code == 0);
   std::vector<std::string> lines = lines_of(run.out);
@@ -246,6 +252,13 @@ TEST_CASE("the README example delivers the incident events and monitor.down, one
   CHECK(lines == std::vector<std::string>{"incident.created: HTTP 200", "incident.resolved: HTTP 200",
                                           "incident.updated: HTTP 200", "monitor.down: HTTP 200"});
   CHECK(server.request_count() == 4);
+  // Its store file is there, holding nothing: every delivery ended before the program did.
+  auto store = StoreFile::open(dir.file("webhooks.db"));
+  INFO((store ? std::string() : store.error().message));
+  REQUIRE(store);
+  const auto counts = store->counts();
+  REQUIRE(counts);
+  CHECK(counts->pending == 0);
 }
 
 namespace {
@@ -674,6 +687,135 @@ TEST_CASE(
   CHECK(reports[2].attempts == 0);
   CHECK(reports[2].detail.rfind("not attempted: ", 0) == 0);
   CHECK(gone.request_count() == 1);
+}
+
+namespace {
+
+// What a Dispatcher's constructor throws for `options`, or "opened".
+std::string open_error(const DispatcherOptions& options) {
+  try {
+    const Dispatcher dispatcher(options);
+  } catch (const ConfigError& e) {
+    CHECK(e.error().code == ErrorCode::store_error);
+    return e.what();
+  }
+  return "opened";
+}
+
+// Runs SQL on a store file behind its Dispatcher's back.
+void run_sql(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispatcher and StoreFile give",
+          "[integration][docs]") {
+  TempDir dir;
+  const std::string path = dir.file("webhooks.db");
+  // The page shows a table row per message, naming the file as given: "webhooks.db".
+  const auto quoted = [&dir](std::string message) {
+    const std::string folder = dir.path() + "/";
+    for (auto at = message.find(folder); at != std::string::npos; at = message.find(folder)) {
+      message.erase(at, folder.size());
+    }
+    INFO(message);
+    CHECK(documented("docs/troubleshooting.md", "| `" + message + "` |"));
+  };
+  const RefusedPort refused;
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("ops", refused.url())};
+  options.retry.initial_delay = 1h;  // nothing ends while the test runs: shutdown() parks it all
+  options.retry.max_delay = 1h;
+  options.store.path = path;
+  // A store file holding `events` deliveries: parked by shutdown(), or dead letters by then.
+  const auto fill = [&options](std::size_t events) {
+    Dispatcher dispatcher(options);
+    REQUIRE(dispatcher.dispatch_many(std::vector<Event>(events, example_event(EventType::monitor_down))));
+    dispatcher.shutdown(0ms);
+  };
+
+  SECTION("a file another Dispatcher owns") {
+    Dispatcher owner(options);
+    quoted(open_error(options));
+    auto file = StoreFile::open(path);
+    REQUIRE(file);
+    const auto again = file->redeliver(std::vector<std::string>{"dlv_0000000000000000000000000"});
+    REQUIRE_FALSE(again);
+    quoted(again.error().message);
+  }
+  SECTION("a file that is not a store, a damaged one, one of a newer version") {
+    dir.write("webhooks.db", "endpoints:\n  - name: ops\n    url: https://hooks.example.com/statusstack\n" +
+                                 std::string(200, '#') + "\n");
+    quoted(open_error(options));
+    REQUIRE(::unlink(path.c_str()) == 0);
+    fill(300);  // the rows fill pages after the first, which holds the schema
+    {
+      std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+      file.seekp(4096);
+      const std::string garbage(std::size_t{3} * 4096, '\xff');
+      file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+      REQUIRE(file.good());
+    }
+    quoted(open_error(options));
+    REQUIRE(::unlink(path.c_str()) == 0);
+    fill(1);
+    run_sql(path, "PRAGMA user_version = 2");
+    quoted(open_error(options));
+  }
+  SECTION("a file another program holds a write lock on") {
+    fill(1);
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    const std::string error = open_error(options);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    quoted(error);
+  }
+  SECTION("a full file: dispatch() refuses the call") {
+    options.store.max_bytes = std::uint64_t{64} * 1024;
+    Dispatcher dispatcher(options);
+    std::optional<Error> refusal;
+    for (int i = 0; i < 10000 && !refusal; ++i) {
+      if (auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down)); !accepted) {
+        refusal = accepted.error();
+      }
+    }
+    REQUIRE(refusal);
+    CHECK(refusal->code == ErrorCode::store_error);
+    quoted(refusal->message);
+    dispatcher.shutdown(0ms);
+  }
+  SECTION("a read-only folder and file") {
+    if (::geteuid() == 0) {
+      WARN("not checked as root, whom file permissions do not stop");
+    } else {
+      REQUIRE(::chmod(dir.path().c_str(), 0555) == 0);
+      const std::string no_lock = open_error(options);
+      REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+      quoted(no_lock);
+      fill(1);
+      REQUIRE(::chmod(path.c_str(), 0444) == 0);
+      REQUIRE(::chmod(dir.path().c_str(), 0555) == 0);
+      const std::string read_only = open_error(options);
+      REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+      quoted(read_only);
+    }
+  }
+  SECTION("no file, and no store") {
+    const auto missing = StoreFile::open(path);
+    REQUIRE_FALSE(missing);
+    quoted(missing.error().message);
+    const Dispatcher in_memory(DispatcherOptions{});
+    const auto none = in_memory.deliveries(DeliveryQuery{});
+    REQUIRE_FALSE(none);
+    quoted(none.error().message);
+  }
 }
 
 #ifdef SSW_CLI_PATH

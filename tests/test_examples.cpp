@@ -158,7 +158,9 @@ TEST_CASE("the quickstart against a receiver with another secret reports every d
 TEST_CASE("the quickstart without its two URLs prints its usage and exits 2", "[integration][examples]") {
   const ProcessResult run = run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "s", "http://127.0.0.1:1/all"});
   CHECK(run.exit_code == 2);
-  CHECK(run.err == "usage: quickstart [--secret S] ALL_URL ONCALL_URL (or set STATUSSTACK_WEBHOOK_SECRET)\n");
+  CHECK(run.err ==
+        "usage: quickstart [--secret S] [--store FILE] ALL_URL ONCALL_URL (or set "
+        "STATUSSTACK_WEBHOOK_SECRET)\n");
 }
 
 TEST_CASE("the pagerduty example opens an alert and resolves it with the same dedup_key",

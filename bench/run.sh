@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
     --store-dir) store_dir=$2; shift 2 ;;
     --chart) chart=$2; shift 2 ;;
     --chart-only) chart_only=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

@@ -17,7 +17,7 @@
 #    receiver and the capacity that follows; then dispatch() latency from a paced producer.
 # 4. A concurrency sweep (1..256) over HTTP for the chart (gnuplot, PNG).
 # 5. Micro-benchmarks (signing, events, dispatch()) and the memory benchmark.
-# 6. The durable store (bench_store, about a minute): a SQLite file in --store-dir (/var/tmp), each
+# 6. The durable store (bench_store, about 90 s): a SQLite file in --store-dir (/var/tmp), each
 #    figure next to its target, met or missed; its delivery figure uses the same nginx over HTTP.
 # Everything is bounded in time; nginx is stopped on exit. Results go to build/release/bench-results/.
 set -euo pipefail

@@ -2,7 +2,8 @@
 # Benchmarks of statusstack-webhooks next to this machine's limits. See docs/performance.md.
 #
 #   bench/run.sh [--rounds N] [--seconds S] [--concurrency C] [--payload-bytes B]
-#                [--sweep-seconds S] [--sweep-rounds N] [--no-sweep] [--no-micro] [--chart FILE]
+#                [--sweep-seconds S] [--sweep-rounds N] [--no-sweep] [--no-micro] [--no-store]
+#                [--store-dir DIR] [--chart FILE]
 #                [--chart-only]   (only redraw the chart from the last sweep's results)
 #
 # 1. Installs what it needs from Debian if missing (nginx, wrk, gnuplot-nox, libbenchmark-dev, jq)
@@ -16,6 +17,8 @@
 #    receiver and the capacity that follows; then dispatch() latency from a paced producer.
 # 4. A concurrency sweep (1..256) over HTTP for the chart (gnuplot, PNG).
 # 5. Micro-benchmarks (signing, events, dispatch()) and the memory benchmark.
+# 6. The durable store (bench_store, about 90 s): a SQLite file in --store-dir (/var/tmp), each
+#    figure next to its target, met or missed; its delivery figure uses the same nginx over HTTP.
 # Everything is bounded in time; nginx is stopped on exit. Results go to build/release/bench-results/.
 set -euo pipefail
 
@@ -27,6 +30,8 @@ sweep_seconds=2
 sweep_rounds=2
 sweep=1
 micro=1
+store=1
+store_dir=/var/tmp
 chart_only=0
 root=$(cd "$(dirname "$0")/.." && pwd)
 chart="$root/docs/performance-concurrency.png"
@@ -41,9 +46,11 @@ while [ $# -gt 0 ]; do
     --sweep-rounds) sweep_rounds=$2; shift 2 ;;
     --no-sweep) sweep=0; shift ;;
     --no-micro) micro=0; shift ;;
+    --no-store) store=0; shift ;;
+    --store-dir) store_dir=$2; shift 2 ;;
     --chart) chart=$2; shift 2 ;;
     --chart-only) chart_only=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -113,7 +120,7 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 echo "== building (release preset)"
 (cd "$root" && cmake --preset release >/dev/null &&
   cmake --build --preset release -j2 --target webhook_bench raw_curl_multi bench_memory bench_signature \
-    bench_events bench_dispatch >/dev/null)
+    bench_events bench_dispatch bench_store >/dev/null)
 mkdir -p "$out"
 rm -f "$out"/*.jsonl
 
@@ -391,6 +398,30 @@ if [ "$micro" -eq 1 ]; then
   echo
   echo "== memory: 100,000 deliveries queued for an endpoint that does not answer"
   timeout 120 "$bin/bench_memory" --deliveries 100000 --payload-bytes "$payload" | tee "$out/memory.jsonl"
+fi
+
+# --- 6. the durable store ------------------------------------------------------------------------
+if [ "$store" -eq 1 ]; then
+  echo
+  echo "== durable store: a SQLite file in $store_dir, synchronous FULL, $rounds rounds"
+  timeout 300 "$bin/bench_store" --dir "$store_dir" --rounds "$rounds" --url "$http_url" \
+    --payload-bytes "$payload" >"$out/store.log" 2>&1 || { cat "$out/store.log" >&2; echo "run.sh: bench_store failed" >&2; }
+  grep -v '^{' "$out/store.log" || true
+  grep '^{"tool":"bench_store"' "$out/store.log" >"$out/store.jsonl" || true
+  if [ -s "$out/store.jsonl" ]; then
+    {
+      echo
+      echo "Durable store (bench_store):"
+      echo
+      jq -r '
+        "\(.cores) cores, load average \(.load) at its start; store file in \(.dir) (\(.filesystem)); \(.payload_bytes)-byte events; \(.durability) unless said; fdatasync there p50 \(.fdatasync_ms_p50) ms, p99 \(.fdatasync_ms_p99) ms",
+        "",
+        "| figure | target | measured, \(.rounds) rounds | |",
+        "| --- | --- | ---: | --- |",
+        (.figures[] | "| \(.label) | \(.target // "-") | \(if .low == .high then "\(.low)" else "\(.low) – \(.high)" end) \(.unit) | \(.verdict) |")
+      ' "$out/store.jsonl"
+    } | tee -a "$summary"
+  fi
 fi
 
 echo

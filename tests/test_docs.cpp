@@ -766,6 +766,9 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
     fill(1);
     run_sql(path, "PRAGMA user_version = 2");
     quoted(open_error(options));
+    REQUIRE(::unlink(path.c_str()) == 0);
+    run_sql(path, "CREATE TABLE accounts (id INTEGER PRIMARY KEY)");
+    quoted(open_error(options));
   }
   SECTION("a file another program holds a write lock on") {
     fill(1);

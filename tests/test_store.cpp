@@ -168,9 +168,13 @@ TEST_CASE("store: shutdown() parks what is not final, and the next Dispatcher on
     reported.insert(report.delivery_id);
   }
   CHECK(reported == ids);
-  // Each id reached the receiver twice: the failed attempt, then the resumed one.
+  // Each id reached the receiver twice: the failed attempt, then the resumed one, with the same
+  // body (read back from the file for the attempt).
   const auto received = delivery_ids_received(receiver.server);
   for (const auto& id : ids) CHECK(received.count(id) == 2);
+  for (const auto& request : receiver.server.requests()) {
+    CHECK(request.body == to_json(example_event(EventType::incident_created)));
+  }
   CHECK(stored_rows(path).empty());
 }
 

@@ -21,6 +21,9 @@ struct EndpointSlot;
 struct EventRecord {
   EventType type{};
   std::string json;
+  /// A delivery resumed from a store carries its body there: the row (json empty until the I/O
+  /// loop loads it for an attempt), so that a large backlog costs no memory for bodies at start.
+  std::int64_t stored_row = 0;
 };
 
 struct Delivery {

@@ -280,6 +280,22 @@ void IoLoop::start_attempt(std::unique_ptr<Delivery> delivery, Lane& ours) {
   if (delivery->attempts == 0) delivery->first_attempt_at = now;
   delivery->last_attempt_at = now;
   ++delivery->attempts;
+  if (const EventRecord& event = *delivery->event; event.json.empty() && event.stored_row != 0) {
+    // Resumed from a store without its body: read it now, for this and the later attempts.
+    auto json = core_.store->load_event(index_, event.stored_row);
+    if (!json) {
+      delivery->last = Outcome{};
+      delivery->last.error = TransportError::other;  // retried: the file may be readable later
+      delivery->last.error_message = json.error().message;
+      core_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
+      after_attempt(std::move(delivery));
+      return;
+    }
+    auto loaded = std::make_shared<EventRecord>();
+    loaded->type = event.type;
+    loaded->json = std::move(*json);
+    delivery->event = std::move(loaded);
+  }
   auto request = prepare_request(ours.config, *delivery, now);
   if (!request) {
     // The event cannot be made into a request for this endpoint: an attempt refused at once.

@@ -71,6 +71,11 @@ class DeliveryStore {
   /// Makes failed deliveries pending again and gives them back to be scheduled.
   virtual Result<std::vector<Resumed>> redeliver(const std::vector<std::string>& ids) = 0;
   virtual Result<std::vector<std::string>> failed_ids(const DeliveryQuery& query) = 0;
+  /// The event JSON of a row a resumed delivery points to (EventRecord::stored_row). Called by
+  /// I/O loop `reader` only, from its own thread.
+  virtual Result<std::string> load_event(std::size_t /*reader*/, std::int64_t /*row*/) {
+    return Error{ErrorCode::store_error, "this store keeps no event bodies", "store"};
+  }
   /// Removes failed and delivered records past their retention now (a durable store also does it
   /// by itself, a little at a time).
   virtual void prune() {}

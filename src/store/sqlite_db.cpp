@@ -276,6 +276,18 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create, Durab
   return db;
 }
 
+Result<std::unique_ptr<Db>> Db::connect(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int opened =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Db> db(new Db(raw, path));
+  if (raw == nullptr) return Error{ErrorCode::store_error, "store " + path + ": out of memory", "store"};
+  if (opened != SQLITE_OK) return db->error("cannot open");
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
 Result<OwnerLock> OwnerLock::take(const std::string& path) {
   const std::string lock_path = path + ".lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

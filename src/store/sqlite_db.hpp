@@ -57,6 +57,8 @@ class Db {
   /// the file and what is wrong with it.
   static Result<std::unique_ptr<Db>> open(const std::string& path, bool create, Durability durability,
                                           std::uint64_t max_bytes);
+  /// Another connection to a store file that open() made ready: for reads (and checkpoints).
+  static Result<std::unique_ptr<Db>> connect(const std::string& path);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

@@ -47,6 +47,13 @@ class SqliteStore final : public DeliveryStore {
         options_(options),
         clock_(std::move(clock)) {
     prepare();
+    // Checkpoints (copying the log into the file, with its fsync) run on a thread of their own, so a
+    // commit never waits for one. Without that connection SQLite checkpoints inside commits.
+    if (auto checkpointer = sqlite::Db::connect(db_->path()); checkpointer) {
+      checkpointer_db_ = std::move(*checkpointer);
+      sqlite3_wal_hook(db_->handle(), &SqliteStore::wal_grew, this);
+      checkpointer_ = std::thread([this] { checkpoints(); });
+    }
     writer_ = std::thread([this] { run(); });
   }
   ~SqliteStore() override { close(); }
@@ -76,6 +83,7 @@ class SqliteStore final : public DeliveryStore {
     if (!pruned) errors_.fetch_add(1, std::memory_order_relaxed);
   }
   void close() override;
+  Result<std::string> load_event(std::size_t reader, std::int64_t row) override;
   std::uint64_t errors() const noexcept override { return errors_.load(std::memory_order_relaxed); }
 
  private:
@@ -100,6 +108,8 @@ class SqliteStore final : public DeliveryStore {
 
   void prepare();
   void run();
+  void checkpoints();
+  static int wal_grew(void* self, sqlite3* db, const char* name, int pages);
   Result<void> write(Queue& work, bool with_admissions);
   Result<void> write_admission(const Admission& admission);
   Result<void> write_changes(const Queue& work);
@@ -141,6 +151,22 @@ class SqliteStore final : public DeliveryStore {
   bool closed_ = false;
   std::thread writer_;
   std::atomic<std::uint64_t> errors_{0};
+
+  // The checkpointer: its own connection and thread, woken when the log has grown.
+  std::unique_ptr<sqlite::Db> checkpointer_db_;
+  std::thread checkpointer_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;
+  bool checkpointer_stop_ = false;
+
+  // Connections that read event bodies for the I/O loops, one per loop (each used by its thread).
+  struct Reader {
+    std::unique_ptr<sqlite::Db> db;
+    Stmt select;
+  };
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Reader>> readers_;
   WallTime next_prune_{};
 };
 
@@ -219,6 +245,19 @@ void SqliteStore::close() {
     const std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
   }
+  if (checkpointer_.joinable()) {
+    {
+      const std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+      checkpointer_stop_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    checkpointer_.join();
+    checkpointer_db_.reset();
+  }
+  {
+    const std::lock_guard<std::mutex> lock(readers_mutex_);
+    readers_.clear();
+  }
   // Checkpoint the log into the file, then let the file go to the next owner.
   sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   for (Stmt* stmt :
@@ -227,6 +266,65 @@ void SqliteStore::close() {
   }
   db_.reset();
   lock_.reset();
+}
+
+// Called by SQLite after each commit on the writer's connection, with the log's size in pages.
+int SqliteStore::wal_grew(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
+  constexpr int checkpoint_pages = 1000;  // SQLite's own default: about 4 MB of log
+  if (pages >= checkpoint_pages) {
+    auto* store = static_cast<SqliteStore*>(self);
+    {
+      const std::lock_guard<std::mutex> lock(store->checkpoint_mutex_);
+      store->checkpoint_due_ = true;
+    }
+    store->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::checkpoints() {
+  std::unique_lock<std::mutex> lock(checkpoint_mutex_);
+  for (;;) {
+    checkpoint_cv_.wait(lock, [this] { return checkpoint_due_ || checkpointer_stop_; });
+    if (checkpointer_stop_) return;
+    checkpoint_due_ = false;
+    lock.unlock();
+    // PASSIVE: copies what no reader needs, without blocking the writer; the log starts over at the
+    // next commit once all of it is in the file.
+    if (sqlite3_wal_checkpoint_v2(checkpointer_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr) != SQLITE_OK) {
+      errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    lock.lock();
+  }
+}
+
+Result<std::string> SqliteStore::load_event(std::size_t reader, std::int64_t row) {
+  Reader* mine = nullptr;
+  {
+    const std::lock_guard<std::mutex> lock(readers_mutex_);
+    if (readers_.size() <= reader) readers_.resize(reader + 1);
+    if (!readers_[reader]) {
+      auto db = sqlite::Db::connect(db_path_);
+      if (!db) return db.error();
+      auto made = std::make_unique<Reader>();
+      made->select = (*db)->prepare("SELECT event FROM deliveries WHERE seq = ?1");
+      made->db = std::move(*db);
+      if (!made->select.ok()) return made->db->error("cannot read an event");
+      readers_[reader] = std::move(made);
+    }
+    mine = readers_[reader].get();
+  }
+  mine->select.bind(1, row);
+  const int rc = mine->select.step();
+  std::string json = rc == SQLITE_ROW ? mine->select.text(0) : std::string();
+  mine->select.reset();
+  if (rc != SQLITE_ROW) return mine->db->error("cannot read the event of a resumed delivery");
+  if (json.empty()) {
+    return Error{ErrorCode::store_error, "store " + db_path_ + ": a resumed delivery's event is missing",
+                 "store"};
+  }
+  return json;
 }
 
 void SqliteStore::run() {
@@ -374,7 +472,7 @@ std::int64_t SqliteStore::prune_step() {
 }
 
 constexpr const char* resume_columns =
-    "SELECT id, endpoint, event_type, event, order_key, attempts, accepted_at, budget_from, due_at, "
+    "SELECT id, endpoint, event_type, seq, order_key, attempts, accepted_at, budget_from, due_at, "
     "signed_at, first_attempt_at, last_attempt_at, last_status, last_error FROM deliveries";
 
 // The last attempt's outcome from what the file keeps of it: the status, or the transport error as
@@ -400,7 +498,7 @@ Resumed SqliteStore::read_resumed(const Stmt& row) const {
   resumed.endpoint = row.text(1);
   auto event = std::make_shared<EventRecord>();
   event->type = parse_event_type(row.view(2)).value_or(EventType{});
-  event->json = row.text(3);
+  event->stored_row = row.integer(3);  // the body stays in the file until an attempt needs it
   delivery->event = std::move(event);
   delivery->keyed = !row.is_null(4);
   if (delivery->keyed) delivery->order_key = row.text(4);

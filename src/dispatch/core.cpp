@@ -71,9 +71,9 @@ void Core::release(std::size_t count) {
 }
 
 std::string Core::explain(const Delivery& delivery, FailureReason reason) {
-  if (!delivery.answer.error.empty()) return delivery.answer.error;
+  if (delivery.result && !delivery.result->answer.error.empty()) return delivery.result->answer.error;
   if (delivery.attempts == 0) return std::string("not attempted: ") + not_attempted_because(reason);
-  const Outcome& last = delivery.last;
+  const Outcome& last = delivery.last();
   std::string text = last.describe();
   if (last.error == TransportError::none && last.status >= 400 && last.status < 500 && !last.body.empty()) {
     text += ": " + excerpt(last.body, max_detail_body);
@@ -84,7 +84,7 @@ std::string Core::explain(const Delivery& delivery, FailureReason reason) {
 void Core::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
   if (!on_attempt) return;
   AttemptReport report{delivery.id,       delivery.endpoint->name, delivery.event->type,
-                       delivery.attempts, delivery.last,           explain(delivery, FailureReason::none),
+                       delivery.attempts, delivery.last(),         explain(delivery, FailureReason::none),
                        retry_in};
   try {
     on_attempt(report);
@@ -124,8 +124,10 @@ void Core::report(std::unique_ptr<Delivery> delivery, bool delivered, FailureRea
     report.reason = reason;
     report.attempts = delivery->attempts;
     if (!delivered) report.detail = explain(*delivery, reason);
-    report.last = std::move(delivery->last);
-    report.receipt = std::move(delivery->answer.receipt);
+    if (delivery->result) {
+      report.last = std::move(delivery->result->outcome);
+      report.receipt = std::move(delivery->result->answer.receipt);
+    }
     report.accepted_at = delivery->accepted_at;
     report.first_attempt_at = delivery->first_attempt_at;
     report.last_attempt_at = delivery->last_attempt_at;

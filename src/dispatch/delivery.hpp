@@ -20,10 +20,13 @@ struct EndpointSlot;
 /// Bodies are made from it at each attempt, for the endpoint's settings of that moment.
 struct EventRecord {
   EventType type{};
-  std::string json;
-  /// A delivery resumed from a store carries its body there: the row (json empty until the I/O
-  /// loop loads it for an attempt), so that a large backlog costs no memory for bodies at start.
-  std::int64_t stored_row = 0;
+  std::string json;  ///< empty for a delivery resumed from a store until its first attempt there
+};
+
+/// What came back from an attempt.
+struct AttemptResult {
+  Outcome outcome;
+  VendorAnswer answer;  ///< what a PagerDuty/Datadog endpoint said
 };
 
 struct Delivery {
@@ -40,9 +43,28 @@ struct Delivery {
   std::int64_t signed_at = 0;  ///< the StatusStack timestamp, fixed at the first attempt
   WallTime first_attempt_at;
   WallTime last_attempt_at;
-  Outcome last;                  ///< the last attempt's outcome
-  VendorAnswer answer;           ///< what a PagerDuty/Datadog endpoint said to the last attempt
+  /// The last attempt's outcome; made when the first attempt ends, so that the (many) deliveries
+  /// that wait for their first attempt keep no room for one.
+  std::unique_ptr<AttemptResult> result;
   std::size_t running_slot = 0;  ///< while in flight: its index in the I/O loop's list
+  /// Resumed from a store: the row that holds its event's JSON, read at its first attempt (a
+  /// backlog costs no memory for bodies, or outcomes, until then). 0 otherwise.
+  std::int64_t stored_row = 0;
+
+  /// The last attempt's outcome (an empty one before the first).
+  const Outcome& last() const noexcept {
+    static const Outcome none;
+    return result ? result->outcome : none;
+  }
+  /// Room for the outcome of the attempt that just ended; the previous one's is dropped.
+  AttemptResult& record_attempt() {
+    if (result) {
+      *result = AttemptResult{};
+    } else {
+      result = std::make_unique<AttemptResult>();
+    }
+    return *result;
+  }
 };
 
 }  // namespace statusstack::webhooks::detail

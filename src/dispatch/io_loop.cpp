@@ -280,28 +280,28 @@ void IoLoop::start_attempt(std::unique_ptr<Delivery> delivery, Lane& ours) {
   if (delivery->attempts == 0) delivery->first_attempt_at = now;
   delivery->last_attempt_at = now;
   ++delivery->attempts;
-  if (const EventRecord& event = *delivery->event; event.json.empty() && event.stored_row != 0) {
+  if (delivery->stored_row != 0 && delivery->event->json.empty()) {
     // Resumed from a store without its body: read it now, for this and the later attempts.
-    auto json = core_.store->load_event(index_, event.stored_row);
+    auto json = core_.store->load_event(index_, delivery->stored_row);
     if (!json) {
-      delivery->last = Outcome{};
-      delivery->last.error = TransportError::other;  // retried: the file may be readable later
-      delivery->last.error_message = json.error().message;
+      Outcome& outcome = delivery->record_attempt().outcome;
+      outcome.error = TransportError::other;  // retried: the file may be readable later
+      outcome.error_message = json.error().message;
       core_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
       after_attempt(std::move(delivery));
       return;
     }
     auto loaded = std::make_shared<EventRecord>();
-    loaded->type = event.type;
+    loaded->type = delivery->event->type;
     loaded->json = std::move(*json);
     delivery->event = std::move(loaded);
   }
   auto request = prepare_request(ours.config, *delivery, now);
   if (!request) {
     // The event cannot be made into a request for this endpoint: an attempt refused at once.
-    delivery->last = Outcome{};
-    delivery->last.error = TransportError::invalid_request;
-    delivery->last.error_message = request.error().message;
+    Outcome& outcome = delivery->record_attempt().outcome;
+    outcome.error = TransportError::invalid_request;
+    outcome.error_message = request.error().message;
     core_.counters.attempts.fetch_add(1, std::memory_order_relaxed);
     after_attempt(std::move(delivery));
     return;
@@ -326,11 +326,12 @@ void IoLoop::collect() {
     }
     running_.pop_back();
 
-    delivery->last = std::move(finished.outcome);
+    AttemptResult& result = delivery->record_attempt();
+    result.outcome = std::move(finished.outcome);
     Lane& ours = lane(*delivery);
     if (const Format format = ours.config->endpoint.format.format; format != Format::statusstack) {
-      const Outcome& outcome = delivery->last;
-      delivery->answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
+      const Outcome& outcome = result.outcome;
+      result.answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
     }
     --ours.in_flight;
     core_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -349,7 +350,7 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
     shutdown_in = std::chrono::floor<milliseconds>(core_.deadline() - now);
   }
   const Decision decision =
-      decide(AttemptFacts{delivery->last, delivery->attempts, elapsed(delivery->accepted_steady, now),
+      decide(AttemptFacts{delivery->last(), delivery->attempts, elapsed(delivery->accepted_steady, now),
                           settings.max_age, shutdown_in},
              settings.retry, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
   switch (decision.next) {
@@ -505,9 +506,9 @@ void IoLoop::end_everything(FailureReason reason) {
     std::unique_ptr<Delivery> delivery = std::move(running_[slot]);
     --lane(*delivery).in_flight;
     core_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    delivery->last = Outcome{};
-    delivery->last.error = TransportError::timeout;
-    delivery->last.error_message = "attempt abandoned at the shutdown deadline";
+    Outcome& outcome = delivery->record_attempt().outcome;
+    outcome.error = TransportError::timeout;
+    outcome.error_message = "attempt abandoned at the shutdown deadline";
     core_.report(std::move(delivery), false, reason);
   }
   running_.clear();

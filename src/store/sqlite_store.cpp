@@ -14,6 +14,7 @@
 #include "dispatch/store.hpp"
 #include "store/sqlite_db.hpp"
 
+#include <array>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -54,7 +55,8 @@ class SqliteStore final : public DeliveryStore {
       sqlite3_wal_hook(db_->handle(), &SqliteStore::wal_grew, this);
       checkpointer_ = std::thread([this] { checkpoints(); });
     }
-    writer_ = std::thread([this] { run(); });
+    // The writer starts after resume(), which reads on the caller's thread: the deliveries it makes
+    // are the caller's memory (a new thread's first allocations cost more).
   }
   ~SqliteStore() override { close(); }
   SqliteStore(const SqliteStore&) = delete;
@@ -114,11 +116,20 @@ class SqliteStore final : public DeliveryStore {
   Result<void> write_admission(const Admission& admission);
   Result<void> write_changes(const Queue& work);
   std::int64_t prune_step();
-  Resumed read_resumed(const Stmt& row) const;
+  Resumed read_resumed(const Stmt& row);
+  void restore_outcome(Delivery& delivery);
 
   // Runs `task` on the writer thread and returns its result.
+  void start_writer() {
+    std::call_once(writer_once_, [this] {
+      writer_ = std::thread([this] { run(); });
+      writer_started_ = true;
+    });
+  }
+
   template <class Task>
   auto run_task(Task task) -> decltype(task()) {
+    start_writer();
     std::optional<decltype(task())> result;
     bool done = false;
     {
@@ -141,7 +152,8 @@ class SqliteStore final : public DeliveryStore {
   const StoreOptions options_;
   const std::shared_ptr<const Clock> clock_;
   const std::string db_path_ = db_ ? db_->path() : std::string();
-  Stmt insert_, retry_, remove_, keep_delivered_, fail_, pause_, prune_failed_, prune_delivered_;
+  Stmt insert_, retry_, remove_, keep_delivered_, fail_, pause_, prune_failed_, prune_delivered_, outcome_;
+  std::array<std::shared_ptr<const EventRecord>, all_event_types.size()> bodiless_;  // resume()'s
 
   std::mutex mutex_;
   std::condition_variable work_cv_;  // the writer waits for work
@@ -150,6 +162,8 @@ class SqliteStore final : public DeliveryStore {
   bool closing_ = false;
   bool closed_ = false;
   std::thread writer_;
+  std::once_flag writer_once_;
+  std::atomic<bool> writer_started_{false};
   std::atomic<std::uint64_t> errors_{0};
 
   // The checkpointer: its own connection and thread, woken when the log has grown.
@@ -185,6 +199,7 @@ void SqliteStore::prepare() {
   fail_ = db_->prepare(
       "UPDATE deliveries SET state = 1, attempts = ?2, finished_at = ?3, first_attempt_at = ?4, "
       "last_attempt_at = ?5, last_status = ?6, last_error = ?7, reason = ?8, detail = ?9 WHERE id = ?1");
+  outcome_ = db_->prepare("SELECT last_status, last_error FROM deliveries WHERE id = ?1");
   pause_ = db_->prepare(
       "INSERT INTO endpoint_state (name, gone) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET gone = ?2");
   // `state != 0` as written in the partial index's condition, so that SQLite uses the index.
@@ -197,6 +212,7 @@ void SqliteStore::prepare() {
 }
 
 Result<void> SqliteStore::admit(const std::vector<const Delivery*>& deliveries) {
+  start_writer();
   Admission admission{&deliveries, false, std::nullopt, {}};
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) return Error{ErrorCode::shut_down, "store " + db_path_ + ": closed", "store"};
@@ -208,26 +224,29 @@ Result<void> SqliteStore::admit(const std::vector<const Delivery*>& deliveries) 
 }
 
 void SqliteStore::reschedule(const Delivery& delivery, WallTime due) {
+  start_writer();
   Retry retry{delivery.id,
               delivery.attempts,
               to_ms(due),
               delivery.signed_at,
               to_ms(delivery.first_attempt_at),
               to_ms(delivery.last_attempt_at),
-              delivery.last.status,
-              delivery.last.describe()};
+              delivery.last().status,
+              delivery.last().describe()};
   const std::lock_guard<std::mutex> lock(mutex_);
   queue_.retries.push_back(std::move(retry));
   work_cv_.notify_one();
 }
 
 void SqliteStore::finish(Final final) {
+  start_writer();
   const std::lock_guard<std::mutex> lock(mutex_);
   queue_.finals.push_back(std::move(final));
   work_cv_.notify_one();
 }
 
 void SqliteStore::set_paused(const std::string& endpoint, bool paused) {
+  start_writer();
   const std::lock_guard<std::mutex> lock(mutex_);
   queue_.paused.emplace_back(endpoint, paused);
   work_cv_.notify_one();
@@ -240,7 +259,7 @@ void SqliteStore::close() {
     closing_ = true;
     work_cv_.notify_one();
   }
-  writer_.join();  // it writes what is queued first
+  if (writer_.joinable()) writer_.join();  // it writes what is queued first
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
@@ -427,6 +446,8 @@ Result<void> SqliteStore::write_changes(const Queue& work) {
   }
   const std::int64_t now = to_ms(clock_->wall());
   for (const Final& final : work.finals) {
+    // A resumed delivery that ends before another attempt: its report tells the last one's outcome.
+    if (final.delivery->attempts > 0 && !final.delivery->result) restore_outcome(*final.delivery);
     const Delivery& d = *final.delivery;
     if (final.delivered && options_.delivered_retention.count() <= 0) {
       remove_.bind(1, std::string_view(d.id));
@@ -439,8 +460,8 @@ Result<void> SqliteStore::write_changes(const Queue& work) {
         .bind(3, now)
         .bind(4, to_ms(d.first_attempt_at))
         .bind(5, to_ms(d.last_attempt_at))
-        .bind(6, d.last.status)
-        .bind(7, d.attempts > 0 ? std::string_view(d.last.describe()) : std::string_view());
+        .bind(6, d.last().status)
+        .bind(7, d.attempts > 0 ? std::string_view(d.last().describe()) : std::string_view());
     if (!final.delivered) {
       stmt.bind(8, std::string_view(to_string(final.reason)))
           .bind(9, std::string_view(Core::explain(d, final.reason)));
@@ -473,7 +494,7 @@ std::int64_t SqliteStore::prune_step() {
 
 constexpr const char* resume_columns =
     "SELECT id, endpoint, event_type, seq, order_key, attempts, accepted_at, budget_from, due_at, "
-    "signed_at, first_attempt_at, last_attempt_at, last_status, last_error FROM deliveries";
+    "signed_at, first_attempt_at, last_attempt_at FROM deliveries";
 
 // The last attempt's outcome from what the file keeps of it: the status, or the transport error as
 // Outcome::describe() wrote it ("refused: Connection refused").
@@ -491,15 +512,31 @@ Outcome restored_outcome(int status, std::string_view text) {
   return outcome;
 }
 
-Resumed SqliteStore::read_resumed(const Stmt& row) const {
+void SqliteStore::restore_outcome(Delivery& delivery) {
+  outcome_.bind(1, std::string_view(delivery.id));
+  if (outcome_.step() == SQLITE_ROW) {
+    delivery.record_attempt().outcome =
+        restored_outcome(static_cast<int>(outcome_.integer(0)), outcome_.view(1));
+  }
+  outcome_.reset();
+}
+
+Resumed SqliteStore::read_resumed(const Stmt& row) {
   Resumed resumed;
   auto delivery = std::make_unique<Delivery>();
   delivery->id = row.text(0);
   resumed.endpoint = row.text(1);
-  auto event = std::make_shared<EventRecord>();
-  event->type = parse_event_type(row.view(2)).value_or(EventType{});
-  event->stored_row = row.integer(3);  // the body stays in the file until an attempt needs it
-  delivery->event = std::move(event);
+  // The body stays in the file until an attempt needs it: until then the delivery shares an empty
+  // record of its type.
+  const EventType type = parse_event_type(row.view(2)).value_or(EventType{});
+  auto& shared = bodiless_[static_cast<std::size_t>(type)];
+  if (!shared) {
+    auto record = std::make_shared<EventRecord>();
+    record->type = type;
+    shared = std::move(record);
+  }
+  delivery->event = shared;
+  delivery->stored_row = row.integer(3);
   delivery->keyed = !row.is_null(4);
   if (delivery->keyed) delivery->order_key = row.text(4);
   delivery->attempts = static_cast<int>(row.integer(5));
@@ -509,31 +546,41 @@ Resumed SqliteStore::read_resumed(const Stmt& row) const {
   delivery->signed_at = row.integer(9);
   delivery->first_attempt_at = from_ms(row.integer(10));
   delivery->last_attempt_at = from_ms(row.integer(11));
-  delivery->last = restored_outcome(static_cast<int>(row.integer(12)), row.view(13));
+  // The last outcome stays in the file too: a report reads it back if the delivery ends before
+  // another attempt (write_changes()).
   resumed.delivery = std::move(delivery);
   return resumed;
 }
 
 Result<std::vector<Resumed>> SqliteStore::resume() {
-  return run_task([this]() -> Result<std::vector<Resumed>> {
+  // Before the writer runs: the connection is this thread's until start_writer().
+  auto read = [this]() -> Result<std::vector<Resumed>> {
+    Stmt count = db_->prepare("SELECT count(*) FROM deliveries WHERE state = 0");
     Stmt stmt = db_->prepare(std::string(resume_columns) + " WHERE state = 0 ORDER BY seq");
-    if (!stmt.ok()) return db_->error("cannot read pending deliveries");
+    if (!count.ok() || !stmt.ok() || count.step() != SQLITE_ROW)
+      return db_->error("cannot read pending deliveries");
     std::vector<Resumed> pending;
+    pending.reserve(static_cast<std::size_t>(count.integer(0)));
     int rc = 0;
     while ((rc = stmt.step()) == SQLITE_ROW) pending.push_back(read_resumed(stmt));
     if (rc != SQLITE_DONE) return db_->error("cannot read pending deliveries");
     return pending;
-  });
+  };
+  if (writer_started_) return run_task(read);
+  auto pending = read();
+  start_writer();
+  return pending;
 }
 
 std::vector<std::string> SqliteStore::paused_endpoints() {
-  auto paused = run_task([this]() -> Result<std::vector<std::string>> {
+  auto read = [this]() -> Result<std::vector<std::string>> {
     Stmt stmt = db_->prepare("SELECT name FROM endpoint_state WHERE gone = 1");
     if (!stmt.ok()) return db_->error("cannot read endpoint states");
     std::vector<std::string> names;
     while (stmt.step() == SQLITE_ROW) names.push_back(stmt.text(0));
     return names;
-  });
+  };
+  auto paused = writer_started_ ? run_task(read) : read();  // before the writer: this thread's
   return paused ? std::move(*paused) : std::vector<std::string>{};
 }
 

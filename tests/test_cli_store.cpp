@@ -46,6 +46,16 @@ ProcessResult run_cli(const std::vector<std::string>& args, const std::string& i
   return run_process(argv, {}, input_file);
 }
 
+// `dispatch args...`, bounded: a run still going after a minute fails the test (and is ended).
+ProcessResult dispatch(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {SSW_CLI_PATH, "dispatch"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  BackgroundProcess tool(argv);
+  auto ended = tool.wait(std::chrono::minutes(1));
+  REQUIRE(ended);
+  return *ended;
+}
+
 // `deliveries --store FILE args...`.
 ProcessResult deliveries(const std::string& store, const std::vector<std::string>& args) {
   std::vector<std::string> all = {"deliveries", "--store", store};
@@ -232,8 +242,8 @@ TEST_CASE("dispatch --store delivers every event and leaves nothing pending in t
       events_file(dir, {example_event(EventType::incident_created), example_event(EventType::monitor_down),
                         example_event(EventType::monitor_recovered)});
 
-  const ProcessResult run = run_cli(
-      {"dispatch", "--config", rules, "--events", events, "--store", store, "--durability", "process_crash"});
+  const ProcessResult run =
+      dispatch({"--config", rules, "--events", events, "--store", store, "--durability", "process_crash"});
   INFO(run.err);
   CHECK(run.exit_code == 0);
   CHECK(run.err.empty());
@@ -266,12 +276,10 @@ TEST_CASE("dispatch --store delivers every event and leaves nothing pending in t
   CHECK(counts["paused_endpoints"].Empty());
 
   // The store's settings need a store, and take only the values they name.
-  const ProcessResult lone =
-      run_cli({"dispatch", "--config", rules, "--events", events, "--durability", "power_loss"});
+  const ProcessResult lone = dispatch({"--config", rules, "--events", events, "--durability", "power_loss"});
   CHECK(lone.exit_code == 2);
   CHECK(lone.err == "--durability requires --store\nRun with --help for more information.\n");
-  const ProcessResult wrong =
-      run_cli({"dispatch", "--config", rules, "--store", store, "--durability", "fsync"});
+  const ProcessResult wrong = dispatch({"--config", rules, "--store", store, "--durability", "fsync"});
   CHECK(wrong.exit_code == 2);
   CHECK(wrong.err ==
         "--durability: fsync not in {power_loss,process_crash}\nRun with --help for more information.\n");
@@ -348,7 +356,7 @@ TEST_CASE("dispatch --store stopped by SIGTERM parks what is not final, and the 
   // The second run has no events: it resumes the parked deliveries, with their ids, and ends once
   // they are delivered.
   receiver.set_handler([](const RecordedRequest&) { return Reply{200, {}, "ok", {}}; });
-  const ProcessResult second = run_cli({"dispatch", "--config", rules, "--store", store});
+  const ProcessResult second = dispatch({"--config", rules, "--store", store});
   INFO(second.err);
   CHECK(second.exit_code == 0);
   CHECK(second.err ==
@@ -380,7 +388,7 @@ TEST_CASE("deliveries list, show and stats print the failed deliveries field by 
   const Event event = example_event(EventType::monitor_down);
   const auto before = std::chrono::system_clock::now();
   const ProcessResult run =
-      run_cli({"dispatch", "--config", rules, "--events", events_file(dir, {event}), "--store", store});
+      dispatch({"--config", rules, "--events", events_file(dir, {event}), "--store", store});
   const auto after = std::chrono::system_clock::now();
   INFO(run.err);
   CHECK(run.exit_code == 1);  // nothing delivered
@@ -509,9 +517,9 @@ TEST_CASE(
   receiver.status = 400;
   const std::string store = dir.file("deliveries.db");
   const std::string rules = write_rules(dir, {{"ops", receiver.server.url()}});
-  const ProcessResult failing = run_cli({"dispatch", "--config", rules, "--store", store, "--events",
-                                         events_file(dir, {example_event(EventType::incident_created),
-                                                           example_event(EventType::incident_resolved)})});
+  const ProcessResult failing = dispatch({"--config", rules, "--store", store, "--events",
+                                          events_file(dir, {example_event(EventType::incident_created),
+                                                            example_event(EventType::incident_resolved)})});
   CHECK(failing.exit_code == 1);
   const std::vector<StoredDelivery> failed = stored_rows(store, DeliveryState::failed);
   REQUIRE(failed.size() == 2);
@@ -540,7 +548,7 @@ TEST_CASE(
                          store + "\n");
 
   receiver.status = 200;
-  const ProcessResult resent = run_cli({"dispatch", "--config", rules, "--store", store});
+  const ProcessResult resent = dispatch({"--config", rules, "--store", store});
   INFO(resent.err);
   CHECK(resent.exit_code == 0);
   const std::vector<std::string> out = lines_of(resent.out);
@@ -590,7 +598,7 @@ TEST_CASE("deliveries redeliver and dispatch --store are refused while a Dispatc
   CHECK(by_id.err == refused.err);
 
   const ProcessResult second =
-      run_cli({"dispatch", "--config", write_rules(dir, {{"ops", receiver.url()}}), "--store", store});
+      dispatch({"--config", write_rules(dir, {{"ops", receiver.url()}}), "--store", store});
   CHECK(second.exit_code == 2);
   CHECK(second.out.empty());
   CHECK(second.err == "statusstack-webhook: " + in_use + "\n");
@@ -616,10 +624,10 @@ TEST_CASE("a store file that cannot be used is refused with the store's own word
     const std::string damaged = "statusstack-webhook: store " + store +
                                 ": cannot be read: file is not a database (the file is damaged or "
                                 "is not a store)\n";
-    const ProcessResult dispatch = run_cli({"dispatch", "--config", rules, "--store", store});
-    CHECK(dispatch.exit_code == 2);
-    CHECK(dispatch.out.empty());
-    CHECK(dispatch.err == damaged);
+    const ProcessResult run = dispatch({"--config", rules, "--store", store});
+    CHECK(run.exit_code == 2);
+    CHECK(run.out.empty());
+    CHECK(run.err == damaged);
     const ProcessResult list = deliveries(store, {"list"});
     CHECK(list.exit_code == 2);
     CHECK(list.out.empty());
@@ -645,8 +653,8 @@ TEST_CASE("dispatch --store stops reading when the store refuses a delivery, and
                                         R"({"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0})");
   std::vector<Event> events;
   for (int i = 0; i < 400; ++i) events.push_back(example_event(EventType::incident_created));
-  const ProcessResult run = run_cli({"dispatch", "--config", rules, "--events", events_file(dir, events),
-                                     "--store", store, "--store-max-bytes", "65536", "--shutdown-ms", "0"});
+  const ProcessResult run = dispatch({"--config", rules, "--events", events_file(dir, events), "--store",
+                                      store, "--store-max-bytes", "65536", "--shutdown-ms", "0"});
   INFO(run.err);
   CHECK(run.exit_code == 1);
   const std::smatch refused = [&run] {
@@ -681,8 +689,8 @@ TEST_CASE("deliveries on a terminal prints aligned tables, and --json keeps JSON
   HttpTestServer receiver([](const RecordedRequest&) { return Reply{422, {}, "missing field", {}}; });
   const std::string store = dir.file("deliveries.db");
   const ProcessResult run =
-      run_cli({"dispatch", "--config", write_rules(dir, {{"ops", receiver.url()}}), "--events",
-               events_file(dir, {example_event(EventType::monitor_down)}), "--store", store});
+      dispatch({"--config", write_rules(dir, {{"ops", receiver.url()}}), "--events",
+                events_file(dir, {example_event(EventType::monitor_down)}), "--store", store});
   CHECK(run.exit_code == 1);
   const std::vector<StoredDelivery> rows = stored_rows(store);
   REQUIRE(rows.size() == 1);

@@ -529,6 +529,17 @@ TEST_CASE(
   INFO(one.err);
   CHECK(one.exit_code == 0);
   CHECK(one.out == "{\"redelivered\":1}\n");
+  // Filters that select none take none: nothing to do is not an error.
+  for (const std::vector<std::string>& none : {std::vector<std::string>{"--endpoint", "audit"},
+                                               {"--reason", "too_old"},
+                                               {"--since", "2199-01-01T00:00:00Z"},
+                                               {"--until", "1h"}}) {
+    std::vector<std::string> args = {"redeliver", "--failed"};
+    args.insert(args.end(), none.begin(), none.end());
+    const ProcessResult nothing = deliveries(store, args);
+    CHECK(nothing.exit_code == 0);
+    CHECK(nothing.out == "{\"redelivered\":0}\n");
+  }
   const ProcessResult rest =
       deliveries(store, {"redeliver", "--failed", "--endpoint", "ops", "--reason", "rejected"});
   CHECK(rest.exit_code == 0);

@@ -117,10 +117,9 @@ std::string compact(const rapidjson::Value& value) {
   return buffer.GetString();
 }
 
-// A time as `deliveries` prints it: RFC 3339 in UTC, always with milliseconds.
-const std::regex time_shape("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z");
-
 std::chrono::system_clock::time_point time_of(const rapidjson::Value& object, const char* name) {
+  // A time as `deliveries` prints it: RFC 3339 in UTC, always with milliseconds.
+  const std::regex time_shape("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z");
   const std::string text = string_of(object, name);
   INFO(name << ": " << text);
   REQUIRE(std::regex_match(text, time_shape));
@@ -131,9 +130,11 @@ std::chrono::system_clock::time_point time_of(const rapidjson::Value& object, co
 }
 
 // The keys of one delivery, in the order `deliveries list` prints them (`show` adds event_json).
-const std::vector<std::string> delivery_keys{
-    "id",         "state",  "endpoint",    "event",           "reason",          "attempts",   "last_status",
-    "last_error", "detail", "accepted_at", "last_attempt_at", "next_attempt_at", "finished_at"};
+std::vector<std::string> delivery_keys() {
+  return {"id",          "state",      "endpoint", "event",       "reason",          "attempts",
+          "last_status", "last_error", "detail",   "accepted_at", "last_attempt_at", "next_attempt_at",
+          "finished_at"};
+}
 
 std::vector<StoredDelivery> stored_rows(const std::string& path, std::optional<DeliveryState> state = {}) {
   auto file = StoreFile::open(path);
@@ -193,6 +194,7 @@ ProcessResult run_on_terminal(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {SSW_CLI_PATH};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> raw;
+  raw.reserve(argv.size() + 1);
   for (std::string& arg : argv) raw.push_back(arg.data());
   raw.push_back(nullptr);
   const pid_t pid = ::fork();
@@ -338,7 +340,7 @@ TEST_CASE("dispatch --store stopped by SIGTERM parks what is not final, and the 
   REQUIRE(rows.size() == count);
   for (std::size_t i = 0; i < count; ++i) {
     const rapidjson::Document row = parse_json(rows[i]);
-    CHECK(keys_of(row) == delivery_keys);
+    CHECK(keys_of(row) == delivery_keys());
     CHECK(string_of(row, "id") == parked[i].id);  // oldest first
     CHECK(string_of(row, "state") == "pending");
     CHECK(string_of(row, "endpoint") == "ops");
@@ -411,7 +413,7 @@ TEST_CASE("deliveries list, show and stats print the failed deliveries field by 
   for (const std::string& line : rows) {
     const rapidjson::Document row = parse_json(line);
     INFO(line);
-    CHECK(keys_of(row) == delivery_keys);
+    CHECK(keys_of(row) == delivery_keys());
     const bool is_ops = string_of(row, "endpoint") == "ops";
     CHECK(string_of(row, "id") == (is_ops ? ops_id : old_id));
     CHECK(string_of(row, "state") == "failed");
@@ -457,7 +459,7 @@ TEST_CASE("deliveries list, show and stats print the failed deliveries field by 
   const ProcessResult shown = run_cli({"deliveries", "show", ops_id, "--store", store});
   CHECK(shown.exit_code == 0);
   const rapidjson::Document delivery = parse_json(shown.out);
-  std::vector<std::string> keys = delivery_keys;
+  std::vector<std::string> keys = delivery_keys();
   keys.emplace_back("event_json");
   CHECK(keys_of(delivery) == keys);
   CHECK(string_of(delivery, "id") == ops_id);
@@ -662,8 +664,7 @@ TEST_CASE("dispatch --store stops reading when the store refuses a delivery, and
   const std::string store = dir.file("deliveries.db");
   const std::string rules = write_rules(dir, {{"ops", receiver.url()}},
                                         R"({"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0})");
-  std::vector<Event> events;
-  for (int i = 0; i < 400; ++i) events.push_back(example_event(EventType::incident_created));
+  const std::vector<Event> events(400, example_event(EventType::incident_created));
   const ProcessResult run = dispatch({"--config", rules, "--events", events_file(dir, events), "--store",
                                       store, "--store-max-bytes", "65536", "--shutdown-ms", "0"});
   INFO(run.err);

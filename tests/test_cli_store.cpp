@@ -658,16 +658,19 @@ TEST_CASE("a store file that cannot be used is refused with the store's own word
 
 TEST_CASE("dispatch --store stops reading when the store refuses a delivery, and exits 1",
           "[integration][cli][store]") {
-  // Every first attempt fails and the next is a minute away: the rows stay in the file until it is full.
-  HttpTestServer receiver([](const RecordedRequest&) { return Reply{503, {}, "busy", {}}; });
+  // One request at a time, answered after 30 s: the rows stay in the file until it is full, and no
+  // attempt ends while the tool shuts down (the one on the wire is abandoned and parked).
+  HttpTestServer receiver([](const RecordedRequest&) { return Reply{200, {}, "late", 30s}; });
   const TempDir dir;
   const std::string store = dir.file("deliveries.db");
-  const std::string rules = write_rules(dir, {{"ops", receiver.url()}},
-                                        R"({"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0})");
+  const std::string rules =
+      write_rules(dir, {{"ops", receiver.url()}},
+                  R"({"max_attempts": 3, "initial_delay_ms": 50, "jitter": 0})", R"(, "max_in_flight": 1)");
   const std::vector<Event> events(400, example_event(EventType::incident_created));
   const ProcessResult run = dispatch({"--config", rules, "--events", events_file(dir, events), "--store",
                                       store, "--store-max-bytes", "65536", "--shutdown-ms", "0"});
   INFO(run.err);
+  INFO(run.out);
   CHECK(run.exit_code == 1);
   const std::smatch refused = [&run] {
     std::smatch match;

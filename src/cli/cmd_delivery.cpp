@@ -368,12 +368,13 @@ void add_delivery_commands(CLI::App& app) {
   dispatch
       ->add_option("--shutdown-ms", dispatch_options->shutdown_ms,
                    "How long to keep delivering after the input ends or SIGINT/SIGTERM arrives (default "
-                   "10000)")
+                   "10000; with --store the end of the input waits for every delivery instead)")
       ->check(CLI::Range(0L, 86400000L));
   auto* store = dispatch->add_option(
       "--store", dispatch_options->store,
-      "SQLite file that keeps every accepted delivery until it is final (created when missing): what "
-      "a run leaves pending, the next run resumes");
+      "SQLite file that keeps every accepted delivery until it is final (created when missing). The run "
+      "resumes what the file holds and ends when every delivery is final; what SIGINT/SIGTERM leaves "
+      "pending stays in the file for the next run");
   dispatch
       ->add_option("--durability", dispatch_options->durability,
                    "With --store: power_loss (default: every commit waits for the disk) or process_crash "

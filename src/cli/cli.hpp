@@ -13,7 +13,9 @@ namespace statusstack::webhooks::cli {
 /// Exit codes shared by every subcommand.
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failed = 1;  ///< the operation ran and said no (invalid, not delivered)
-inline constexpr int exit_usage = 2;   ///< bad arguments or unreadable input
+/// Bad arguments or unreadable input (also a store file that cannot be opened: missing, damaged,
+/// read-only, or in use by another Dispatcher).
+inline constexpr int exit_usage = 2;
 
 /// Reads a whole file, or standard input when path is "-" or empty, as raw bytes.
 /// Throws CLI::RuntimeError(exit_usage) after printing the reason.
@@ -38,9 +40,11 @@ std::string json_quote(std::string_view text);
 void add_signature_commands(CLI::App& app);
 /// `example <type>` and `parse [FILE|-]` (cmd_events.cpp).
 void add_events_commands(CLI::App& app);
-/// `send` and `dispatch` (cmd_delivery.cpp).
+/// `send` and `dispatch [--store FILE]` (cmd_delivery.cpp).
 void add_delivery_commands(CLI::App& app);
 /// `render --format pagerduty|datadog [--routing-key K] [FILE|-]` (cmd_formats.cpp).
 void add_formats_commands(CLI::App& app);
+/// `deliveries --store FILE list|show|redeliver|stats` (cmd_store.cpp).
+void add_store_commands(CLI::App& app);
 
 }  // namespace statusstack::webhooks::cli

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
@@ -47,6 +48,9 @@ struct DispatchOptions {
   std::string config;
   std::string events = "-";
   long shutdown_ms = 10000;
+  std::string store;  ///< empty: deliveries in memory only
+  std::string durability = "power_loss";
+  std::uint64_t store_max_bytes = 0;
 };
 
 std::string number(double value) {
@@ -199,10 +203,22 @@ InterruptibleLines open_events(const std::string& path) {
 }
 
 // Returns 0, or the signal (SIGINT, SIGTERM) that cut the run short once every report is printed.
+//
+// With --store the run goes: the Dispatcher resumes what the file holds (their reports are printed
+// like any other), the events are read and dispatched, then the tool waits until every delivery is
+// final and exits. A signal (or a store that refuses a delivery) shuts down within --shutdown-ms
+// instead: what is not final by then stays pending in the file for the next run.
 int run_dispatch(const DispatchOptions& options) {
   auto rules = parse_rules(read_input(options.config));
   if (!rules) fail(exit_usage, options.config + ": " + rules.error().message);
   DispatcherOptions config = std::move(*rules);
+  const bool stored = !options.store.empty();
+  if (stored) {
+    config.store.path = options.store;
+    config.store.durability =
+        options.durability == "process_crash" ? Durability::process_crash : Durability::power_loss;
+    config.store.max_bytes = options.store_max_bytes;
+  }
   // A file of events is input to work through, not traffic to shed: wait for room in the queue.
   config.overflow = OverflowPolicy::block;
   config.block_timeout = std::chrono::minutes(1);
@@ -216,13 +232,28 @@ int run_dispatch(const DispatchOptions& options) {
   InterruptibleLines lines = open_events(options.events);
   // Before the Dispatcher starts its threads: they inherit the mask, so only the watcher takes them.
   const StopSignalsBlocked blocked;
-  Dispatcher dispatcher(std::move(config));
+  std::optional<Dispatcher> started;
+  try {
+    started.emplace(std::move(config));
+  } catch (const ConfigError& error) {
+    // A store file in use by another Dispatcher, damaged, or read-only: nothing was dispatched.
+    fail(exit_usage, error.what());
+  }
+  Dispatcher& dispatcher = *started;
+  if (const std::uint64_t resumed = dispatcher.stats().recovered; resumed != 0) {
+    const std::lock_guard<std::mutex> lock(output);
+    std::cerr << "statusstack-webhook: " << options.store << ": resuming " << resumed
+              << (resumed == 1 ? " delivery" : " deliveries") << " left pending by an earlier run\n";
+  }
   SignalWatcher watcher(blocked, [&](int number) {
     {
       const std::lock_guard<std::mutex> lock(output);
       std::cerr << "statusstack-webhook: " << signal_name(number)
                 << ": reading no more events; deliveries not done within " << options.shutdown_ms
-                << " ms (--shutdown-ms) end as failed (shutdown)\n";
+                << " ms (--shutdown-ms) "
+                << (stored ? "are left pending in " + options.store + " for the next run"
+                           : std::string("end as failed (shutdown)"))
+                << '\n';
     }
     lines.interrupt();
     // Also wakes a dispatch() waiting for room in the queue.
@@ -231,6 +262,7 @@ int run_dispatch(const DispatchOptions& options) {
 
   std::uint64_t accepted = 0;
   std::uint64_t skipped = 0;
+  bool store_refused = false;
   std::string line;
   for (std::size_t number = 1; lines.next(line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -238,6 +270,15 @@ int run_dispatch(const DispatchOptions& options) {
     Result<Accepted> result = event ? dispatcher.dispatch(*event) : Result<Accepted>(event.error());
     if (!result) {
       if (watcher.received() != 0) break;  // refused by the shutdown the signal began: not the line's fault
+      if (result.error().code == ErrorCode::store_error) {
+        // The file cannot take more (disk full, max bytes, a lock held elsewhere): the next lines
+        // would be refused as well, so none is read. What was accepted is safe in the file.
+        store_refused = true;
+        const std::lock_guard<std::mutex> lock(output);
+        std::cerr << "statusstack-webhook: " << options.events << ":" << number << ": "
+                  << result.error().message << " (not accepted; reading no more events)\n";
+        break;
+      }
       ++skipped;
       const std::lock_guard<std::mutex> lock(output);
       std::cerr << "statusstack-webhook: " << options.events << ":" << number << ": "
@@ -251,6 +292,11 @@ int run_dispatch(const DispatchOptions& options) {
     const std::lock_guard<std::mutex> lock(output);
     std::cerr << "statusstack-webhook: cannot read " << options.events << ": " << lines.error() << '\n';
   }
+  // With a store, the end of the input is not a deadline: wait for every delivery to be final. A
+  // signal meanwhile shuts down, which parks what is left and so ends this wait too.
+  if (stored && !store_refused && !read_failed && watcher.received() == 0) {
+    static_cast<void>(dispatcher.flush(std::chrono::milliseconds::max()));  // no limit: true on return
+  }
   // After a signal this waits for the shutdown the watcher began; every report is printed on return.
   dispatcher.shutdown(deadline);
   watcher.stop();
@@ -260,11 +306,18 @@ int run_dispatch(const DispatchOptions& options) {
     const std::lock_guard<std::mutex> lock(output);
     std::cout << "{\"summary\":true,\"accepted\":" << accepted << ",\"delivered\":" << stats.delivered
               << ",\"failed\":" << stats.failed << ",\"skipped\":" << skipped;
+    if (stored) {
+      std::cout << ",\"recovered\":" << stats.recovered << ",\"parked\":" << stats.parked
+                << ",\"store_errors\":" << stats.store_errors;
+    }
     if (signal != 0) std::cout << ",\"interrupted_by\":" << json_quote(signal_name(signal));
     std::cout << "}\n" << std::flush;
   }
   if (signal != 0) return signal;
-  if (stats.delivered != accepted || skipped != 0 || read_failed) throw CLI::RuntimeError(exit_failed);
+  // Resumed deliveries count like the ones of this run's input.
+  const std::uint64_t expected = accepted + stats.recovered;
+  if (stats.delivered != expected || skipped != 0 || read_failed || store_refused)
+    throw CLI::RuntimeError(exit_failed);
   return 0;
 }
 
@@ -315,8 +368,24 @@ void add_delivery_commands(CLI::App& app) {
   dispatch
       ->add_option("--shutdown-ms", dispatch_options->shutdown_ms,
                    "How long to keep delivering after the input ends or SIGINT/SIGTERM arrives (default "
-                   "10000)")
+                   "10000; with --store the end of the input waits for every delivery instead)")
       ->check(CLI::Range(0L, 86400000L));
+  auto* store = dispatch->add_option(
+      "--store", dispatch_options->store,
+      "SQLite file that keeps every accepted delivery until it is final (created when missing). The run "
+      "resumes what the file holds and ends when every delivery is final; what SIGINT/SIGTERM leaves "
+      "pending stays in the file for the next run");
+  dispatch
+      ->add_option("--durability", dispatch_options->durability,
+                   "With --store: power_loss (default: every commit waits for the disk) or process_crash "
+                   "(survives the tool's crash, not the machine's)")
+      ->check(CLI::IsMember({"power_loss", "process_crash"}))
+      ->needs(store);
+  dispatch
+      ->add_option("--store-max-bytes", dispatch_options->store_max_bytes,
+                   "With --store: the file never grows beyond this; a delivery that does not fit is "
+                   "refused (default 0: no limit)")
+      ->needs(store);
   dispatch->callback([dispatch_options] {
     // Everything of the run is gone by now (threads joined, files closed): end as the signal asked.
     if (const int signal = run_dispatch(*dispatch_options); signal != 0) end_by_signal(signal);

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   ssw::cli::add_events_commands(app);
   ssw::cli::add_delivery_commands(app);
   ssw::cli::add_formats_commands(app);
+  ssw::cli::add_store_commands(app);
 
   try {
     app.parse(argc, argv);

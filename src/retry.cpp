@@ -106,7 +106,8 @@ std::string to_prometheus(const DispatcherStats& stats) {
   metric("attempts_total", "counter", "HTTP attempts finished.", stats.attempts);
   metric("retries_total", "counter", "Attempts scheduled again after a retryable failure.", stats.retries);
   metric("callback_errors_total", "counter", "Exceptions thrown by report callbacks.", stats.callback_errors);
-  metric("recovered_total", "counter", "Pending deliveries resumed from the store at start.", stats.recovered);
+  metric("recovered_total", "counter", "Pending deliveries resumed from the store at start.",
+         stats.recovered);
   metric("redelivered_total", "counter", "Failed deliveries sent again by redeliver().", stats.redelivered);
   metric("parked_total", "counter", "Deliveries left pending in the store at shutdown.", stats.parked);
   metric("store_errors_total", "counter", "Writes the store could not make.", stats.store_errors);

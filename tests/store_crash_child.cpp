@@ -29,10 +29,10 @@ namespace {
 std::uint64_t read_progress(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "r");
   if (file == nullptr) return 0;
-  unsigned long long count = 0;
-  if (std::fscanf(file, "%llu", &count) != 1) count = 0;
+  char text[32] = {};
+  const bool read = std::fgets(text, sizeof text, file) != nullptr;
   std::fclose(file);
-  return count;
+  return read ? std::strtoull(text, nullptr, 10) : 0;
 }
 
 // pwrite of a fixed-width number: a SIGKILL leaves either the old count or the new one (the page

@@ -55,7 +55,7 @@ DeliveryQuery only(DeliveryState state) {
   return query;
 }
 
-std::vector<StoredDelivery> stored_rows(const std::string& path, DeliveryQuery query = {}) {
+std::vector<StoredDelivery> stored_rows(const std::string& path, const DeliveryQuery& query = {}) {
   auto file = StoreFile::open(path);
   REQUIRE(file);
   auto rows = file->list(query);
@@ -408,7 +408,7 @@ TEST_CASE("store: a full store refuses dispatch() with store_error and accepts n
   auto options = stored(path, {local_endpoint("ops", receiver.server.url())}, recorder);
   options.retry = quick_retries(5, 10min);
   options.retry.max_delay = 10min;
-  options.store.max_bytes = 64 * 1024;
+  options.store.max_bytes = std::uint64_t{64} * 1024;
   Dispatcher dispatcher(std::move(options));
   std::set<std::string> accepted_ids;
   std::optional<Error> refusal;

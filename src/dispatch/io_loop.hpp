@@ -85,7 +85,7 @@ class IoLoop {
   std::vector<std::unique_ptr<Delivery>> running_;      // attempts on the wire (Delivery::running_slot)
   std::vector<Finished> finished_;
   std::vector<Final> reporting_;
-  std::size_t awaiting_ = 0;  // final deliveries handed to a durable store, not yet back
+  std::size_t awaiting_ = 0;           // final deliveries handed to a durable store, not yet back
   std::uint64_t seen_generation_ = 1;  // Core::generation starts at 1: nothing to sweep at first
   bool stop_seen_ = false;
   bool ending_all_ = false;

@@ -1,7 +1,7 @@
 // libFuzzer target: what the durable store reads back from its file. A store file is made once
-// (in /dev/shm when there is one); each input rewrites its rows, then StoreFile lists, finds and
-// counts them, and a Dispatcher engine resumes them (on a manual clock, with a transport that
-// answers at once and never connects anywhere) and turns until they are done.
+// (in /dev/shm when there is one, else /tmp); each input rewrites its rows, then StoreFile lists,
+// finds and counts them, and a Dispatcher engine resumes them (on a still clock, with a transport
+// that answers at once and never connects anywhere) and turns until they are done.
 //
 // Input, one setting a line (a line that does not read so is ignored):
 //   <column>=<value>   a column of the current `deliveries` row: id, endpoint, event_type, event,
@@ -215,9 +215,7 @@ struct Files {
   std::optional<ssw::StoreFile> reader;
 
   Files() {
-    const char* base = ::access("/dev/shm", W_OK) == 0
-                           ? "/dev/shm"
-                           : (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
+    const char* base = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     std::string pattern = std::string(base) + "/ssw-fuzz-store-XXXXXX";
     check(::mkdtemp(pattern.data()) != nullptr, "cannot make a temporary directory", pattern);
     dir = pattern;
@@ -282,7 +280,11 @@ struct Files {
         names += (names.empty() ? "" : ", ") + name;
         marks += marks.empty() ? "?" : ", ?";
       }
-      const std::string sql = "INSERT INTO deliveries (" + names + ") VALUES (" + marks + ")";
+      std::string sql = "INSERT INTO deliveries (";
+      sql += names;
+      sql += ") VALUES (";
+      sql += marks;
+      sql += ')';
       sqlite3_stmt* stmt = nullptr;
       check(sqlite3_prepare_v2(writer, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK, "cannot prepare", sql);
       int index = 1;

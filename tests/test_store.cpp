@@ -253,6 +253,52 @@ TEST_CASE("store: a delivery parked for an endpoint that is gone at the next sta
   CHECK(receiver.server.request_count() == 1);  // nothing more was sent
 }
 
+TEST_CASE("store: a damaged row's out-of-range times and attempt count are read within bounds",
+          "[integration][store]") {
+  TempDir dir;
+  const std::string path = dir.file("deliveries.db");
+  Switchable receiver;
+  receiver.status = 503;
+  std::string id;
+  {
+    Recorder recorder;
+    auto options = stored(path, {local_endpoint("ops", receiver.server.url())}, recorder);
+    options.retry = quick_retries(3, 10min);
+    options.retry.max_delay = 10min;
+    Dispatcher dispatcher(std::move(options));
+    auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
+    REQUIRE(accepted);
+    id = accepted->deliveries[0].delivery_id;
+    REQUIRE(wait_for_retries(dispatcher, 1));
+    dispatcher.shutdown(0ms);
+  }
+  // What a damaged file may hold: times no clock can represent, a count at the int's limit.
+  run_sql(path,
+          "UPDATE deliveries SET attempts = 2147483647, accepted_at = 9223372036854775807, "
+          "last_attempt_at = -9223372036854775808, due_at = 0");
+
+  // Read within half the clock's range each way (years 1823 to 2116), not wrapped around.
+  const auto rows = stored_rows(path);
+  REQUIRE(rows.size() == 1);
+  using std::chrono::system_clock;
+  const system_clock::time_point year_2100(std::chrono::hours(24 * 47482));
+  const system_clock::time_point year_1900(std::chrono::hours(24 * -25567));
+  CHECK(rows[0].accepted_at > year_2100);
+  CHECK(rows[0].last_attempt_at < year_1900);
+  CHECK(rows[0].last_attempt_at > system_clock::time_point::min());
+
+  // Resumed with every attempt spent: one more, then it fails, instead of a count that wraps.
+  Recorder recorder;
+  auto options = stored(path, {local_endpoint("ops", receiver.server.url())}, recorder);
+  Dispatcher again(std::move(options));
+  REQUIRE(again.flush(10s));
+  const auto reports = recorder.all();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].delivery_id == id);
+  CHECK(reports[0].reason == FailureReason::attempts_exhausted);
+  CHECK(receiver.server.request_count() == 2);
+}
+
 TEST_CASE("store: max_age counts from acceptance across a restart", "[integration][store]") {
   TempDir dir;
   const std::string path = dir.file("deliveries.db");

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -123,8 +124,13 @@ std::int64_t to_ms(std::chrono::system_clock::time_point time) noexcept {
 }
 
 std::chrono::system_clock::time_point from_ms(std::int64_t ms) noexcept {
+  // A damaged file may hold any number: times are kept within half the clock's range each way
+  // (years 1823 to 2116), so that the difference of two of them, or one and now, cannot overflow.
+  using Duration = std::chrono::system_clock::duration;
+  constexpr std::int64_t limit =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Duration(Duration::max().count() / 2)).count();
   return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
+      std::chrono::duration_cast<Duration>(std::chrono::milliseconds(std::clamp(ms, -limit, limit))));
 }
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) {

@@ -14,8 +14,10 @@
 #include "dispatch/store.hpp"
 #include "store/sqlite_db.hpp"
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -539,7 +541,10 @@ Resumed SqliteStore::read_resumed(const Stmt& row) {
   delivery->stored_row = row.integer(3);
   delivery->keyed = !row.is_null(4);
   if (delivery->keyed) delivery->order_key = row.text(4);
-  delivery->attempts = static_cast<int>(row.integer(5));
+  // A count from the file, read so that the next attempt cannot overflow it (a damaged file may
+  // hold anything).
+  delivery->attempts =
+      static_cast<int>(std::clamp<std::int64_t>(row.integer(5), 0, std::numeric_limits<int>::max() - 1));
   delivery->accepted_at = from_ms(row.integer(6));
   resumed.budget_from = from_ms(row.integer(7));
   resumed.due = from_ms(row.integer(8));

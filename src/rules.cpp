@@ -193,6 +193,7 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, c
     endpoint.rate_limit_per_minute = rate;
   }
   reader.read_bool("ordered", endpoint.ordered, error);
+  reader.read_bool("allow_short_secret", endpoint.allow_short_secret, error);
   if (error) return error;
   if (const Value* own = reader.find("retry")) {
     RetryPolicy policy = retry;  // what the endpoint does not say, the file's "retry" does

@@ -35,6 +35,7 @@ struct SendOptions {
   long timeout_ms = 5000;
   bool allow_http = false;
   bool standard_webhooks = false;
+  bool allow_short_secret = false;
   std::string event_file;
   bool test = false;
   std::string type = "component.status_changed";
@@ -148,6 +149,7 @@ Endpoint endpoint_from(const SendOptions& options) {
   endpoint.options.timeout = std::chrono::milliseconds(options.timeout_ms);
   endpoint.options.allow_http = options.allow_http;
   if (options.standard_webhooks) endpoint.signature = SignatureScheme::standard_webhooks;
+  endpoint.allow_short_secret = options.allow_short_secret;
   if (auto valid = validate_endpoint(endpoint); !valid) fail(exit_usage, valid.error().message);
   return endpoint;
 }
@@ -340,6 +342,8 @@ void add_delivery_commands(CLI::App& app) {
   send->add_flag("--allow-http", send_options->allow_http, "Allow a plain http:// URL");
   send->add_flag("--standard-webhooks", send_options->standard_webhooks,
                  "Sign with the Standard Webhooks scheme (whsec_ secret)");
+  send->add_flag("--allow-short-secret", send_options->allow_short_secret,
+                 "Accept a secret under 16 bytes (a legacy receiver's)");
   auto* event_file =
       send->add_option("--event-file", send_options->event_file, "Event JSON to send (- for stdin)");
   auto* test =

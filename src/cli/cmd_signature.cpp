@@ -2,6 +2,7 @@
 
 #include "cli.hpp"
 
+#include <statusstack/webhooks/endpoint.hpp>
 #include <statusstack/webhooks/signature.hpp>
 
 #include <charconv>
@@ -22,6 +23,7 @@ struct SignatureOptions {
   std::string signature;
   std::string input = "-";
   bool standard_webhooks = false;
+  bool allow_short_secret = false;  ///< sign only: verify accepts what senders send
   std::string msg_id;
   std::string timestamp;
   std::int64_t tolerance = 300;
@@ -43,6 +45,18 @@ std::int64_t unix_now() {
 
 [[noreturn]] void fail_config(const ConfigError& e) { fail(exit_usage, e.what()); }
 
+// sign makes what a sender sends, so it keeps the sender's rule (validate_endpoint's); verify does
+// not, as a receiver checks whatever its senders sign with. The length only, never the secret.
+void check_secret_length(const std::string& secret, const SignatureOptions& options) {
+  const SignatureScheme scheme =
+      options.standard_webhooks ? SignatureScheme::standard_webhooks : SignatureScheme::statusstack;
+  const std::size_t key_bytes = hmac_key_size(secret, scheme);
+  if (key_bytes >= min_secret_bytes || options.allow_short_secret) return;
+  fail(exit_usage, "secret: " + std::to_string(key_bytes) + (key_bytes == 1 ? " byte" : " bytes") +
+                       ", at least " + std::to_string(min_secret_bytes) +
+                       " are needed (a legacy receiver's shorter secret needs --allow-short-secret)");
+}
+
 // The secret is checked before the body is read, so a bad secret never waits on standard input.
 void run_sign(const SignatureOptions& options) {
   const std::vector<std::string> secrets = secrets_or_env(options.secrets);
@@ -57,6 +71,7 @@ void run_sign(const SignatureOptions& options) {
     } catch (const ConfigError& e) {
       fail_config(e);
     }
+    check_secret_length(secrets.front(), options);
     std::cout << signer->sign(options.msg_id, timestamp, read_input(options.input)) << '\n';
     return;
   }
@@ -66,6 +81,7 @@ void run_sign(const SignatureOptions& options) {
   } catch (const ConfigError& e) {
     fail_config(e);
   }
+  check_secret_length(secrets.front(), options);
   std::cout << signer->sign(read_input(options.input)) << '\n';
 }
 
@@ -113,6 +129,8 @@ void add_signature_commands(CLI::App& app) {
       ->allow_extra_args(false);
   sign->add_flag("--standard-webhooks", options->standard_webhooks,
                  "Sign with the Standard Webhooks scheme instead: prints v1,<base64> (secret whsec_...)");
+  sign->add_flag("--allow-short-secret", options->allow_short_secret,
+                 "Accept a secret under 16 bytes (a legacy receiver's)");
   sign->add_option("--id", options->msg_id, "Standard Webhooks: the webhook-id");
   sign->add_option("--timestamp", options->timestamp, "Standard Webhooks: unix seconds (default: now)");
   sign->add_option("FILE", options->input, "The body; - or nothing for standard input");

@@ -78,8 +78,9 @@ TEST_CASE("sign, verify and send read the secret from --secret-file, a file or s
   }
 }
 
-TEST_CASE("--secret-file refuses --secret beside it, an unreadable file, and standard input used twice",
-          "[integration][cli][secrets]") {
+TEST_CASE(
+    "a --secret-file beside --secret, unreadable, empty or on the standard input of the body is refused",
+    "[integration][cli][secrets]") {
   TempDir dir;
   const std::string body_file = dir.write("body.json", "{}");
   const std::string secret_file = dir.write("secret", first_secret + "\n");

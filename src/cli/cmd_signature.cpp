@@ -20,6 +20,7 @@ namespace {
 
 struct SignatureOptions {
   std::vector<std::string> secrets;
+  std::string secret_file;  ///< --secret-file, instead of --secret
   std::string signature;
   std::string input = "-";
   bool standard_webhooks = false;
@@ -58,9 +59,17 @@ void check_secret_length(const std::string& secret, const SignatureOptions& opti
 }
 
 // The secret is checked before the body is read, so a bad secret never waits on standard input.
+// Standard input can be the secret or the body, not both.
+void check_one_use_of_stdin(const SignatureOptions& options) {
+  if (options.secret_file == "-" && (options.input.empty() || options.input == "-")) {
+    fail(exit_usage, "--secret-file -: standard input is the body here; give the body as FILE");
+  }
+}
+
 void run_sign(const SignatureOptions& options) {
-  const std::vector<std::string> secrets = secrets_or_env(options.secrets);
-  if (secrets.size() != 1) fail(exit_usage, "sign takes exactly one --secret");
+  check_one_use_of_stdin(options);
+  const std::vector<std::string> secrets = secrets_from(options.secrets, options.secret_file);
+  if (secrets.size() != 1) fail(exit_usage, "sign takes exactly one secret");
   if (options.standard_webhooks) {
     if (options.msg_id.empty()) fail(exit_usage, "--id: required with --standard-webhooks");
     const std::int64_t timestamp =
@@ -86,7 +95,8 @@ void run_sign(const SignatureOptions& options) {
 }
 
 void run_verify(const SignatureOptions& options) {
-  const std::vector<std::string> secrets = secrets_or_env(options.secrets);
+  check_one_use_of_stdin(options);
+  const std::vector<std::string> secrets = secrets_from(options.secrets, options.secret_file);
   Result<void> result;
   if (options.standard_webhooks) {
     if (options.msg_id.empty()) fail(exit_usage, "--id: required with --standard-webhooks");
@@ -124,9 +134,11 @@ void add_signature_commands(CLI::App& app) {
   CLI::App* sign = app.add_subcommand(
       "sign",
       "Print the signature of the exact bytes of FILE (or standard input): 64 lowercase hex characters");
-  sign->add_option("--secret", options->secrets,
-                   std::string("The signing secret (default: the ") + secret_env + " environment variable)")
-      ->allow_extra_args(false);
+  CLI::Option* sign_secret = sign->add_option("--secret", options->secrets,
+                                              std::string("The signing secret (default: the ") + secret_env +
+                                                  " environment variable)")
+                                 ->allow_extra_args(false);
+  add_secret_file_option(*sign, sign_secret, options->secret_file);
   sign->add_flag("--standard-webhooks", options->standard_webhooks,
                  "Sign with the Standard Webhooks scheme instead: prints v1,<base64> (secret whsec_...)");
   sign->add_flag("--allow-short-secret", options->allow_short_secret,
@@ -139,11 +151,13 @@ void add_signature_commands(CLI::App& app) {
   CLI::App* verify = app.add_subcommand(
       "verify",
       "Check a signature of FILE (or standard input); exit 0 when valid, 1 when not (why on stderr)");
-  verify
-      ->add_option("--secret", options->secrets,
-                   std::string("A secret; repeat for rotation, any one matching passes (default: the ") +
-                       secret_env + " environment variable)")
-      ->allow_extra_args(false);
+  CLI::Option* verify_secret =
+      verify
+          ->add_option("--secret", options->secrets,
+                       std::string("A secret; repeat for rotation, any one matching passes (default: the ") +
+                           secret_env + " environment variable)")
+          ->allow_extra_args(false);
+  add_secret_file_option(*verify, verify_secret, options->secret_file);
   verify
       ->add_option("--signature", options->signature,
                    "The X-StatusStack-Signature value (or webhook-signature)")

@@ -186,7 +186,8 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   const RefusedPort nobody;  // connections to it are refused
   const std::string url = nobody.url("/");
   const auto run_send = [&url](std::vector<std::string> args) {
-    args.insert(args.begin(), {"send", "--url", url, "--allow-http", "--test", "--secret", "a-long-random-secret"});
+    args.insert(args.begin(),
+                {"send", "--url", url, "--allow-http", "--test", "--secret", "a-long-random-secret"});
     return run_cli(args);
   };
   const ProcessResult no_colon = run_send({"--header", "Authorization Bearer TOPSECRET"});
@@ -213,7 +214,8 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   const ProcessResult refused =
       run_cli({"send", "--url",
                "http://alice:TOPSECRET@127.0.0.1:" + std::to_string(nobody.port()) + "/?token=TOPSECRET",
-               "--allow-http", "--test", "--secret", "a-long-random-secret", "--header", "Authorization: Bearer TOPSECRET"});
+               "--allow-http", "--test", "--secret", "a-long-random-secret", "--header",
+               "Authorization: Bearer TOPSECRET"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
   CHECK(refused.out.find("TOPSECRET") == std::string::npos);
@@ -241,15 +243,17 @@ TEST_CASE(
   constexpr std::size_t deliveries = 2 * events;
   const TempDir dir;
   const auto rules_with = [&](std::size_t max_pending) {
-    return dir.write("rules.json", R"({"endpoints": [
-        {"name": "slow", "url": ")" + slow.url() +
-                                       R"(", "secret": "first-cli-rules-secret", "allow_http": true, "max_in_flight": 1},
+    return dir.write("rules.json",
+                     R"({"endpoints": [
+        {"name": "slow", "url": ")" +
+                         slow.url() +
+                         R"(", "secret": "first-cli-rules-secret", "allow_http": true, "max_in_flight": 1},
         {"name": "unavailable", "url": ")" +
-                                       unavailable.url() +
-                                       R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
+                         unavailable.url() +
+                         R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
       "retry": {"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0},
       "max_pending": )" + std::to_string(max_pending) +
-                                       "}");
+                         "}");
   };
   std::string lines;
   for (std::size_t i = 0; i < events; ++i) {

@@ -616,8 +616,8 @@ TEST_CASE("replacing an endpoint moves its pending deliveries to the new setting
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].delivered);
   const RecordedRequest got = new_target.requests().at(0);
-  CHECK(
-      Verifier("rotated-secret-for-the-test").verify_request(got.headers, got.body));  // signed again with the new secret
+  CHECK(Verifier("rotated-secret-for-the-test")
+            .verify_request(got.headers, got.body));  // signed again with the new secret
   CHECK(header(got, "X-StatusStack-Delivery") == reports[0].delivery_id);
 }
 

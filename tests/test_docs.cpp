@@ -179,7 +179,8 @@ void check_receiver(BackgroundProcess& receiver, int port, const std::string& se
   CHECK(receiver.read_line(generous) == std::optional<std::string>("accepted monitor.down"));
 
   CHECK(client.send(signed_request(url, secret, id)).status == 200);  // a retry: answered, not handled
-  const Outcome wrong = client.send(signed_request(url, "another secret, not the receiver's", new_delivery_id()));
+  const Outcome wrong =
+      client.send(signed_request(url, "another secret, not the receiver's", new_delivery_id()));
   CHECK(wrong.status == 401);
   Request not_an_event = signed_request(url, secret, new_delivery_id());
   not_an_event.body = "{\"hello\":\"world\"}";
@@ -225,8 +226,8 @@ TEST_CASE("the getting-started program delivers one signed monitor.down and prin
   CHECK(type_of(*event) == EventType::monitor_down);
 
   SECTION("with the wrong secret it prints the rejection the page quotes, and exits 1") {
-    const ProcessResult rejected =
-        run_process({doc_bin + "/notify", server.url("/statusstack")}, {"WEBHOOK_SECRET=not the receiver's secret"});
+    const ProcessResult rejected = run_process({doc_bin + "/notify", server.url("/statusstack")},
+                                               {"WEBHOOK_SECRET=not the receiver's secret"});
     CHECK(rejected.exit_code == 1);
     CHECK(rejected.out == "ops: rejected after 1 attempt(s), last answer: HTTP 401\n");
     CHECK(documented("docs/getting-started.md", "`ops: rejected after 1 attempt(s), last answer: HTTP 401`"));
@@ -897,8 +898,8 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
   }
   SECTION("a receiver that does not know the secret") {
     HttpTestServer receiver(verifying_handler("the-right-secret"));
-    const ProcessResult run = run_process(
-        {SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http", "--test", "--secret", "the-wrong-secret"});
+    const ProcessResult run = run_process({SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http",
+                                           "--test", "--secret", "the-wrong-secret"});
     CHECK(run.exit_code == 1);
     const auto response = run.out.find(",\"response\"");
     REQUIRE(response != std::string::npos);
@@ -915,14 +916,17 @@ TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones 
     return Reply{429, {{"Retry-After", "1"}}, "slow down", {}};
   });
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
-  const std::string rules = dir.write("rules.json", R"({"endpoints": [
+  const std::string rules = dir.write("rules.json",
+                                      R"({"endpoints": [
         {"name": "flaky", "url": ")" + failing.url("/500") +
-                                                        R"(", "secret": "s3cret-for-the-docs", "allow_http": true},
+                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true},
         {"name": "busy", "url": ")" + busy.url("/429") +
-                                                        R"(", "secret": "s3cret-for-the-docs", "allow_http": true}],
+                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true}],
         "retry": {"max_attempts": 3, "initial_delay_ms": 200, "max_delay_ms": 1000, "jitter": 0}})");
-  const std::string slow_rules = dir.write("slow.json", R"({"endpoints": [
-        {"name": "slow", "url": ")" + slow.url("/slow") + R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
+  const std::string slow_rules = dir.write(
+      "slow.json", R"({"endpoints": [
+        {"name": "slow", "url": ")" +
+                       slow.url("/slow") + R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::monitor_down)) + "\n");
 
@@ -947,9 +951,10 @@ TEST_CASE("the dispatch output the README shows, reports then a summary, is the 
           "[integration][docs][cli]") {
   TempDir dir;
   HttpTestServer receiver(verifying_handler("s3cret-for-the-docs"));
-  const std::string rules = dir.write("rules.json", R"({"endpoints": [
+  const std::string rules = dir.write("rules.json",
+                                      R"({"endpoints": [
         {"name": "ops", "url": ")" + receiver.url("/hook") +
-                                                        R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
+                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
   // The second line is not an event: it is skipped, and named on stderr.
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::incident_created)) + "\n" +

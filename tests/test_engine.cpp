@@ -296,9 +296,12 @@ TEST_CASE("engine: rotated secrets and vendor keys reach deliveries waiting for 
     REQUIRE(after != bench.wire->sent.end());
     CHECK(after->header("X-StatusStack-Delivery") == before.header("X-StatusStack-Delivery"));
     if (before.endpoint == "signed") {
-      CHECK(Verifier("first secret, engine tests").verify(before.body, before.header("X-StatusStack-Signature")));
-      CHECK(Verifier("second secret, engine tests").verify(after->body, after->header("X-StatusStack-Signature")));
-      CHECK_FALSE(Verifier("first secret, engine tests").verify(after->body, after->header("X-StatusStack-Signature")));
+      CHECK(Verifier("first secret, engine tests")
+                .verify(before.body, before.header("X-StatusStack-Signature")));
+      CHECK(Verifier("second secret, engine tests")
+                .verify(after->body, after->header("X-StatusStack-Signature")));
+      CHECK_FALSE(Verifier("first secret, engine tests")
+                      .verify(after->body, after->header("X-StatusStack-Signature")));
       CHECK(after->header("X-StatusStack-Timestamp") == before.header("X-StatusStack-Timestamp"));
     } else if (before.endpoint == "pagerduty") {
       CHECK(before.body.find(std::string(32, 'a')) != std::string::npos);

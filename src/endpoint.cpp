@@ -42,6 +42,15 @@ Error endpoint_error(const Endpoint& endpoint, ErrorCode code, const std::string
 
 }  // namespace
 
+std::size_t hmac_key_size(std::string_view secret, SignatureScheme scheme) noexcept {
+  if (scheme != SignatureScheme::standard_webhooks) return secret.size();
+  // Counted from the base64 text, without decoding the secret into another buffer.
+  constexpr std::string_view prefix = "whsec_";
+  if (secret.substr(0, prefix.size()) == prefix) secret.remove_prefix(prefix.size());
+  while (!secret.empty() && secret.back() == '=') secret.remove_suffix(1);
+  return secret.size() * 3 / 4;  // 6 bits a character, whole bytes only
+}
+
 bool EventFilter::matches(EventType type) const noexcept {
   if (patterns.empty()) return true;
   const std::string_view name = to_string(type);
@@ -120,6 +129,15 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
     } catch (const ConfigError& e) {
       return endpoint_error(endpoint, ErrorCode::invalid_secret, e.what(), "secret");
     }
+  }
+  if (const std::size_t key_bytes = hmac_key_size(endpoint.secret, endpoint.signature);
+      !endpoint.secret.empty() && key_bytes < min_secret_bytes && !endpoint.allow_short_secret) {
+    // The length only: the message may be logged, the secret must not be.
+    return endpoint_error(endpoint, ErrorCode::invalid_secret,
+                          "secret: " + std::to_string(key_bytes) + (key_bytes == 1 ? " byte" : " bytes") +
+                              ", at least " + std::to_string(min_secret_bytes) +
+                              " are needed (a legacy receiver's shorter secret needs allow_short_secret)",
+                          "secret");
   }
   if (auto valid = endpoint.events.validate(); !valid) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, valid.error().message, "events");

@@ -20,6 +20,7 @@ const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::queue_full: return "queue_full";
     case ErrorCode::shut_down: return "shut_down";
     case ErrorCode::store_error: return "store_error";
+    case ErrorCode::event_too_large: return "event_too_large";
   }
   return "unknown";
 }

@@ -193,6 +193,7 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, c
     endpoint.rate_limit_per_minute = rate;
   }
   reader.read_bool("ordered", endpoint.ordered, error);
+  reader.read_bool("allow_short_secret", endpoint.allow_short_secret, error);
   if (error) return error;
   if (const Value* own = reader.find("retry")) {
     RetryPolicy policy = retry;  // what the endpoint does not say, the file's "retry" does
@@ -282,6 +283,12 @@ Result<DispatcherOptions> parse_rules(std::string_view json) {
   std::int64_t max_pending = static_cast<std::int64_t>(options.max_pending);
   reader.read_count("max_pending", 1, std::int64_t{1} << 40, max_pending, error);
   options.max_pending = static_cast<std::size_t>(max_pending);
+  std::int64_t max_event_bytes = static_cast<std::int64_t>(options.max_event_bytes);
+  reader.read_count("max_event_bytes", 1, std::int64_t{1} << 40, max_event_bytes, error);
+  options.max_event_bytes = static_cast<std::size_t>(max_event_bytes);
+  std::int64_t max_pending_bytes = static_cast<std::int64_t>(options.max_pending_bytes);
+  reader.read_count("max_pending_bytes", 1, std::int64_t{1} << 50, max_pending_bytes, error);
+  options.max_pending_bytes = static_cast<std::size_t>(max_pending_bytes);
   std::int64_t io_threads = options.io_threads;
   reader.read_count("io_threads", 1, 64, io_threads, error);
   options.io_threads = static_cast<unsigned>(io_threads);

@@ -6,7 +6,8 @@
 //       Dispatches monitor.down events numbered from the count in PROGRESS up to TOTAL (monitor id
 //       "mon_<n>"), writing the count of accepted events to PROGRESS after each dispatch() returns
 //       (the store has them then). Once all are dispatched it waits until every delivery is final,
-//       shuts down, prints "done <delivered> <failed> <recovered>" and exits 0.
+//       shuts down, prints "done <delivered> <failed> <recovered>" and exits 0. Prints "ready" once
+//       its Dispatcher is open (what the store held is resumed).
 //   store_crash_child open STORE
 //       Opens a Dispatcher on STORE, prints "opened" or the error's code and message, and exits
 //       (0 when opened, 3 when refused): a second process trying a store file.
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   options.block_timeout = std::chrono::milliseconds::max();
 
   Dispatcher dispatcher(std::move(options));
+  std::cout << "ready" << std::endl;  // the store is open and what it held is resumed
   const int fd = ::open(progress_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return 4;
   for (std::uint64_t n = read_progress(progress_path); n < total; ++n) {

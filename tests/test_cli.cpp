@@ -99,7 +99,7 @@ TEST_CASE("the CLI without arguments prints its help on stderr and exits 2", "[i
   const ProcessResult missing = run_cli({"dispatch"});
   CHECK(missing.exit_code == 2);
   CHECK(missing.err == "--config is required\nRun with --help for more information.\n");
-  const ProcessResult no_url = run_cli({"send", "--secret", "s", "--test"});
+  const ProcessResult no_url = run_cli({"send", "--secret", "a-long-random-secret", "--test"});
   CHECK(no_url.exit_code == 2);
   CHECK(no_url.err == "--url is required\nRun with --help for more information.\n");
 }
@@ -146,10 +146,10 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
     FakePagerDuty pagerduty;
     const ProcessResult run = run_cli({"send", "--format", "pagerduty", "--routing-key", routing_key, "--url",
                                        pagerduty.url(), "--allow-http", "--test"},
-                                      {"STATUSSTACK_WEBHOOK_SECRET=from-env"});
+                                      {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
     CHECK(run.exit_code == 0);
     const RecordedRequest got = pagerduty.exchanges().at(0).request;
-    CHECK(Verifier("from-env").verify_request(got.headers, got.body));
+    CHECK(Verifier("secret-from-the-environment").verify_request(got.headers, got.body));
   }
   SECTION("settings that cannot work are refused before anything is sent, naming the option") {
     const RefusedPort refused;
@@ -157,7 +157,7 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
     const auto error_of = [&url](std::vector<std::string> args) {
       args.insert(args.begin(), "send");
       for (const char* common : {"--url", url.c_str(), "--allow-http", "--test"}) args.emplace_back(common);
-      const ProcessResult run = run_cli(args, {"STATUSSTACK_WEBHOOK_SECRET=s"});
+      const ProcessResult run = run_cli(args, {"STATUSSTACK_WEBHOOK_SECRET=a-long-random-secret"});
       CHECK(run.exit_code == 2);
       CHECK(run.out.empty());
       return run.err;
@@ -186,7 +186,8 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   const RefusedPort nobody;  // connections to it are refused
   const std::string url = nobody.url("/");
   const auto run_send = [&url](std::vector<std::string> args) {
-    args.insert(args.begin(), {"send", "--url", url, "--allow-http", "--test", "--secret", "s"});
+    args.insert(args.begin(),
+                {"send", "--url", url, "--allow-http", "--test", "--secret", "a-long-random-secret"});
     return run_cli(args);
   };
   const ProcessResult no_colon = run_send({"--header", "Authorization Bearer TOPSECRET"});
@@ -213,7 +214,8 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   const ProcessResult refused =
       run_cli({"send", "--url",
                "http://alice:TOPSECRET@127.0.0.1:" + std::to_string(nobody.port()) + "/?token=TOPSECRET",
-               "--allow-http", "--test", "--secret", "s", "--header", "Authorization: Bearer TOPSECRET"});
+               "--allow-http", "--test", "--secret", "a-long-random-secret", "--header",
+               "Authorization: Bearer TOPSECRET"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
   CHECK(refused.out.find("TOPSECRET") == std::string::npos);
@@ -224,7 +226,7 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
 TEST_CASE("send refuses a URL without showing its user-info or query", "[integration][cli]") {
   const ProcessResult run =
       run_cli({"send", "--url", "http://alice:TOPSECRET@127.0.0.1:1/?token=TOPSECRET", "--test", "--secret",
-               "s", "--header", "Authorization: Bearer TOPSECRET"});
+               "a-long-random-secret", "--header", "Authorization: Bearer TOPSECRET"});
   CHECK(run.exit_code == 2);
   CHECK(run.err.find("must be https://") != std::string::npos);
   CHECK(run.err.find("TOPSECRET") == std::string::npos);
@@ -241,15 +243,17 @@ TEST_CASE(
   constexpr std::size_t deliveries = 2 * events;
   const TempDir dir;
   const auto rules_with = [&](std::size_t max_pending) {
-    return dir.write("rules.json", R"({"endpoints": [
-        {"name": "slow", "url": ")" + slow.url() +
-                                       R"(", "secret": "s1", "allow_http": true, "max_in_flight": 1},
+    return dir.write("rules.json",
+                     R"({"endpoints": [
+        {"name": "slow", "url": ")" +
+                         slow.url() +
+                         R"(", "secret": "first-cli-rules-secret", "allow_http": true, "max_in_flight": 1},
         {"name": "unavailable", "url": ")" +
-                                       unavailable.url() +
-                                       R"(", "secret": "s2", "allow_http": true}],
+                         unavailable.url() +
+                         R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
       "retry": {"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0},
       "max_pending": )" + std::to_string(max_pending) +
-                                       "}");
+                         "}");
   };
   std::string lines;
   for (std::size_t i = 0; i < events; ++i) {

@@ -118,7 +118,7 @@ TEST_CASE("each delivery is signed for its endpoint and the body is the event's 
   HttpTestServer plain_server, standard_server;
   DispatcherOptions options;
   Endpoint plain = local_endpoint("plain", plain_server.url());
-  plain.secret = "s3cr3t-plain";
+  plain.secret = "s3cr3t-plain-for-the-test";
   plain.headers = {{"Authorization", "Bearer abc"}};
   Endpoint standard = local_endpoint("standard", standard_server.url());
   standard.signature = SignatureScheme::standard_webhooks;
@@ -133,7 +133,7 @@ TEST_CASE("each delivery is signed for its endpoint and the body is the event's 
 
   const RecordedRequest got = plain_server.requests().at(0);
   CHECK(got.body == to_json(event));
-  CHECK(Verifier("s3cr3t-plain").verify_request(got.headers, got.body));
+  CHECK(Verifier("s3cr3t-plain-for-the-test").verify_request(got.headers, got.body));
   CHECK(header(got, "Authorization") == "Bearer abc");
   CHECK(header(got, "X-StatusStack-Event") == "incident.created");
   CHECK(header(got, "Content-Type") == "application/json");
@@ -609,15 +609,15 @@ TEST_CASE("replacing an endpoint moves its pending deliveries to the new setting
   REQUIRE(dispatcher.dispatch(example_event(EventType::incident_created)));
   REQUIRE(old_target.wait_for_connections(1, generous));
   Endpoint moved = local_endpoint("moving", new_target.url());
-  moved.secret = "rotated-secret";
+  moved.secret = "rotated-secret-for-the-test";
   dispatcher.upsert_endpoint(moved);
   REQUIRE(dispatcher.flush(generous));
   const auto reports = recorder.all();
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].delivered);
   const RecordedRequest got = new_target.requests().at(0);
-  CHECK(
-      Verifier("rotated-secret").verify_request(got.headers, got.body));  // signed again with the new secret
+  CHECK(Verifier("rotated-secret-for-the-test")
+            .verify_request(got.headers, got.body));  // signed again with the new secret
   CHECK(header(got, "X-StatusStack-Delivery") == reports[0].delivery_id);
 }
 

@@ -179,7 +179,8 @@ void check_receiver(BackgroundProcess& receiver, int port, const std::string& se
   CHECK(receiver.read_line(generous) == std::optional<std::string>("accepted monitor.down"));
 
   CHECK(client.send(signed_request(url, secret, id)).status == 200);  // a retry: answered, not handled
-  const Outcome wrong = client.send(signed_request(url, "another secret", new_delivery_id()));
+  const Outcome wrong =
+      client.send(signed_request(url, "another secret, not the receiver's", new_delivery_id()));
   CHECK(wrong.status == 401);
   Request not_an_event = signed_request(url, secret, new_delivery_id());
   not_an_event.body = "{\"hello\":\"world\"}";
@@ -225,8 +226,8 @@ TEST_CASE("the getting-started program delivers one signed monitor.down and prin
   CHECK(type_of(*event) == EventType::monitor_down);
 
   SECTION("with the wrong secret it prints the rejection the page quotes, and exits 1") {
-    const ProcessResult rejected =
-        run_process({doc_bin + "/notify", server.url("/statusstack")}, {"WEBHOOK_SECRET=not the secret"});
+    const ProcessResult rejected = run_process({doc_bin + "/notify", server.url("/statusstack")},
+                                               {"WEBHOOK_SECRET=not the receiver's secret"});
     CHECK(rejected.exit_code == 1);
     CHECK(rejected.out == "ops: rejected after 1 attempt(s), last answer: HTTP 401\n");
     CHECK(documented("docs/getting-started.md", "`ops: rejected after 1 attempt(s), last answer: HTTP 401`"));
@@ -466,7 +467,7 @@ TEST_CASE("the dispatch() errors docs/troubleshooting.md quotes are the ones giv
   Endpoint endpoint;
   endpoint.name = "ops";
   endpoint.url = refused.url();
-  endpoint.secret = "s";
+  endpoint.secret = "a-long-random-secret";
   endpoint.options.allow_http = true;
   DispatcherOptions options;
   options.endpoints = {endpoint};
@@ -499,7 +500,7 @@ TEST_CASE("a receiver's 400 and a redirect read in a report as docs/troubleshoot
   Endpoint endpoint;
   endpoint.name = "ops";
   endpoint.url = receiver.url();
-  endpoint.secret = "s";
+  endpoint.secret = "a-long-random-secret";
   endpoint.options.allow_http = true;
   Endpoint redirected = endpoint;
   redirected.name = "moved";
@@ -539,7 +540,7 @@ Endpoint local_endpoint(const std::string& name, const std::string& url) {
   Endpoint endpoint;
   endpoint.name = name;
   endpoint.url = url;
-  endpoint.secret = "s";
+  endpoint.secret = "a-long-random-secret";
   endpoint.options.allow_http = true;
   return endpoint;
 }
@@ -842,7 +843,7 @@ std::string send_error(const std::vector<std::string>& args, const std::vector<s
 
 TEST_CASE("the configuration errors docs/troubleshooting.md quotes are the ones `send` gives",
           "[integration][docs][cli]") {
-  const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret"};
+  const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret-for-the-docs"};
   const std::vector<std::vector<std::string>> cases = {
       {"--url", "http://hooks.example.com/statusstack", "--test"},
       {"--url", "not-a-url", "--test"},
@@ -851,6 +852,7 @@ TEST_CASE("the configuration errors docs/troubleshooting.md quotes are the ones 
       {"--url", "https://hooks.example.com/x", "--test", "--header", "Bad Name: x"},
       {"--url", "https://hooks.example.com/x", "--test", "--secret", ""},
       {"--url", "https://hooks.example.com/x", "--test", "--standard-webhooks", "--secret", "notbase64!"},
+      {"--url", "https://hooks.example.com/x", "--test", "--secret", "s3cret"},
   };
   for (const auto& args : cases) {
     const std::string error = send_error(args, env);
@@ -861,7 +863,7 @@ TEST_CASE("the configuration errors docs/troubleshooting.md quotes are the ones 
 
 TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the ones `send` gives",
           "[integration][docs][cli]") {
-  const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret"};
+  const std::vector<std::string> env = {"STATUSSTACK_WEBHOOK_SECRET=s3cret-for-the-docs"};
   const auto check = [&env](const std::vector<std::string>& args) {
     const std::string error = send_error(args, env);
     INFO(error);
@@ -895,9 +897,9 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
           0);
   }
   SECTION("a receiver that does not know the secret") {
-    HttpTestServer receiver(verifying_handler("right"));
-    const ProcessResult run = run_process(
-        {SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http", "--test", "--secret", "wrong"});
+    HttpTestServer receiver(verifying_handler("the-right-secret"));
+    const ProcessResult run = run_process({SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http",
+                                           "--test", "--secret", "the-wrong-secret"});
     CHECK(run.exit_code == 1);
     const auto response = run.out.find(",\"response\"");
     REQUIRE(response != std::string::npos);
@@ -914,14 +916,17 @@ TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones 
     return Reply{429, {{"Retry-After", "1"}}, "slow down", {}};
   });
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
-  const std::string rules = dir.write("rules.json", R"({"endpoints": [
+  const std::string rules = dir.write("rules.json",
+                                      R"({"endpoints": [
         {"name": "flaky", "url": ")" + failing.url("/500") +
-                                                        R"(", "secret": "s3cret", "allow_http": true},
+                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true},
         {"name": "busy", "url": ")" + busy.url("/429") +
-                                                        R"(", "secret": "s3cret", "allow_http": true}],
+                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true}],
         "retry": {"max_attempts": 3, "initial_delay_ms": 200, "max_delay_ms": 1000, "jitter": 0}})");
-  const std::string slow_rules = dir.write("slow.json", R"({"endpoints": [
-        {"name": "slow", "url": ")" + slow.url("/slow") + R"(", "secret": "s3cret", "allow_http": true}]})");
+  const std::string slow_rules = dir.write(
+      "slow.json", R"({"endpoints": [
+        {"name": "slow", "url": ")" +
+                       slow.url("/slow") + R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::monitor_down)) + "\n");
 
@@ -945,10 +950,11 @@ TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones 
 TEST_CASE("the dispatch output the README shows, reports then a summary, is the one `dispatch` prints",
           "[integration][docs][cli]") {
   TempDir dir;
-  HttpTestServer receiver(verifying_handler("s3cret"));
-  const std::string rules = dir.write("rules.json", R"({"endpoints": [
+  HttpTestServer receiver(verifying_handler("s3cret-for-the-docs"));
+  const std::string rules = dir.write("rules.json",
+                                      R"({"endpoints": [
         {"name": "ops", "url": ")" + receiver.url("/hook") +
-                                                        R"(", "secret": "s3cret", "allow_http": true}]})");
+                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
   // The second line is not an event: it is skipped, and named on stderr.
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::incident_created)) + "\n" +
@@ -972,12 +978,12 @@ TEST_CASE("the verify messages docs/troubleshooting.md quotes are the ones `veri
   TempDir dir;
   const std::string body = to_json(example_event(EventType::monitor_down));
   const std::string file = dir.write("body.json", body);
-  const std::string signature = Signer("right").sign(body);
+  const std::string signature = Signer("the-right-secret").sign(body);
   std::string upper = signature;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (const std::string& sig : {Signer("wrong").sign(body), upper, "sha256=" + signature}) {
+  for (const std::string& sig : {Signer("the-wrong-secret").sign(body), upper, "sha256=" + signature}) {
     const ProcessResult run =
-        run_process({SSW_CLI_PATH, "verify", "--secret", "right", "--signature", sig, file});
+        run_process({SSW_CLI_PATH, "verify", "--secret", "the-right-secret", "--signature", sig, file});
     CHECK(run.exit_code == 1);
     const std::string prefix = "statusstack-webhook: ";
     REQUIRE(run.err.rfind(prefix, 0) == 0);

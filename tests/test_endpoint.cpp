@@ -1,5 +1,6 @@
 // Endpoints, signed requests and "send test webhook", checked by real receivers on 127.0.0.1.
 
+#include <statusstack/webhooks/dispatcher.hpp>
 #include <statusstack/webhooks/endpoint.hpp>
 #include <statusstack/webhooks/version.hpp>
 
@@ -476,4 +477,79 @@ TEST_CASE("configuration errors show a URL without its user-info, query or fragm
   CHECK(config_error_of(endpoint) ==
         "endpoint \"receiver\": url \"https://***@hooks.example.com/\": contains whitespace or a control "
         "character");
+}
+
+TEST_CASE("a secret shorter than 16 bytes is refused, saying its length and never its bytes",
+          "[unit][endpoint][secrets]") {
+  Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
+  endpoint.name = "ops";
+  const auto refusal = [&endpoint](const std::string& secret) {
+    endpoint.secret = secret;
+    const auto valid = validate_endpoint(endpoint);
+    if (valid) return std::string("valid");
+    CHECK(valid.error().code == ErrorCode::invalid_secret);
+    CHECK(valid.error().field == "secret");
+    CHECK(valid.error().message.find(secret) == std::string::npos);
+    return valid.error().message;
+  };
+  CHECK(refusal("sh0rt") ==
+        "endpoint \"ops\": secret: 5 bytes, at least 16 are needed (a legacy receiver's shorter secret needs "
+        "allow_short_secret)");
+  CHECK(refusal("Z") ==
+        "endpoint \"ops\": secret: 1 byte, at least 16 are needed (a legacy receiver's shorter secret needs "
+        "allow_short_secret)");
+  CHECK(refusal("fifteen-bytes!!") ==
+        "endpoint \"ops\": secret: 15 bytes, at least 16 are needed (a legacy receiver's shorter secret "
+        "needs allow_short_secret)");
+  CHECK(refusal("sixteen-bytes!!!") == "valid");
+  CHECK(min_secret_bytes == 16);
+
+  SECTION("a whsec_ secret counts its decoded key, not its text") {
+    endpoint.signature = SignatureScheme::standard_webhooks;
+    // 20 characters of text, 15 bytes of key: refused although the text is long enough.
+    CHECK(refusal("whsec_ZmlmdGVlbi1ieXRlcyEh") ==
+          "endpoint \"ops\": secret: 15 bytes, at least 16 are needed (a legacy receiver's shorter secret "
+          "needs allow_short_secret)");
+    CHECK(refusal("whsec_c2hvcnQ=") ==
+          "endpoint \"ops\": secret: 5 bytes, at least 16 are needed (a legacy receiver's shorter secret "
+          "needs allow_short_secret)");
+    CHECK(refusal("c2hvcnQ=").find("5 bytes") != std::string::npos);  // the prefix is optional
+    CHECK(refusal("whsec_c2l4dGVlbi1ieXRlcyEhIQ==") == "valid");      // 16 bytes
+    CHECK(hmac_key_size("whsec_c2l4dGVlbi1ieXRlcyEhIQ==", SignatureScheme::standard_webhooks) == 16);
+    CHECK(hmac_key_size("whsec_c2l4dGVlbi1ieXRlcyEhIQ==", SignatureScheme::statusstack) == 30);
+  }
+  SECTION("allow_short_secret accepts it, and the requests are signed with it") {
+    endpoint.allow_short_secret = true;
+    CHECK(refusal("sh0rt") == "valid");
+    endpoint.signature = SignatureScheme::standard_webhooks;
+    CHECK(refusal("whsec_c2hvcnQ=") == "valid");
+    endpoint.signature = SignatureScheme::statusstack;
+    endpoint.secret = "sh0rt";
+    const Request request = make_signed_request(example_event(EventType::monitor_down), endpoint, "dlv_1");
+    CHECK(Verifier("sh0rt").verify_request(request.headers, request.body));
+  }
+  SECTION("make_signed_request, the Dispatcher and upsert_endpoint refuse it as ConfigError") {
+    endpoint.secret = "sh0rt";
+    const std::string message =
+        "endpoint \"ops\": secret: 5 bytes, at least 16 are needed (a legacy receiver's shorter secret needs "
+        "allow_short_secret)";
+    CHECK_THROWS_WITH(make_signed_request(example_event(EventType::monitor_down), endpoint, "dlv_1"),
+                      message);
+    DispatcherOptions options;
+    options.endpoints = {endpoint};
+    CHECK_THROWS_WITH(Dispatcher(options), message);
+    Dispatcher dispatcher{DispatcherOptions{}};
+    CHECK_THROWS_WITH(dispatcher.upsert_endpoint(endpoint), message);
+    endpoint.allow_short_secret = true;
+    dispatcher.upsert_endpoint(endpoint);
+    CHECK(dispatcher.endpoints().size() == 1);
+  }
+  SECTION("Signer and Verifier, which receivers use, still take a short secret") {
+    const std::string body = "{}";
+    CHECK(Verifier("sh0rt").verify(body, Signer("sh0rt").sign(body)));
+    CHECK(StandardWebhooksVerifier("whsec_c2hvcnQ=")
+              .verify("msg_1", "1700000000",
+                      StandardWebhooksSigner("whsec_c2hvcnQ=").sign("msg_1", 1700000000, body), body,
+                      1700000000));
+  }
 }

@@ -125,7 +125,7 @@ Endpoint plain(std::string name = "ops") {
   Endpoint endpoint;
   endpoint.name = std::move(name);
   endpoint.url = "https://hooks.example.com/statusstack";
-  endpoint.secret = "first secret";
+  endpoint.secret = "first secret, engine tests";
   return endpoint;
 }
 
@@ -282,7 +282,7 @@ TEST_CASE("engine: rotated secrets and vendor keys reach deliveries waiting for 
   bench.wire->answer_all(503);
   bench.settle();
 
-  signed_endpoint.secret = "second secret";
+  signed_endpoint.secret = "second secret, engine tests";
   pagerduty.format.routing_key = std::string(32, 'b');
   datadog.format.api_key = "new-api-key";
   for (const Endpoint& endpoint : {signed_endpoint, pagerduty, datadog})
@@ -296,9 +296,12 @@ TEST_CASE("engine: rotated secrets and vendor keys reach deliveries waiting for 
     REQUIRE(after != bench.wire->sent.end());
     CHECK(after->header("X-StatusStack-Delivery") == before.header("X-StatusStack-Delivery"));
     if (before.endpoint == "signed") {
-      CHECK(Verifier("first secret").verify(before.body, before.header("X-StatusStack-Signature")));
-      CHECK(Verifier("second secret").verify(after->body, after->header("X-StatusStack-Signature")));
-      CHECK_FALSE(Verifier("first secret").verify(after->body, after->header("X-StatusStack-Signature")));
+      CHECK(Verifier("first secret, engine tests")
+                .verify(before.body, before.header("X-StatusStack-Signature")));
+      CHECK(Verifier("second secret, engine tests")
+                .verify(after->body, after->header("X-StatusStack-Signature")));
+      CHECK_FALSE(Verifier("first secret, engine tests")
+                      .verify(after->body, after->header("X-StatusStack-Signature")));
       CHECK(after->header("X-StatusStack-Timestamp") == before.header("X-StatusStack-Timestamp"));
     } else if (before.endpoint == "pagerduty") {
       CHECK(before.body.find(std::string(32, 'a')) != std::string::npos);

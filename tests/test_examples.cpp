@@ -47,23 +47,25 @@ Request signed_request(const std::string& url, const std::string& secret, const 
 
 TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and handles a delivery once",
           "[integration][examples]") {
-  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--port", "0", "--secret", "old", "--secret", "new"});
+  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--port", "0", "--secret", "old secret, rotated out",
+                              "--secret", "new secret, rotated in"});
   const std::string url = listening_url(receiver) + "/hooks";
   WebhookClient client;
 
   const std::string id = new_delivery_id();
-  CHECK(client.send(signed_request(url, "new", id)).status == 200);
+  CHECK(client.send(signed_request(url, "new secret, rotated in", id)).status == 200);
   CHECK(receiver.read_line(generous) ==
         std::optional<std::string>("accepted " + id +
                                    " /hooks incident.created Elevated error rates on the "
                                    "Production API (investigating, impact major)"));
-  const Outcome again = client.send(signed_request(url, "old", id));  // rotation: either secret verifies
+  const Outcome again =
+      client.send(signed_request(url, "old secret, rotated out", id));  // rotation: either secret verifies
   CHECK(again.status == 200);
   CHECK(again.body == "ok (duplicate)\n");
   CHECK(receiver.read_line(generous) ==
         std::optional<std::string>("duplicate " + id + " /hooks (already handled)"));
 
-  const Outcome wrong = client.send(signed_request(url, "neither", new_delivery_id()));
+  const Outcome wrong = client.send(signed_request(url, "neither of the two secrets", new_delivery_id()));
   CHECK(wrong.status == 401);
   CHECK(wrong.body ==
         "X-StatusStack-Signature: does not match the body under any of the configured secrets\n");
@@ -71,16 +73,17 @@ TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and 
         std::optional<std::string>("rejected 401 /hooks X-StatusStack-Signature: does not match the body "
                                    "under any of the configured secrets"));
 
-  Request not_an_event = signed_request(url, "new", new_delivery_id());
+  Request not_an_event = signed_request(url, "new secret, rotated in", new_delivery_id());
   not_an_event.body = "{\"event\":\"monitor.down\"}";
   for (Header& header : not_an_event.headers) {
-    if (iequals(header.name, "X-StatusStack-Signature")) header.value = Signer("new").sign(not_an_event.body);
+    if (iequals(header.name, "X-StatusStack-Signature"))
+      header.value = Signer("new secret, rotated in").sign(not_an_event.body);
   }
   const Outcome bad = client.send(not_an_event);
   CHECK(bad.status == 400);
   CHECK(bad.body == "timestamp: required field is missing\n");
 
-  Request anonymous = signed_request(url, "new", "");
+  Request anonymous = signed_request(url, "new secret, rotated in", "");
   CHECK(client.send(anonymous).status == 400);
 
   const ProcessResult ended = receiver.terminate();
@@ -93,12 +96,16 @@ TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and 
 TEST_CASE("the example receiver with --expect exits 0 once it has handled that many events",
           "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "2", "--timeout", "20"},
-                             {"STATUSSTACK_WEBHOOK_SECRET=s"});
+                             {"STATUSSTACK_WEBHOOK_SECRET=a-long-random-secret"});
   const std::string url = listening_url(receiver);
   WebhookClient client;
-  CHECK(client.send(signed_request(url + "/a", "s", new_delivery_id(), EventType::monitor_down)).status ==
-        200);
-  CHECK(client.send(signed_request(url + "/b", "s", new_delivery_id(), EventType::maintenance_scheduled))
+  CHECK(client
+            .send(signed_request(url + "/a", "a-long-random-secret", new_delivery_id(),
+                                 EventType::monitor_down))
+            .status == 200);
+  CHECK(client
+            .send(signed_request(url + "/b", "a-long-random-secret", new_delivery_id(),
+                                 EventType::maintenance_scheduled))
             .status == 200);
   client = WebhookClient();  // closes the kept-alive connection, which the receiver would wait for
   const auto ended = receiver.wait(generous);
@@ -113,7 +120,7 @@ TEST_CASE("the example receiver with --expect exits 0 once it has handled that m
 TEST_CASE("the example receiver with --expect gives up after --timeout and exits 1",
           "[integration][examples]") {
   BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--expect", "1", "--timeout", "1"},
-                             {"STATUSSTACK_WEBHOOK_SECRET=s"});
+                             {"STATUSSTACK_WEBHOOK_SECRET=a-long-random-secret"});
   listening_url(receiver);
   const auto ended = receiver.wait(generous);
   REQUIRE(ended);
@@ -128,18 +135,18 @@ TEST_CASE("the example receiver refuses to start without a secret or with an unk
   CHECK(no_secret.exit_code == 2);
   CHECK(no_secret.err.rfind("receiver: no secret: pass --secret or set STATUSSTACK_WEBHOOK_SECRET\n", 0) ==
         0);
-  const ProcessResult unknown =
-      run_process({SSW_EXAMPLE_RECEIVER, "--colour", "red"}, {"STATUSSTACK_WEBHOOK_SECRET=s"});
+  const ProcessResult unknown = run_process({SSW_EXAMPLE_RECEIVER, "--colour", "red"},
+                                            {"STATUSSTACK_WEBHOOK_SECRET=a-long-random-secret"});
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.rfind("receiver: unknown option --colour\n", 0) == 0);
 }
 
 TEST_CASE("the quickstart against a receiver with another secret reports every delivery rejected",
           "[integration][examples]") {
-  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--secret", "the receiver's"});
+  BackgroundProcess receiver({SSW_EXAMPLE_RECEIVER, "--secret", "the receiver's own secret"});
   const std::string url = listening_url(receiver);
-  const ProcessResult run =
-      run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "the sender's", url + "/all", url + "/oncall"});
+  const ProcessResult run = run_process(
+      {SSW_EXAMPLE_QUICKSTART, "--secret", "the sender's own secret", url + "/all", url + "/oncall"});
   CHECK(run.exit_code == 1);
   const auto lines = lines_of(run.out);
   REQUIRE(lines.size() == 12);
@@ -156,7 +163,8 @@ TEST_CASE("the quickstart against a receiver with another secret reports every d
 }
 
 TEST_CASE("the quickstart without its two URLs prints its usage and exits 2", "[integration][examples]") {
-  const ProcessResult run = run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "s", "http://127.0.0.1:1/all"});
+  const ProcessResult run =
+      run_process({SSW_EXAMPLE_QUICKSTART, "--secret", "a-long-random-secret", "http://127.0.0.1:1/all"});
   CHECK(run.exit_code == 2);
   CHECK(run.err ==
         "usage: quickstart [--secret S] [--store FILE] ALL_URL ONCALL_URL (or set "

@@ -25,7 +25,7 @@ std::string error_of(const std::string& json) {
 TEST_CASE("a rules file sets endpoints, retries and limits", "[unit][rules]") {
   auto parsed = parse_rules(R"({
     "endpoints": [
-      {"name": "ops", "url": "https://hooks.example.com/ops", "secret": "s1",
+      {"name": "ops", "url": "https://hooks.example.com/ops", "secret": "first-rules-secret",
        "method": "PUT", "headers": {"X-Team": "ops"}, "events": ["incident.*", "monitor.down"],
        "timeout_ms": 2500, "connect_timeout_ms": 1000, "cacert": "/etc/ssl/ca.pem", "max_in_flight": 4},
       {"name": "dev", "url": "http://127.0.0.1:8080/hook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -89,28 +89,32 @@ TEST_CASE("a malformed rules file names the line or the field", "[unit][rules]")
         "line 3, column 20: Missing a name for object member.");
   CHECK(error_of("[]") == "(top level): expected an object with \"endpoints\"");
   CHECK(error_of("{}") == "endpoints: is required");
-  CHECK(error_of(R"({"endpoints": [{"url": "https://x.example/", "secret": "s"}]})") ==
+  CHECK(error_of(R"({"endpoints": [{"url": "https://x.example/", "secret": "a-long-random-secret"}]})") ==
         "endpoints[0].name: is required");
-  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": 5, "secret": "s"}]})") ==
+  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": 5, "secret": "a-long-random-secret"}]})") ==
         "endpoints[0].url: expected a string");
   CHECK(
       error_of(
-          R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "timeout_ms": -1}]})") ==
+          R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "a-long-random-secret", "timeout_ms": -1}]})") ==
       "endpoints[0].timeout_ms: expected an integer from 1 to 2147483647000");
-  CHECK(error_of(
-            R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "retries": 3}]})") ==
-        "endpoints[0].retries: unknown setting");
   CHECK(
       error_of(
-          R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s", "method": "GET"}]})") ==
+          R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "a-long-random-secret", "retries": 3}]})") ==
+      "endpoints[0].retries: unknown setting");
+  CHECK(
+      error_of(
+          R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "a-long-random-secret", "method": "GET"}]})") ==
       "endpoints[0].method: expected POST, PUT or PATCH (got \"GET\")");
-  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": "http://x.example/", "secret": "s"}]})") ==
-        "endpoints[0]: endpoint \"a\": url \"http://x.example/\": must be https:// (plain http:// is refused "
-        "unless "
-        "allow_http is set)");
-  CHECK(error_of(R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "s"},
-                                   {"name": "a", "url": "https://y.example/", "secret": "t"}]})") ==
-        "endpoints[1].name: \"a\" is used by an earlier endpoint");
+  CHECK(
+      error_of(
+          R"({"endpoints": [{"name": "a", "url": "http://x.example/", "secret": "a-long-random-secret"}]})") ==
+      "endpoints[0]: endpoint \"a\": url \"http://x.example/\": must be https:// (plain http:// is refused "
+      "unless "
+      "allow_http is set)");
+  CHECK(
+      error_of(R"({"endpoints": [{"name": "a", "url": "https://x.example/", "secret": "a-long-random-secret"},
+                                   {"name": "a", "url": "https://y.example/", "secret": "another-long-secret"}]})") ==
+      "endpoints[1].name: \"a\" is used by an earlier endpoint");
   CHECK(error_of(R"({"endpoints": [], "retry": {"max_attempts": 0}})") ==
         "retry.max_attempts: expected an integer from 1 to 1000");
   CHECK(error_of(R"({"endpoints": [], "retry": {"factor": 0.5}})") == "retry.factor: must be at least 1");
@@ -137,11 +141,12 @@ TEST_CASE("a rules file with a duplicate key, trailing data or a second document
           "[unit][rules]") {
   CHECK(error_of(R"({"endpoints": [], "endpoints": []})") == "line 1, column 30: endpoints: duplicate key");
   CHECK(
-      error_of(R"({"endpoints":[{"name":"ops","url":"https://x.example/h","secret":"s"}],"endpoints":[]})") ==
-      "line 1, column 83: endpoints: duplicate key");
-  CHECK(error_of(
-            "{\"endpoints\": [\n  {\"name\": \"ops\", \"url\": \"https://x.example/h\", \"secret\": \"s\",\n"
-            "   \"name\": \"dev\"}]}") == "line 3, column 10: endpoints[0].name: duplicate key");
+      error_of(
+          R"({"endpoints":[{"name":"ops","url":"https://x.example/h","secret":"a-long-random-secret"}],"endpoints":[]})") ==
+      "line 1, column 102: endpoints: duplicate key");
+  CHECK(error_of("{\"endpoints\": [\n  {\"name\": \"ops\", \"url\": \"https://x.example/h\", \"secret\": "
+                 "\"a-long-random-secret\",\n"
+                 "   \"name\": \"dev\"}]}") == "line 3, column 10: endpoints[0].name: duplicate key");
   CHECK(error_of(R"({"endpoints": [], "retry": {"max_attempts": 3, "max_attempts": 1}})") ==
         "line 1, column 62: retry.max_attempts: duplicate key");
   CHECK(error_of("{\"endpoints\": []} {\"endpoints\": []}") ==
@@ -155,12 +160,37 @@ TEST_CASE("a rules file with a duplicate key, trailing data or a second document
 TEST_CASE("an empty events list in a rules file is refused, as a star says every event", "[unit][rules]") {
   CHECK(
       error_of(
-          R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "s", "events": []}]})") ==
+          R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "a-long-random-secret", "events": []}]})") ==
       "endpoints[0].events: must not be empty (use [\"*\"] for every event)");
-  auto every = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "s",
+  auto every = parse_rules(
+      R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "a-long-random-secret",
                                              "events": ["*"]}]})");
   REQUIRE(every);
   for (EventType type : all_event_types) CHECK(every->endpoints.at(0).events.matches(type));
+}
+
+TEST_CASE("a rules file refuses a short secret unless the endpoint says allow_short_secret",
+          "[unit][rules][secrets]") {
+  CHECK(error_of(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "sh0rt"}]})") ==
+        "endpoints[0]: endpoint \"ops\": secret: 5 bytes, at least 16 are needed (a legacy receiver's "
+        "shorter secret needs allow_short_secret)");
+  auto parsed =
+      parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "sh0rt"}]})");
+  REQUIRE_FALSE(parsed);
+  CHECK(parsed.error().code == ErrorCode::invalid_secret);  // validate_endpoint's code, kept
+  CHECK(parsed.error().field == "endpoints[0].secret");
+  CHECK(error_of(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "whsec_c2hvcnQ=",
+                                    "signature": "standard_webhooks"}]})") ==
+        "endpoints[0]: endpoint \"ops\": secret: 5 bytes, at least 16 are needed (a legacy receiver's "
+        "shorter secret needs allow_short_secret)");
+  CHECK(error_of(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "sh0rt",
+                                    "allow_short_secret": "yes"}]})") ==
+        "endpoints[0].allow_short_secret: expected true or false");
+  auto legacy = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "sh0rt",
+                                               "allow_short_secret": true}]})");
+  REQUIRE(legacy);
+  CHECK(legacy->endpoints.at(0).allow_short_secret);
+  CHECK(legacy->endpoints.at(0).secret == "sh0rt");
 }
 
 TEST_CASE("retry.schedule_ms entries are capped like the other _ms keys", "[unit][rules]") {
@@ -185,7 +215,7 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
        "signature": "standard_webhooks", "headers": {"X-Team": "ops", "X-Tier": "1"},
        "events": ["monitor.down"], "allow_http": true, "http2": true, "cacert": "/etc/ca.pem",
        "proxy": "socks5h://proxy.internal:1080", "timeout_ms": 4001, "connect_timeout_ms": 2002,
-       "max_in_flight": 3, "rate_limit_per_minute": 42.5, "ordered": true,
+       "max_in_flight": 3, "rate_limit_per_minute": 42.5, "ordered": true, "allow_short_secret": true,
        "retry": {"max_attempts": 4, "max_age_ms": 3600000}},
       {"name": "pager", "format": "pagerduty", "routing_key": "e93facc04764012d7bfb002500d5d1a6"},
       {"name": "dd", "format": "datadog", "api_key": "dd-key", "site": "AP1"}
@@ -204,6 +234,8 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
   CHECK(ops.url == "https://hooks.example.com/ops");
   CHECK(ops.secret == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   CHECK(ops.method == HttpMethod::patch);
+  CHECK(ops.allow_short_secret);
+  CHECK_FALSE(options.endpoints[1].allow_short_secret);
   CHECK(ops.signature == SignatureScheme::standard_webhooks);
   REQUIRE(ops.headers.size() == 2);
   CHECK(ops.headers[0].name == "X-Team");
@@ -258,10 +290,12 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
           "[integration][rules][cli]") {
   HttpTestServer all_server, incidents_server;
   const TempDir dir;
-  const std::string rules = dir.write("rules.json", R"({"endpoints": [
-      {"name": "all", "url": ")" + all_server.url() + R"(", "secret": "s1", "allow_http": true},
+  const std::string rules = dir.write("rules.json",
+                                      R"({"endpoints": [
+      {"name": "all", "url": ")" + all_server.url() +
+                                          R"(", "secret": "first-rules-secret", "allow_http": true},
       {"name": "incidents", "url": ")" + incidents_server.url() +
-                                                        R"(", "secret": "s2", "allow_http": true,
+                                          R"(", "secret": "second-rules-secret", "allow_http": true,
        "events": ["incident.*"]}],
     "retry": {"max_attempts": 2, "initial_delay_ms": 10}})");
 
@@ -320,7 +354,7 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[integration
   HttpTestServer server;
   const ProcessResult ok = run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--test",
                                         "--type", "monitor.down", "--header", "X-Team: ops"},
-                                       {"STATUSSTACK_WEBHOOK_SECRET=from-env"});
+                                       {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
   INFO(ok.err);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.rfind("{\"status\":200,\"error\":null,\"latency_ms\":", 0) == 0);
@@ -328,15 +362,15 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[integration
   const RecordedRequest got = server.requests().at(0);
   CHECK(*find_header(got.headers, "X-Team") == "ops");
   CHECK(*find_header(got.headers, "X-StatusStack-Test") == "true");
-  CHECK(Verifier("from-env").verify_request(got.headers, got.body));
+  CHECK(Verifier("secret-from-the-environment").verify_request(got.headers, got.body));
 
-  const ProcessResult refused = run_process(
-      {SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"), "--secret", "s", "--allow-http", "--test"});
+  const ProcessResult refused = run_process({SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"),
+                                             "--secret", "a-long-random-secret", "--allow-http", "--test"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
 
-  const ProcessResult http =
-      run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--secret", "s", "--test"});
+  const ProcessResult http = run_process(
+      {SSW_CLI_PATH, "send", "--url", server.url(), "--secret", "a-long-random-secret", "--test"});
   CHECK(http.exit_code == 2);
   CHECK(http.err.find("must be https://") != std::string::npos);
 }
@@ -346,7 +380,7 @@ TEST_CASE("an endpoint's own retry policy in a rules file is checked, naming the
           "[unit][rules]") {
   auto message_for = [](const std::string& retry) {
     auto parsed = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://hooks.example.com/x",
-      "secret": "s", "retry": )" +
+      "secret": "a-long-random-secret", "retry": )" +
                               retry + "}]}");
     return parsed ? std::string("no error") : parsed.error().message;
   };
@@ -359,7 +393,7 @@ TEST_CASE("an endpoint's own retry policy in a rules file is checked, naming the
   CHECK(message_for(R"([])") == "endpoints[0].retry: expected an object");
   CHECK(message_for(R"({"max_attempts": 2})") == "no error");
   auto ordered = parse_rules(R"({"endpoints": [{"name": "ops", "url": "https://hooks.example.com/x",
-    "secret": "s", "ordered": "yes"}]})");
+    "secret": "a-long-random-secret", "ordered": "yes"}]})");
   REQUIRE_FALSE(ordered);
   CHECK(ordered.error().message == "endpoints[0].ordered: expected true or false");
 }

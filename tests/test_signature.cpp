@@ -666,16 +666,17 @@ TEST_CASE("statusstack-webhook sign prints the signature of the exact bytes of a
   TempDir dir;
   const std::string body("{\"a\":1}\n\0\xff\r\n", 12);  // a trailing newline and binary bytes are kept
   const fs::path body_file = dir.write("body", body);
-  const std::string expected = Signer("cli secret").sign(body) + "\n";
+  const std::string expected = Signer("cli secret, long enough").sign(body) + "\n";
 
-  const ProcessResult from_file = run_process({SSW_CLI_PATH, "sign", "--secret", "cli secret", body_file});
+  const ProcessResult from_file =
+      run_process({SSW_CLI_PATH, "sign", "--secret", "cli secret, long enough", body_file});
   CHECK(from_file.exit_code == 0);
   CHECK(from_file.out == expected);
   const ProcessResult from_stdin =
-      run_process({SSW_CLI_PATH, "sign", "--secret", "cli secret", "-"}, {}, body_file);
+      run_process({SSW_CLI_PATH, "sign", "--secret", "cli secret, long enough", "-"}, {}, body_file);
   CHECK(from_stdin.out == expected);
   const ProcessResult from_env =
-      run_process({SSW_CLI_PATH, "sign"}, {"STATUSSTACK_WEBHOOK_SECRET=cli secret"}, body_file);
+      run_process({SSW_CLI_PATH, "sign"}, {"STATUSSTACK_WEBHOOK_SECRET=cli secret, long enough"}, body_file);
   CHECK(from_env.exit_code == 0);
   CHECK(from_env.out == expected);
 
@@ -696,26 +697,28 @@ TEST_CASE("statusstack-webhook verify exits 0 when valid and 1 when not, saying 
   TempDir dir;
   const std::string body = "{\"event\":\"maintenance.scheduled\"}";
   const fs::path body_file = dir.write("body", body);
-  const std::string signature = Signer("new").sign(body);
+  const std::string signature = Signer("new secret, rotated in").sign(body);
 
-  const ProcessResult valid = run_process(
-      {SSW_CLI_PATH, "verify", "--secret", "old", "--secret", "new", "--signature", signature, body_file});
+  const ProcessResult valid =
+      run_process({SSW_CLI_PATH, "verify", "--secret", "old secret, rotated out", "--secret",
+                   "new secret, rotated in", "--signature", signature, body_file});
   CHECK(valid.exit_code == 0);
   CHECK(valid.out == "valid\n");
 
-  const ProcessResult from_env = run_process({SSW_CLI_PATH, "verify", "--signature", signature},
-                                             {"STATUSSTACK_WEBHOOK_SECRET=new"}, body_file);
+  const ProcessResult from_env =
+      run_process({SSW_CLI_PATH, "verify", "--signature", signature},
+                  {"STATUSSTACK_WEBHOOK_SECRET=new secret, rotated in"}, body_file);
   CHECK(from_env.exit_code == 0);
 
-  const ProcessResult mismatch =
-      run_process({SSW_CLI_PATH, "verify", "--secret", "old", "--signature", signature, body_file});
+  const ProcessResult mismatch = run_process(
+      {SSW_CLI_PATH, "verify", "--secret", "old secret, rotated out", "--signature", signature, body_file});
   CHECK(mismatch.exit_code == 1);
   CHECK(mismatch.out.empty());
   CHECK(mismatch.err ==
         "statusstack-webhook: invalid (signature_mismatch): signature: does not match the body\n");
 
-  const ProcessResult malformed = run_process(
-      {SSW_CLI_PATH, "verify", "--secret", "new", "--signature", "sha256=" + signature, body_file});
+  const ProcessResult malformed = run_process({SSW_CLI_PATH, "verify", "--secret", "new secret, rotated in",
+                                               "--signature", "sha256=" + signature, body_file});
   CHECK(malformed.exit_code == 1);
   CHECK(malformed.err ==
         "statusstack-webhook: invalid (malformed_signature): signature: must be the 64 hex characters alone, "

@@ -33,6 +33,17 @@ inline constexpr const char* secret_env = "STATUSSTACK_WEBHOOK_SECRET";
 /// --secret values, or else STATUSSTACK_WEBHOOK_SECRET (which keeps the secret out of shell history).
 std::vector<std::string> secrets_or_env(const std::vector<std::string>& given);
 
+/// The secrets of a --secret-file: one a line, each line's "\n" or "\r\n" removed; "-" reads standard
+/// input. An unreadable or empty file ends the subcommand with exit_usage, naming the file, never its
+/// content.
+std::vector<std::string> read_secret_file(const std::string& path);
+
+/// --secret-file's secrets when one was given, else secrets_or_env(given).
+std::vector<std::string> secrets_from(const std::vector<std::string>& given, const std::string& secret_file);
+
+/// Adds `--secret-file FILE` to a subcommand, excluding `--secret`.
+void add_secret_file_option(CLI::App& command, CLI::Option* secret, std::string& secret_file);
+
 /// `text` as a JSON string literal, quotes included (for the tool's JSON-lines output).
 std::string json_quote(std::string_view text);
 

@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +39,50 @@ std::vector<std::string> secrets_or_env(const std::vector<std::string>& given) {
       std::getenv(secret_env);  // NOLINT(concurrency-mt-unsafe): read before any thread starts
   if (from_env == nullptr) fail(exit_usage, std::string("no secret: pass --secret or set ") + secret_env);
   return {from_env};
+}
+
+std::vector<std::string> read_secret_file(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    std::ostringstream buffer;
+    buffer << std::cin.rdbuf();
+    text = buffer.str();
+  } else {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) fail(exit_usage, "--secret-file: cannot open " + path + ": " + error_text(errno));
+    try {
+      text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure&) {  // libstdc++ throws reading a directory
+      file.setstate(std::ios::badbit);
+    }
+    if (file.bad()) fail(exit_usage, "--secret-file: cannot read " + path);
+  }
+  std::vector<std::string> secrets;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    secrets.push_back(std::move(line));
+    start = end + 1;
+  }
+  // The file's text held the secrets too: wipe it as the Secret type would.
+  std::fill(text.begin(), text.end(), '\0');
+  if (secrets.empty()) fail(exit_usage, "--secret-file: " + path + " holds no secret");
+  return secrets;
+}
+
+std::vector<std::string> secrets_from(const std::vector<std::string>& given, const std::string& secret_file) {
+  return secret_file.empty() ? secrets_or_env(given) : read_secret_file(secret_file);
+}
+
+void add_secret_file_option(CLI::App& command, CLI::Option* secret, std::string& secret_file) {
+  command
+      .add_option("--secret-file", secret_file,
+                  "Read the secret from FILE (- for standard input), one a line; safer than --secret, "
+                  "which other users can see in the process list")
+      ->excludes(secret);
 }
 
 std::string json_quote(std::string_view text) {

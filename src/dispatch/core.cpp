@@ -48,21 +48,33 @@ Core::Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock_
            std::unique_ptr<DeliveryStore> store_)
     : retry(options.retry),
       max_pending(options.max_pending),
+      max_pending_bytes(options.max_pending_bytes),
+      max_event_bytes(options.max_event_bytes),
       on_report(options.on_report),
       on_attempt(options.on_attempt),
       clock(std::move(clock_)),
       store(std::move(store_)),
       durable(store->durable()) {}
 
-bool Core::reserve(std::size_t count) {
+Core::Room Core::reserve(std::size_t count, std::size_t bytes) {
   std::size_t current = pending.load(std::memory_order_relaxed);
   for (;;) {
-    if (current + count > max_pending) return false;
-    if (pending.compare_exchange_weak(current, current + count, std::memory_order_acq_rel)) return true;
+    if (current + count > max_pending) return Room::no_count;
+    if (pending.compare_exchange_weak(current, current + count, std::memory_order_acq_rel)) break;
+  }
+  std::size_t held = pending_bytes.load(std::memory_order_relaxed);
+  for (;;) {
+    if (held + bytes > max_pending_bytes) {
+      release(count, 0);
+      return Room::no_bytes;
+    }
+    if (pending_bytes.compare_exchange_weak(held, held + bytes, std::memory_order_acq_rel))
+      return Room::taken;
   }
 }
 
-void Core::release(std::size_t count) {
+void Core::release(std::size_t count, std::size_t bytes) {
+  pending_bytes.fetch_sub(bytes, std::memory_order_acq_rel);
   pending.fetch_sub(count, std::memory_order_acq_rel);
   if (waiters.load(std::memory_order_seq_cst) > 0) {
     { const std::lock_guard<std::mutex> lock(wait_mutex); }
@@ -95,8 +107,9 @@ void Core::notify_attempt(const Delivery& delivery, std::optional<milliseconds> 
 
 void Core::park(std::unique_ptr<Delivery> delivery) {
   counters.parked.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t bytes = delivery->charged_bytes;
   delivery.reset();
-  release(1);
+  release(1, bytes);
 }
 
 void Core::report(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
@@ -138,8 +151,9 @@ void Core::report(std::unique_ptr<Delivery> delivery, bool delivered, FailureRea
       counters.callback_errors.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  const std::size_t bytes = delivery->charged_bytes;
   delivery.reset();
-  release(1);
+  release(1, bytes);
 }
 
 }  // namespace statusstack::webhooks::detail

@@ -38,11 +38,14 @@ struct Core {
   Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock,
        std::unique_ptr<DeliveryStore> store);
 
-  /// Takes room for `count` deliveries, or returns false when max_pending does not allow it.
-  bool reserve(std::size_t count);
+  /// What reserve() found.
+  enum class Room { taken, no_count, no_bytes };
+  /// Takes room for `count` deliveries holding `bytes`, or says which limit does not allow it
+  /// (max_pending, max_pending_bytes).
+  Room reserve(std::size_t count, std::size_t bytes);
   /// Gives room back (a delivery became final, or a reservation was not used) and wakes flush()
   /// and blocked dispatch() calls.
-  void release(std::size_t count);
+  void release(std::size_t count, std::size_t bytes);
   /// The final word on a delivery (with a durable store: once its final state is written): counters,
   /// the report, then its room back.
   void report(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
@@ -62,6 +65,8 @@ struct Core {
 
   const RetryPolicy retry;  ///< for endpoints without their own
   const std::size_t max_pending;
+  const std::size_t max_pending_bytes;
+  const std::size_t max_event_bytes;
   const std::function<void(const DeliveryReport&)> on_report;
   const std::function<void(const AttemptReport&)> on_attempt;
   const std::shared_ptr<const Clock> clock;
@@ -69,8 +74,9 @@ struct Core {
   const bool durable;  ///< store->durable(): final states are written before they are reported
 
   Counters counters;
-  std::atomic<std::size_t> pending{0};  ///< accepted, not yet final
-  std::atomic<int> waiters{0};          ///< flush() and blocked dispatch() calls
+  std::atomic<std::size_t> pending{0};        ///< accepted, not yet final
+  std::atomic<std::size_t> pending_bytes{0};  ///< what those count against max_pending_bytes
+  std::atomic<int> waiters{0};                ///< flush() and blocked dispatch() calls
   std::mutex wait_mutex;
   std::condition_variable wait_cv;
 

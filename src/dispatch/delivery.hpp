@@ -50,6 +50,7 @@ struct Delivery {
   /// Resumed from a store: the row that holds its event's JSON, read at its first attempt (a
   /// backlog costs no memory for bodies, or outcomes, until then). 0 otherwise.
   std::int64_t stored_row = 0;
+  std::size_t charged_bytes = 0;  ///< what it counts against max_pending_bytes
 
   /// The last attempt's outcome (an empty one before the first).
   const Outcome& last() const noexcept {

@@ -92,6 +92,14 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
   }
   if (options.max_pending == 0)
     throw ConfigError(config_error("max_pending: must be at least 1", "max_pending"));
+  if (options.max_event_bytes == 0)
+    throw ConfigError(config_error("max_event_bytes: must be at least 1", "max_event_bytes"));
+  if (options.max_pending_bytes < options.max_event_bytes + Dispatcher::delivery_overhead_bytes) {
+    throw ConfigError(config_error(
+        "max_pending_bytes: must hold at least one event of max_event_bytes (" +
+            std::to_string(options.max_event_bytes + Dispatcher::delivery_overhead_bytes) + " bytes)",
+        "max_pending_bytes"));
+  }
   if (options.block_timeout < milliseconds::zero()) {
     throw ConfigError(config_error(
         "block_timeout: must not be negative (milliseconds::max() waits without limit)", "block_timeout"));
@@ -226,7 +234,31 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
   }
   if (matching.empty()) return {};
 
-  if (!core.reserve(matching.size())) {
+  // The JSON of each event that goes somewhere, written once and shared by its deliveries.
+  std::vector<std::shared_ptr<const EventRecord>> records(count);
+  std::size_t bytes = 0;
+  for (const Match& match : matching) {
+    auto& record = records[match.event];
+    if (!record) {
+      auto made = std::make_shared<EventRecord>();
+      made->type = type_of(events[match.event]);
+      made->json = to_json(events[match.event]);
+      if (made->json.size() > core.max_event_bytes) {
+        std::string at = count == 1 ? "event" : "events[" + std::to_string(match.event) + "]";
+        return refused(Error{ErrorCode::event_too_large,
+                             at + ": " + std::to_string(made->json.size()) +
+                                 " bytes of JSON, more than max_event_bytes (" +
+                                 std::to_string(core.max_event_bytes) + "): the event was not accepted",
+                             "max_event_bytes"});
+      }
+      // Queued deliveries keep the JSON for minutes or hours: not the writer's spare capacity.
+      if (made->json.capacity() > made->json.size() + 128) made->json.shrink_to_fit();
+      record = std::move(made);
+    }
+    bytes += record->json.size() + Dispatcher::delivery_overhead_bytes;
+  }
+
+  if (Core::Room first = core.reserve(matching.size(), bytes); first != Core::Room::taken) {
     bool room = false;  // reserved: the room is ours, to use or to give back
     // On an I/O thread (from a callback) waiting for room would hold up the thread that makes it.
     if (overflow_ == OverflowPolicy::block && io_loop_owner() != this) {
@@ -236,23 +268,25 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
         std::unique_lock<std::mutex> lock(core.wait_mutex);
         // Woken by shutdown() without room, or with room: only the second reserved anything.
         wait_for(core.wait_cv, lock, block_timeout_, [&] {
-          room = core.reserve(matching.size());
+          first = core.reserve(matching.size(), bytes);
+          room = first == Core::Room::taken;
           return room || !accepting_.load(std::memory_order_seq_cst);
         });
       }
       core.waiters.fetch_sub(1, std::memory_order_seq_cst);
       admission.enter();
       if (!accepting_.load(std::memory_order_seq_cst)) {
-        if (room) core.release(matching.size());  // reserved just as shutdown began: give it back
+        if (room) core.release(matching.size(), bytes);  // reserved just as shutdown began: give it back
         return refused(
             Error{ErrorCode::shut_down, "dispatcher is shut down: the event was not accepted", ""});
       }
     }
     if (!room) {
-      return refused(Error{
-          ErrorCode::queue_full,
-          "queue is full (max_pending " + std::to_string(core.max_pending) + "): the event was not accepted",
-          ""});
+      const std::string limit = first == Core::Room::no_bytes
+                                    ? "max_pending_bytes " + std::to_string(core.max_pending_bytes)
+                                    : "max_pending " + std::to_string(core.max_pending);
+      return refused(
+          Error{ErrorCode::queue_full, "queue is full (" + limit + "): the event was not accepted", ""});
     }
   }
 
@@ -262,30 +296,21 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
   std::vector<const Delivery*> admitted;
   deliveries.reserve(matching.size());
   admitted.reserve(matching.size());
-  std::shared_ptr<const EventRecord> shared;
-  for (std::size_t m = 0; m < matching.size(); ++m) {
-    const Event& event = events[matching[m].event];
-    if (m == 0 || matching[m].event != matching[m - 1].event) {
-      auto record = std::make_shared<EventRecord>();
-      record->type = type_of(event);
-      record->json = to_json(event);
-      // Queued deliveries keep the JSON for minutes or hours: not the writer's spare capacity.
-      if (record->json.capacity() > record->json.size() + 128) record->json.shrink_to_fit();
-      shared = std::move(record);
-    }
+  for (const Match& match : matching) {
     auto delivery = std::make_unique<Delivery>();
     delivery->id = new_delivery_id();
-    delivery->endpoint = matching[m].endpoint->slot;
-    delivery->event = shared;
+    delivery->endpoint = match.endpoint->slot;
+    delivery->event = records[match.event];
+    delivery->charged_bytes = delivery->event->json.size() + Dispatcher::delivery_overhead_bytes;
     delivery->accepted_at = now;
     delivery->accepted_steady = now_steady;
-    assign_order_key(*matching[m].endpoint->config, event, *delivery);
+    assign_order_key(*match.endpoint->config, events[match.event], *delivery);
     admitted.push_back(delivery.get());
     deliveries.push_back(std::move(delivery));
   }
   // With a durable store: committed before the caller hears of them.
   if (auto kept = core.store->admit(admitted); !kept) {
-    core.release(matching.size());
+    core.release(matching.size(), bytes);
     return refused(kept.error());
   }
   for (std::size_t m = 0; m < matching.size(); ++m) {
@@ -303,7 +328,11 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
 void Engine::place(std::vector<Resumed> resumed, bool started) {
   if (resumed.empty()) return;
   Core& core = *core_;
-  core.pending.fetch_add(resumed.size(), std::memory_order_acq_rel);  // beyond max_pending if need be
+  // Beyond max_pending and max_pending_bytes if need be: nothing in the file is dropped. Their
+  // bodies stay in the file until their attempts: each counts its share alone.
+  core.pending.fetch_add(resumed.size(), std::memory_order_acq_rel);
+  core.pending_bytes.fetch_add(resumed.size() * Dispatcher::delivery_overhead_bytes,
+                               std::memory_order_acq_rel);
   const auto registered = snapshot();
   const WallTime now = core.clock->wall();
   const SteadyTime now_steady = core.clock->now();
@@ -314,6 +343,7 @@ void Engine::place(std::vector<Resumed> resumed, bool started) {
       if (candidate.slot->name == r.endpoint) endpoint = &candidate;
     }
     Delivery& delivery = *r.delivery;
+    delivery.charged_bytes = Dispatcher::delivery_overhead_bytes;
     delivery.accepted_steady = now_steady - std::max(now - r.budget_from, WallTime::duration::zero());
     std::size_t loop = 0;
     if (endpoint != nullptr) {
@@ -483,6 +513,7 @@ DispatcherStats Engine::stats() const {
   stats.in_flight = c.in_flight.load(std::memory_order_relaxed);
   const std::uint64_t pending = core_->pending.load(std::memory_order_relaxed);
   stats.queued = pending > stats.in_flight ? pending - stats.in_flight : 0;
+  stats.pending_bytes = core_->pending_bytes.load(std::memory_order_relaxed);
   stats.callback_errors = c.callback_errors.load(std::memory_order_relaxed);
   stats.recovered = c.recovered.load(std::memory_order_relaxed);
   stats.redelivered = c.redelivered.load(std::memory_order_relaxed);

@@ -86,6 +86,7 @@ struct DispatcherStats {
   std::uint64_t retries = 0;          ///< attempts scheduled again after a failure
   std::uint64_t in_flight = 0;        ///< requests on the wire now
   std::uint64_t queued = 0;           ///< accepted, not final, not on the wire (waiting or backing off)
+  std::uint64_t pending_bytes = 0;    ///< what the deliveries not final count against max_pending_bytes
   std::uint64_t callback_errors = 0;  ///< exceptions thrown by on_report / on_attempt (caught)
   std::uint64_t recovered = 0;        ///< pending deliveries the store gave back at start (resumed)
   std::uint64_t redelivered = 0;      ///< failed deliveries made pending again by redeliver()
@@ -107,6 +108,13 @@ struct DispatcherOptions {
   std::vector<Endpoint> endpoints;
   RetryPolicy retry;
   std::size_t max_pending = 100000;  ///< deliveries accepted but not final, at most
+  /// The largest event dispatch() takes, in bytes of its JSON; a larger one is refused with
+  /// event_too_large. PagerDuty takes at most 512 KB per request, Datadog's texts are short.
+  std::size_t max_event_bytes = std::size_t{256} * 1024;
+  /// What the deliveries accepted but not final may hold in memory, at most: each counts its event's
+  /// JSON and a fixed share for itself (Dispatcher::delivery_overhead_bytes). dispatch() returns
+  /// queue_full beyond it, like max_pending.
+  std::size_t max_pending_bytes = std::size_t{256} * 1024 * 1024;
   OverflowPolicy overflow = OverflowPolicy::reject;
   /// With OverflowPolicy::block; milliseconds::max() waits without limit. Must not be negative.
   std::chrono::milliseconds block_timeout{1000};
@@ -132,6 +140,9 @@ struct DispatcherOptions {
 /// Endpoints can be added, replaced and removed while it runs. Not copyable or movable.
 class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
  public:
+  /// What each delivery counts against max_pending_bytes besides its event's JSON.
+  static constexpr std::size_t delivery_overhead_bytes = 512;
+
   /// Throws ConfigError naming the endpoint and setting when the options cannot work.
   explicit Dispatcher(DispatcherOptions options);
   /// shutdown(5 s) if it was not shut down already.
@@ -139,10 +150,11 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  /// Serializes the event once, signs it per matching endpoint and queues the deliveries. Never
-  /// blocks on the network. Errors: the validate_event() error of an event receivers would reject
-  /// (an empty id, a window that ends before it starts...), queue_full (no room for all matching
-  /// deliveries; nothing is queued), shut_down.
+  /// Serializes the event once and queues one delivery per matching endpoint. Never blocks on the
+  /// network. Errors: the validate_event() error of an event receivers would reject (an empty id, a
+  /// window that ends before it starts...), event_too_large (max_event_bytes), queue_full (no room
+  /// for all matching deliveries within max_pending and max_pending_bytes; nothing is queued),
+  /// shut_down.
   /// With a store, the deliveries are committed to it when dispatch() returns (store_error when they
   /// could not be: nothing is accepted then). Commits of concurrent callers are shared.
   Result<Accepted> dispatch(const Event& event);

@@ -35,6 +35,16 @@ struct EventFilter {
 /// The longest endpoint name validate_endpoint accepts.
 inline constexpr std::size_t max_endpoint_name_length = 128;
 
+/// The shortest HMAC key validate_endpoint accepts, in bytes: a plain secret's bytes, or a
+/// "whsec_" secret's decoded key. Shorter keys need Endpoint::allow_short_secret.
+inline constexpr std::size_t min_secret_bytes = 16;
+
+/// The length in bytes of the HMAC key a secret gives under a scheme: the secret's own bytes, or for
+/// standard_webhooks the base64-decoded key after the optional "whsec_" prefix (meaningful for a
+/// secret StandardWebhooksSigner accepts). What validate_endpoint compares with min_secret_bytes.
+STATUSSTACK_WEBHOOKS_EXPORT std::size_t hmac_key_size(std::string_view secret,
+                                                      SignatureScheme scheme) noexcept;
+
 /// One delivery target, as StatusStack's notification rules describe it. A plain value.
 struct Endpoint {
   /// Unique within a Dispatcher; shown in reports and messages. 1 to max_endpoint_name_length
@@ -45,7 +55,11 @@ struct Endpoint {
   std::string url;
   /// HMAC key: raw bytes for statusstack, "whsec_..." for standard_webhooks. Required for the
   /// statusstack format; optional for pagerduty and datadog (which authenticate with their keys).
+  /// At least min_secret_bytes of key (for "whsec_...", after decoding) unless allow_short_secret.
   std::string secret;
+  /// Accept a secret shorter than min_secret_bytes: only for a legacy receiver whose shorter secret
+  /// cannot be changed yet. Off by default; a short key is easier to guess from signed requests.
+  bool allow_short_secret = false;
   /// The body: StatusStack's JSON (default), or a PagerDuty / Datadog request with their keys.
   FormatSettings format;
   HttpMethod method = HttpMethod::post;

@@ -31,8 +31,9 @@ enum class ErrorCode {
   invalid_header,  ///< a name that is not a token, a control byte in a value, a name or value too long
   invalid_config,  ///< any other configuration value that cannot work
   // Dispatching.
-  queue_full,  ///< the Dispatcher's bounded queue has no room
-  shut_down,   ///< the Dispatcher no longer accepts work
+  queue_full,       ///< the Dispatcher's bounded queue has no room (max_pending, max_pending_bytes)
+  event_too_large,  ///< the event's JSON is larger than the Dispatcher's max_event_bytes
+  shut_down,        ///< the Dispatcher no longer accepts work
   // Durable store.
   store_error,  ///< the store file cannot be opened, read or written (in use, corrupt, read-only, full)
 };

@@ -1,0 +1,107 @@
+// Limits in bytes: the largest event dispatch() takes, and what the queue may hold.
+
+#include <statusstack/webhooks/dispatcher.hpp>
+#include <statusstack/webhooks/rules.hpp>
+
+#include "support/reports.hpp"
+#include "support/servers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace statusstack::webhooks;
+using namespace statusstack::webhooks::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Deliveries that stay queued: the endpoint refuses connections and the retry is far away.
+DispatcherOptions held_back(const RefusedPort& port) {
+  DispatcherOptions options;
+  options.endpoints = {local_endpoint("ops", port.url())};
+  options.retry = quick_retries(5, 10min);
+  options.retry.max_delay = 10min;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("dispatch() refuses an event larger than max_event_bytes and takes one at the limit",
+          "[integration][dispatcher][limits]") {
+  const RefusedPort port;
+  const Event event = example_event(EventType::incident_updated);
+  const std::size_t size = to_json(event).size();
+  DispatcherOptions options = held_back(port);
+  options.max_event_bytes = size - 1;
+  Dispatcher dispatcher(options);
+  const auto refused = dispatcher.dispatch(event);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::event_too_large);
+  CHECK(refused.error().field == "max_event_bytes");
+  CHECK(refused.error().message == "event: " + std::to_string(size) +
+                                       " bytes of JSON, more than max_event_bytes (" +
+                                       std::to_string(size - 1) + "): the event was not accepted");
+  // In a batch the message names the event, and nothing of the batch is taken.
+  const auto batch = dispatcher.dispatch_many({example_event(EventType::monitor_down), event});
+  REQUIRE_FALSE(batch);
+  CHECK(batch.error().code == ErrorCode::event_too_large);
+  CHECK(batch.error().message.rfind("events[1]: " + std::to_string(size) + " bytes of JSON", 0) == 0);
+  CHECK(dispatcher.stats().accepted == 0);
+  CHECK(dispatcher.stats().rejected_calls == 2);
+  dispatcher.shutdown(0ms);
+
+  options.max_event_bytes = size;
+  Dispatcher at_limit(options);
+  CHECK(at_limit.dispatch(event));
+  at_limit.shutdown(0ms);
+}
+
+TEST_CASE("the queue holds at most max_pending_bytes, and gives them back as deliveries end",
+          "[integration][dispatcher][limits]") {
+  const RefusedPort port;
+  const Event event = example_event(EventType::monitor_down);
+  const std::size_t each = to_json(event).size() + Dispatcher::delivery_overhead_bytes;
+  DispatcherOptions options = held_back(port);
+  options.max_event_bytes = each;
+  options.max_pending_bytes = 3 * each + each / 2;
+  Recorder recorder;
+  recorder.install(options);
+  Dispatcher dispatcher(options);
+  for (int i = 0; i < 3; ++i) REQUIRE(dispatcher.dispatch(event));
+  CHECK(dispatcher.stats().pending_bytes == 3 * each);
+  const auto full = dispatcher.dispatch(event);
+  REQUIRE_FALSE(full);
+  CHECK(full.error().code == ErrorCode::queue_full);
+  CHECK(full.error().message == "queue is full (max_pending_bytes " + std::to_string(3 * each + each / 2) +
+                                    "): the event was not accepted");
+  CHECK(dispatcher.stats().accepted == 3);
+  dispatcher.shutdown(0ms);  // every delivery ends: its bytes come back
+  CHECK(recorder.count() == 3);
+  CHECK(dispatcher.stats().pending_bytes == 0);
+}
+
+TEST_CASE("byte limits that cannot work are refused, and the rules file sets them",
+          "[unit][dispatcher][limits]") {
+  auto error_of = [](const DispatcherOptions& options) {
+    try {
+      Dispatcher dispatcher(options);
+    } catch (const ConfigError& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  DispatcherOptions options;
+  options.max_event_bytes = 0;
+  CHECK(error_of(options) == "max_event_bytes: must be at least 1");
+  options.max_event_bytes = 1000;
+  options.max_pending_bytes = 1000;
+  CHECK(error_of(options) ==
+        "max_pending_bytes: must hold at least one event of max_event_bytes (1512 bytes)");
+
+  auto rules = parse_rules(R"({"endpoints": [], "max_event_bytes": 4096, "max_pending_bytes": 1048576})");
+  REQUIRE(rules);
+  CHECK(rules->max_event_bytes == 4096);
+  CHECK(rules->max_pending_bytes == 1048576);
+  auto zero = parse_rules(R"({"endpoints": [], "max_event_bytes": 0})");
+  REQUIRE_FALSE(zero);
+  CHECK(zero.error().field == "max_event_bytes");
+}

@@ -64,12 +64,13 @@ const char* to_string(FailureReason reason) noexcept {
     case FailureReason::endpoint_removed: return "endpoint_removed";
     case FailureReason::shutdown: return "shutdown";
     case FailureReason::endpoint_gone: return "endpoint_gone";
+    case FailureReason::endpoint_disabled: return "endpoint_disabled";
   }
   return "none";
 }
 
 std::optional<FailureReason> failure_reason_from_string(std::string_view name) noexcept {
-  for (int i = 0; i <= static_cast<int>(FailureReason::endpoint_gone); ++i) {
+  for (int i = 0; i <= static_cast<int>(FailureReason::endpoint_disabled); ++i) {
     const auto reason = static_cast<FailureReason>(i);
     if (name == to_string(reason)) return reason;
   }
@@ -84,6 +85,43 @@ const char* to_string(DeliveryState state) noexcept {
   }
   return "pending";
 }
+
+namespace {
+
+// Per endpoint, labelled with its name (names are letters, digits and ".:_-": nothing to escape).
+// Endpoints are configured, not made from traffic: the number of series stays bounded.
+void write_endpoint_metrics(std::ostringstream& out, const std::vector<EndpointHealth>& endpoints) {
+  if (endpoints.empty()) return;
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out << "# HELP statusstack_webhooks_endpoint_" << name << ' ' << help
+        << "\n# TYPE statusstack_webhooks_endpoint_" << name << ' ' << type << '\n';
+    for (const EndpointHealth& endpoint : endpoints) {
+      out << "statusstack_webhooks_endpoint_" << name << "{endpoint=\"" << endpoint.endpoint << "\"} "
+          << value(endpoint) << '\n';
+    }
+  };
+  out << "# HELP statusstack_webhooks_endpoint_breaker_state The endpoint's circuit breaker: 1 for its "
+         "current state.\n# TYPE statusstack_webhooks_endpoint_breaker_state gauge\n";
+  for (const EndpointHealth& endpoint : endpoints) {
+    for (const BreakerState state :
+         {BreakerState::closed, BreakerState::open, BreakerState::half_open, BreakerState::disabled}) {
+      out << "statusstack_webhooks_endpoint_breaker_state{endpoint=\"" << endpoint.endpoint << "\",state=\""
+          << to_string(state) << "\"} " << (endpoint.breaker == state ? 1 : 0) << '\n';
+    }
+  }
+  family("gone", "gauge", "1 while the endpoint is paused since it answered 410 Gone.",
+         [](const EndpointHealth& e) { return e.gone ? 1 : 0; });
+  family("consecutive_failures", "gauge", "Failed attempts in a row.",
+         [](const EndpointHealth& e) { return e.consecutive_failures; });
+  family("queued", "gauge", "Deliveries accepted for the endpoint and not final.",
+         [](const EndpointHealth& e) { return e.queued; });
+  family("delivered_total", "counter", "The endpoint's deliveries that ended with a 2xx.",
+         [](const EndpointHealth& e) { return e.delivered; });
+  family("failed_total", "counter", "The endpoint's deliveries that ended without a 2xx.",
+         [](const EndpointHealth& e) { return e.failed; });
+}
+
+}  // namespace
 
 std::string to_prometheus(const DispatcherStats& stats) {
   std::ostringstream out;
@@ -126,6 +164,7 @@ std::string to_prometheus(const DispatcherStats& stats) {
   out << "statusstack_webhooks_delivery_latency_seconds_bucket{le=\"+Inf\"} " << cumulative << '\n'
       << "statusstack_webhooks_delivery_latency_seconds_sum " << stats.latency_sum_ms / 1000.0 << '\n'
       << "statusstack_webhooks_delivery_latency_seconds_count " << cumulative << '\n';
+  write_endpoint_metrics(out, stats.endpoints);
   return out.str();
 }
 

@@ -249,6 +249,22 @@ std::optional<Error> read_retry(const Value& json, const std::string& path, Retr
   return std::nullopt;
 }
 
+std::optional<Error> read_breaker(const Value& json, CircuitBreakerPolicy& breaker) {
+  if (!json.IsObject()) return field_error("breaker", "expected an object");
+  ObjectReader reader(json, "breaker");
+  std::optional<Error> error;
+  std::int64_t threshold = breaker.failure_threshold;
+  reader.read_count("failure_threshold", 0, 1'000'000, threshold, error);
+  breaker.failure_threshold = static_cast<int>(threshold);
+  reader.read_millis("cool_down_ms", breaker.cool_down, error, 1);
+  reader.read_millis("max_cool_down_ms", breaker.max_cool_down, error, 1);
+  reader.read_millis("disable_after_ms", breaker.disable_after, error);
+  if (error) return error;
+  if (auto unknown = reader.unknown_members()) return unknown;
+  if (auto valid = breaker.validate(); !valid) return valid.error();
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<DispatcherOptions> parse_rules(std::string_view json) {
@@ -278,6 +294,9 @@ Result<DispatcherOptions> parse_rules(std::string_view json) {
       return field_error(path + ".name", "\"" + endpoint.name + "\" is used by an earlier endpoint");
     }
     options.endpoints.push_back(std::move(endpoint));
+  }
+  if (const Value* breaker = reader.find("breaker")) {
+    if (auto error = read_breaker(*breaker, options.breaker)) return *error;
   }
   std::optional<Error> error;
   std::int64_t max_pending = static_cast<std::int64_t>(options.max_pending);

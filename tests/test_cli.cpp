@@ -232,11 +232,40 @@ TEST_CASE("send refuses a URL without showing its user-info or query", "[integra
   CHECK(run.err.find("TOPSECRET") == std::string::npos);
 }
 
+TEST_CASE("dispatch's summary names the endpoints whose breaker is not closed", "[integration][cli]") {
+  HttpTestServer down([](const RecordedRequest&) { return Reply{503, {}, "busy", {}}; });
+  HttpTestServer up([](const RecordedRequest&) { return Reply{204, {}, "", {}}; });
+  const TempDir dir;
+  const std::string rules =
+      dir.write("rules.json", R"({"endpoints": [
+      {"name": "down", "url": ")" +
+                                  down.url() + R"(", "secret": "first-cli-rules-secret", "allow_http": true},
+      {"name": "up", "url": ")" + up.url() +
+                                  R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
+    "retry": {"max_attempts": 5, "initial_delay_ms": 10, "jitter": 0},
+    "breaker": {"failure_threshold": 2, "cool_down_ms": 3600000, "max_cool_down_ms": 3600000}})");
+  const std::string events =
+      dir.write("events.jsonl", to_json(example_event(EventType::monitor_down)) + "\n");
+  const ProcessResult run =
+      run_cli({"dispatch", "--config", rules, "--events", events, "--shutdown-ms", "1000"});
+  INFO(run.err);
+  CHECK(run.exit_code == 1);
+  const std::vector<std::string> out = lines_of(run.out);
+  REQUIRE(out.size() == 3);
+  // Two failed attempts opened the breaker: the delivery waited behind it until the shutdown.
+  CHECK(down.request_count() == 2);
+  CHECK(
+      out.back() ==
+      R"({"summary":true,"accepted":2,"delivered":1,"failed":1,"skipped":0,"unhealthy_endpoints":)"
+      R"([{"name":"down","breaker":"open","gone":false,"consecutive_failures":2,"last_error":"HTTP 503"}]})");
+}
+
 TEST_CASE(
     "dispatch stopped by SIGTERM or SIGINT reports every accepted delivery and then ends by that signal",
     "[integration][cli][dispatcher]") {
   // Two endpoints that keep deliveries pending: one answers after 30 s (one request at a time, the
-  // rest queue behind it), the other answers 503 and is not retried for a minute.
+  // rest queue behind it), the other answers 503 and is not retried for a minute (its breaker off,
+  // so that every delivery gets its first attempt).
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 30s}; });
   HttpTestServer unavailable([](const RecordedRequest&) { return Reply{503, {}, "busy", {}}; });
   constexpr std::size_t events = 20;
@@ -252,6 +281,7 @@ TEST_CASE(
                          unavailable.url() +
                          R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
       "retry": {"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0},
+      "breaker": {"failure_threshold": 0},
       "max_pending": )" + std::to_string(max_pending) +
                          "}");
   };

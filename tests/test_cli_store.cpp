@@ -266,8 +266,8 @@ TEST_CASE("dispatch --store delivers every event and leaves nothing pending in t
   const ProcessResult stats = deliveries(store, {"stats"});
   CHECK(stats.exit_code == 0);
   const rapidjson::Document counts = parse_json(stats.out);
-  CHECK(keys_of(counts) ==
-        std::vector<std::string>{"pending", "failed", "delivered", "file_bytes", "paused_endpoints"});
+  CHECK(keys_of(counts) == std::vector<std::string>{"pending", "failed", "delivered", "file_bytes",
+                                                    "paused_endpoints", "disabled_endpoints"});
   CHECK(counts["pending"].GetUint64() == 0);
   CHECK(counts["failed"].GetUint64() == 0);
   CHECK(counts["delivered"].GetUint64() == 0);
@@ -276,6 +276,8 @@ TEST_CASE("dispatch --store delivers every event and leaves nothing pending in t
   CHECK(counts["file_bytes"].GetUint64() >= static_cast<std::uint64_t>(info.st_size));
   CHECK(counts["paused_endpoints"].IsArray());
   CHECK(counts["paused_endpoints"].Empty());
+  CHECK(counts["disabled_endpoints"].IsArray());
+  CHECK(counts["disabled_endpoints"].Empty());
 
   // The store's settings need a store, and take only the values they name.
   const ProcessResult lone = dispatch({"--config", rules, "--events", events, "--durability", "power_loss"});
@@ -398,7 +400,8 @@ TEST_CASE("deliveries list, show and stats print the failed deliveries field by 
   REQUIRE(out.size() == 3);
   CHECK(
       out.back() ==
-      R"({"summary":true,"accepted":2,"delivered":0,"failed":2,"skipped":0,"recovered":0,"parked":0,"store_errors":0})");
+      R"({"summary":true,"accepted":2,"delivered":0,"failed":2,"skipped":0,"recovered":0,"parked":0,"store_errors":0,)"
+      R"("unhealthy_endpoints":[{"name":"old","breaker":"closed","gone":true,"consecutive_failures":0,"last_error":""}]})");
   const std::vector<StoredDelivery> stored = stored_rows(store);
   REQUIRE(stored.size() == 2);
   const std::string ops_id = stored[0].endpoint == "ops" ? stored[0].id : stored[1].id;
@@ -492,7 +495,7 @@ TEST_CASE("deliveries list, show and stats print the failed deliveries field by 
   CHECK(usage_error({"list", "--reason", "timeout"}) ==
         "statusstack-webhook: --reason: unknown reason \"timeout\" (expected one of: rejected, "
         "attempts_exhausted, "
-        "too_old, endpoint_removed, shutdown, endpoint_gone)\n");
+        "too_old, endpoint_removed, shutdown, endpoint_gone, endpoint_disabled)\n");
   CHECK(usage_error({"list", "--since", "yesterday"}) ==
         "statusstack-webhook: --since: expected an RFC 3339 time in UTC like 2026-11-30T10:00:00Z, or a "
         "duration "
@@ -732,9 +735,10 @@ TEST_CASE("deliveries on a terminal prints aligned tables, and --json keeps JSON
   CHECK(shown.out.find("last status      422\n") != std::string::npos);
 
   const ProcessResult stats = run_on_terminal({"deliveries", "--store", store, "stats"});
-  CHECK(stats.out.rfind("pending           0\nfailed            1\ndelivered         0\nfile bytes        ",
-                        0) == 0);
-  CHECK(stats.out.find("\npaused endpoints  -\n") != std::string::npos);
+  CHECK(stats.out.rfind(
+            "pending             0\nfailed              1\ndelivered           0\nfile bytes          ", 0) ==
+        0);
+  CHECK(stats.out.find("\npaused endpoints    -\ndisabled endpoints  -\n") != std::string::npos);
 
   const ProcessResult json = run_on_terminal({"deliveries", "--store", store, "list", "--json"});
   REQUIRE(lines_of(json.out).size() == 1);

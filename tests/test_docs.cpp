@@ -765,7 +765,7 @@ TEST_CASE("the store errors docs/troubleshooting.md quotes are the ones a Dispat
     quoted(open_error(options));
     REQUIRE(::unlink(path.c_str()) == 0);
     fill(1);
-    run_sql(path, "PRAGMA user_version = 2");
+    run_sql(path, "PRAGMA user_version = 3");
     quoted(open_error(options));
     REQUIRE(::unlink(path.c_str()) == 0);
     run_sql(path, "CREATE TABLE accounts (id INTEGER PRIMARY KEY)");

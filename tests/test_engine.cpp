@@ -3,11 +3,9 @@
 // Retry-After, 410, rate limits, ordering, key rotation and the shutdown deadline, exactly and
 // without sleeping.
 
-#include "dispatch/engine.hpp"
-
 #include <statusstack/webhooks/signature.hpp>
 
-#include "support/reports.hpp"
+#include "support/engine_bench.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -20,106 +18,6 @@ using namespace statusstack::webhooks::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A clock the test moves. Starts at an arbitrary point, far from either clock's epoch.
-class ManualClock final : public Clock {
- public:
-  SteadyTime now() const override { return SteadyTime(std::chrono::hours(1000)) + offset_; }
-  WallTime wall() const override {
-    return WallTime(std::chrono::seconds(1'800'000'000)) +
-           std::chrono::duration_cast<WallTime::duration>(offset_);
-  }
-  void advance(milliseconds by) { offset_ += by; }
-
- private:
-  SteadyTime::duration offset_{};
-};
-
-// One request the engine started, as the transport saw it.
-struct Sent {
-  std::string endpoint;
-  std::string body;
-  Headers headers;
-  std::string header(std::string_view name) const {
-    const std::string* value = find_header(headers, name);
-    return value != nullptr ? *value : std::string();
-  }
-};
-
-// Records every request; each waits for the test's answer (answer_next / answer_all). Shared with
-// the test through a shared_ptr, since the engine owns the Transport object.
-struct FakeWire {
-  std::vector<Sent> sent;
-  std::deque<void*> waiting;  // started, not answered yet, in order
-  std::vector<Finished> answered;
-  std::vector<void*> abandoned;
-
-  void answer_next(int status, std::optional<std::chrono::seconds> retry_after = std::nullopt) {
-    REQUIRE_FALSE(waiting.empty());
-    Outcome outcome;
-    outcome.status = status;
-    outcome.retry_after = retry_after;
-    answered.push_back(Finished{waiting.front(), outcome});
-    waiting.pop_front();
-  }
-  void answer_last(int status) {
-    REQUIRE_FALSE(waiting.empty());
-    std::swap(waiting.front(), waiting.back());
-    answer_next(status);
-  }
-  void answer_all(int status) {
-    while (!waiting.empty()) answer_next(status);
-  }
-};
-
-class FakeTransport final : public Transport {
- public:
-  explicit FakeTransport(std::shared_ptr<FakeWire> wire) : wire_(std::move(wire)) {}
-  void start(void* token, PreparedRequest request) override {
-    wire_->sent.push_back(Sent{request.config->endpoint.name, std::string(request.body), request.headers});
-    wire_->waiting.push_back(token);
-  }
-  void drive(std::vector<Finished>& finished) override {
-    for (Finished& done : wire_->answered) finished.push_back(std::move(done));
-    wire_->answered.clear();
-  }
-  milliseconds next_timeout() override { return milliseconds::max(); }
-  void sleep(milliseconds) override {}
-  void wake() override {}
-  void abandon(std::vector<void*>& tokens) override {
-    for (void* token : wire_->waiting) tokens.push_back(token);
-    wire_->waiting.clear();
-  }
-
- private:
-  std::shared_ptr<FakeWire> wire_;
-};
-
-// An engine on a manual clock and the fake transport, with its reports recorded.
-struct Bench {
-  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
-  std::shared_ptr<FakeWire> wire = std::make_shared<FakeWire>();
-  Recorder recorder;
-  std::unique_ptr<Engine> engine;
-
-  explicit Bench(DispatcherOptions options) {
-    recorder.install(options);
-    EngineParts parts;
-    parts.clock = clock;
-    parts.transport = [wire = wire] { return std::make_unique<FakeTransport>(wire); };
-    parts.threads = false;
-    engine = std::make_unique<Engine>(std::move(options), std::move(parts));
-  }
-  // Turns the loops until nothing changes (twice: a finished attempt may make room for the next).
-  void settle() {
-    for (int i = 0; i < 3; ++i) engine->turn();
-  }
-  void advance(milliseconds by) {
-    clock->advance(by);
-    settle();
-  }
-  std::vector<DeliveryReport> reports() const { return recorder.all(); }
-};
 
 Endpoint plain(std::string name = "ops") {
   Endpoint endpoint;
@@ -489,7 +387,10 @@ class LoggingStore final : public DeliveryStore {
     written.push_back(std::move(final));
     on_committed(written);
   }
-  void set_paused(const std::string&, bool) override {}
+  void save_endpoint(const EndpointState& state) override {
+    log_->events.push_back("endpoint " + state.name + (state.gone ? " gone " : " ") +
+                           to_string(state.breaker));
+  }
   Result<std::vector<StoredDelivery>> query(const DeliveryQuery&) override {
     return std::vector<StoredDelivery>{};
   }

@@ -323,6 +323,18 @@ int run_dispatch(const DispatchOptions& options) {
       std::cout << ",\"recovered\":" << stats.recovered << ",\"parked\":" << stats.parked
                 << ",\"store_errors\":" << stats.store_errors;
     }
+    // Endpoints whose breaker is not closed, or paused by a 410: the ones to look at.
+    std::string unhealthy;
+    for (const EndpointHealth& endpoint : stats.endpoints) {
+      if (endpoint.breaker == BreakerState::closed && !endpoint.gone) continue;
+      unhealthy += unhealthy.empty() ? "" : ",";
+      unhealthy += "{\"name\":" + json_quote(endpoint.endpoint) +
+                   ",\"breaker\":" + json_quote(to_string(endpoint.breaker)) +
+                   ",\"gone\":" + (endpoint.gone ? "true" : "false") +
+                   ",\"consecutive_failures\":" + std::to_string(endpoint.consecutive_failures) +
+                   ",\"last_error\":" + json_quote(endpoint.last_error) + "}";
+    }
+    if (!unhealthy.empty()) std::cout << ",\"unhealthy_endpoints\":[" << unhealthy << "]";
     if (signal != 0) std::cout << ",\"interrupted_by\":" << json_quote(signal_name(signal));
     std::cout << "}\n" << std::flush;
   }

@@ -46,9 +46,10 @@ struct StoreCommandOptions {
 };
 
 // The reasons a failed delivery can have, in the order to_string() names them.
-constexpr std::array<FailureReason, 6> failure_reasons{
+constexpr std::array<FailureReason, 7> failure_reasons{
     FailureReason::rejected,         FailureReason::attempts_exhausted, FailureReason::too_old,
-    FailureReason::endpoint_removed, FailureReason::shutdown,           FailureReason::endpoint_gone};
+    FailureReason::endpoint_removed, FailureReason::shutdown,           FailureReason::endpoint_gone,
+    FailureReason::endpoint_disabled};
 
 // The latest time --since and --until take: 2200-01-01T00:00:00Z (system_clock counts nanoseconds
 // in 64 bits, which end in 2262).
@@ -305,21 +306,28 @@ void run_stats(const StoreCommandOptions& options) {
   auto counts = file.counts();
   if (!counts) fail(exit_failed, counts.error().message);
   if (as_table(options)) {
-    std::string paused;
-    for (const std::string& name : counts->paused_endpoints) paused += (paused.empty() ? "" : ", ") + name;
+    auto listed = [](const std::vector<std::string>& names) {
+      std::string text;
+      for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+      return cell_text(text);
+    };
     print_table({{"pending", std::to_string(counts->pending)},
                  {"failed", std::to_string(counts->failed)},
                  {"delivered", std::to_string(counts->delivered)},
                  {"file bytes", std::to_string(counts->file_bytes)},
-                 {"paused endpoints", cell_text(paused)}});
+                 {"paused endpoints", listed(counts->paused_endpoints)},
+                 {"disabled endpoints", listed(counts->disabled_endpoints)}});
     return;
   }
-  std::string paused;
-  for (const std::string& name : counts->paused_endpoints)
-    paused += (paused.empty() ? "" : ",") + json_quote(name);
+  auto json_names = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) text += (text.empty() ? "" : ",") + json_quote(name);
+    return "[" + text + "]";
+  };
   std::cout << "{\"pending\":" << counts->pending << ",\"failed\":" << counts->failed
             << ",\"delivered\":" << counts->delivered << ",\"file_bytes\":" << counts->file_bytes
-            << ",\"paused_endpoints\":[" << paused << "]}\n";
+            << ",\"paused_endpoints\":" << json_names(counts->paused_endpoints)
+            << ",\"disabled_endpoints\":" << json_names(counts->disabled_endpoints) << "}\n";
 }
 
 // --endpoint, --since, --until and --reason, as `list` and `redeliver --failed` take them.
@@ -332,7 +340,7 @@ std::vector<CLI::Option*> add_filters(CLI::App& command, StoreCommandOptions& op
       command.add_option("--until", options.until, "Only deliveries final (or accepted) before TIME"),
       command.add_option("--reason", options.reason,
                          "Only failed deliveries of this reason (rejected, attempts_exhausted, too_old, "
-                         "endpoint_removed, shutdown, endpoint_gone)"),
+                         "endpoint_removed, shutdown, endpoint_gone, endpoint_disabled)"),
   };
 }
 

@@ -30,6 +30,8 @@ const char* not_attempted_because(FailureReason reason) noexcept {
     case FailureReason::too_old: return "max_age passed before the first attempt could start";
     case FailureReason::endpoint_removed: return "the endpoint was removed";
     case FailureReason::shutdown: return "the dispatcher shut down before the first attempt";
+    case FailureReason::endpoint_disabled:
+      return "the endpoint is disabled: its circuit breaker stayed open for longer than disable_after";
     case FailureReason::none:
     case FailureReason::rejected:
     case FailureReason::attempts_exhausted: break;
@@ -52,6 +54,8 @@ Core::Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock_
       max_event_bytes(options.max_event_bytes),
       on_report(options.on_report),
       on_attempt(options.on_attempt),
+      breaker(options.breaker),
+      on_endpoint_disabled(options.on_endpoint_disabled),
       clock(std::move(clock_)),
       store(std::move(store_)),
       durable(store->durable()) {}
@@ -105,8 +109,18 @@ void Core::notify_attempt(const Delivery& delivery, std::optional<milliseconds> 
   }
 }
 
+void Core::notify_disabled(const EndpointHealth& health) {
+  if (!on_endpoint_disabled) return;
+  try {
+    on_endpoint_disabled(health);
+  } catch (...) {
+    counters.callback_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void Core::park(std::unique_ptr<Delivery> delivery) {
   counters.parked.fetch_add(1, std::memory_order_relaxed);
+  delivery->endpoint->queued.fetch_sub(1, std::memory_order_relaxed);
   const std::size_t bytes = delivery->charged_bytes;
   delivery.reset();
   release(1, bytes);
@@ -115,6 +129,9 @@ void Core::park(std::unique_ptr<Delivery> delivery) {
 void Core::report(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason) {
   const auto latency =
       std::chrono::duration_cast<std::chrono::microseconds>(clock->now() - delivery->accepted_steady);
+  EndpointSlot& slot = *delivery->endpoint;
+  slot.queued.fetch_sub(1, std::memory_order_relaxed);
+  (delivered ? slot.delivered : slot.failed).fetch_add(1, std::memory_order_relaxed);
   if (delivered) {
     counters.delivered.fetch_add(1, std::memory_order_relaxed);
     const double latency_ms = static_cast<double>(latency.count()) / 1000.0;

@@ -30,7 +30,7 @@ const void*& io_loop_owner() noexcept;
 struct Counters {
   std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
       in_flight{0}, callback_errors{0}, latency_sum_us{0}, recovered{0}, redelivered{0}, parked{0};
-  std::array<std::atomic<std::uint64_t>, 7> failed_by_reason{};
+  std::array<std::atomic<std::uint64_t>, failure_reason_count> failed_by_reason{};
   std::array<std::atomic<std::uint64_t>, 15> latency_buckets{};
 };
 
@@ -51,6 +51,8 @@ struct Core {
   void report(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
   /// A delivery left pending in the store at shutdown: its room back, without a report.
   void park(std::unique_ptr<Delivery> delivery);
+  /// An endpoint its breaker just disabled, for on_endpoint_disabled.
+  void notify_disabled(const EndpointHealth& health);
   /// A failed attempt, for on_attempt; `retry_in` when another attempt comes.
   void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
   /// A report's detail: the vendor's error; the last outcome with the body of a 4xx; or why there
@@ -69,6 +71,8 @@ struct Core {
   const std::size_t max_event_bytes;
   const std::function<void(const DeliveryReport&)> on_report;
   const std::function<void(const AttemptReport&)> on_attempt;
+  const CircuitBreakerPolicy breaker;
+  const std::function<void(const EndpointHealth&)> on_endpoint_disabled;
   const std::shared_ptr<const Clock> clock;
   const std::unique_ptr<DeliveryStore> store;
   const bool durable;  ///< store->durable(): final states are written before they are reported

@@ -47,6 +47,7 @@ struct Delivery {
   /// that wait for their first attempt keep no room for one.
   std::unique_ptr<AttemptResult> result;
   std::size_t running_slot = 0;  ///< while in flight: its index in the I/O loop's list
+  bool probe = false;            ///< its attempt under way is its endpoint's half-open breaker's probe
   /// Resumed from a store: the row that holds its event's JSON, read at its first attempt (a
   /// backlog costs no memory for bodies, or outcomes, until then). 0 otherwise.
   std::int64_t stored_row = 0;

@@ -87,6 +87,7 @@ class Admission {
 Engine::Engine(DispatcherOptions options, EngineParts parts)
     : overflow_(options.overflow), block_timeout_(options.block_timeout), threaded_(parts.threads) {
   if (auto valid = options.retry.validate(); !valid) throw ConfigError(valid.error());
+  if (auto valid = options.breaker.validate(); !valid) throw ConfigError(valid.error());
   if (options.io_threads == 0 || options.io_threads > 64) {
     throw ConfigError(config_error("io_threads: must be between 1 and 64", "io_threads"));
   }
@@ -123,9 +124,14 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
     auto config = std::make_shared<const EndpointConfig>(std::move(endpoint), core_->retry, loops);
     registered->push_back(Registered{std::make_shared<EndpointSlot>(config, loops), config});
   }
-  for (const std::string& name : core_->store->paused_endpoints()) {
+  // What the store kept of each endpoint: a 410 pause, its breaker.
+  for (const EndpointState& saved : core_->store->endpoint_states()) {
     for (const Registered& endpoint : *registered) {
-      if (endpoint.slot->name == name) endpoint.slot->gone.store(true, std::memory_order_relaxed);
+      EndpointSlot& slot = *endpoint.slot;
+      if (slot.name != saved.name) continue;
+      slot.gone.store(saved.gone, std::memory_order_relaxed);
+      slot.disabled.store(saved.breaker == BreakerState::disabled, std::memory_order_relaxed);
+      slot.breaker.restore(saved, core_->clock->now(), core_->clock->wall());
     }
   }
   endpoints_ = std::move(registered);
@@ -317,6 +323,7 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
     const Registered& endpoint = *matching[m].endpoint;
     accepted[matching[m].event].deliveries.push_back({endpoint.slot->name, deliveries[m]->id});
     const std::size_t loop = endpoint.slot->pick_lane(*endpoint.config, *deliveries[m]);
+    endpoint.slot->queued.fetch_add(1, std::memory_order_relaxed);
     loops_[loop]->enqueue(std::move(deliveries[m]));
   }
   core.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
@@ -359,6 +366,7 @@ void Engine::place(std::vector<Resumed> resumed, bool started) {
       }
       delivery.endpoint = *known;
     }
+    delivery.endpoint->queued.fetch_add(1, std::memory_order_relaxed);
     if (started) {
       loops_[loop]->enqueue(std::move(r.delivery));
     } else {
@@ -403,10 +411,17 @@ void Engine::upsert_endpoint(Endpoint endpoint) {
     for (Registered& existing : *next) {
       if (existing.slot->name != config->endpoint.name) continue;
       // Deliveries stay bound to the slot: their later attempts use the new settings. A slot paused
-      // by a 410 Gone resumes.
-      existing.slot->replace(config);
-      if (existing.slot->gone.exchange(false, std::memory_order_relaxed)) {
-        core_->store->set_paused(existing.slot->name, false);
+      // by a 410 Gone resumes; one disabled by its breaker starts afresh.
+      EndpointSlot& slot = *existing.slot;
+      slot.replace(config);
+      const bool was_gone = slot.gone.exchange(false, std::memory_order_relaxed);
+      const bool was_disabled = slot.disabled.load(std::memory_order_relaxed);
+      if (was_disabled) {
+        slot.breaker.reset();
+        slot.disabled.store(false, std::memory_order_release);
+      }
+      if (was_gone || was_disabled) {
+        core_->store->save_endpoint(slot.state(core_->clock->now(), core_->clock->wall()));
       }
       existing.config = config;
       replaced = true;
@@ -523,7 +538,20 @@ DispatcherStats Engine::stats() const {
     stats.latency_buckets[i] = c.latency_buckets[i].load(std::memory_order_relaxed);
   }
   stats.latency_sum_ms = static_cast<double>(c.latency_sum_us.load(std::memory_order_relaxed)) / 1000.0;
+  const auto registered = snapshot();
+  const SteadyTime now = core_->clock->now();
+  const WallTime wall = core_->clock->wall();
+  stats.endpoints.reserve(registered->size());
+  for (const Registered& endpoint : *registered) stats.endpoints.push_back(endpoint.slot->health(now, wall));
   return stats;
+}
+
+std::optional<EndpointHealth> Engine::health(std::string_view name) const {
+  const auto registered = snapshot();
+  for (const Registered& endpoint : *registered) {
+    if (endpoint.slot->name == name) return endpoint.slot->health(core_->clock->now(), core_->clock->wall());
+  }
+  return std::nullopt;
 }
 
 }  // namespace detail
@@ -554,5 +582,8 @@ std::vector<Endpoint> Dispatcher::endpoints() const { return impl_->engine.endpo
 bool Dispatcher::flush(std::chrono::milliseconds timeout) { return impl_->engine.flush(timeout); }
 void Dispatcher::shutdown(std::chrono::milliseconds deadline) { impl_->engine.shutdown(deadline); }
 DispatcherStats Dispatcher::stats() const { return impl_->engine.stats(); }
+std::optional<EndpointHealth> Dispatcher::health(std::string_view endpoint) const {
+  return impl_->engine.health(endpoint);
+}
 
 }  // namespace statusstack::webhooks

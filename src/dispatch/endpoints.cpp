@@ -1,5 +1,6 @@
 #include "dispatch/endpoints.hpp"
 
+#include <algorithm>
 #include <functional>
 
 namespace statusstack::webhooks::detail {
@@ -9,6 +10,14 @@ namespace {
 const Endpoint& validated(const Endpoint& endpoint) {
   if (auto valid = validate_endpoint(endpoint); !valid) throw ConfigError(valid.error());
   return endpoint;
+}
+
+RequestOptions transfer_options_of(const Endpoint& endpoint) {
+  RequestOptions options = endpoint.options;
+  if (endpoint.format.format != Format::statusstack) {
+    options.max_response_body = std::max(options.max_response_body, vendor_answer_bytes);
+  }
+  return options;
 }
 
 Ordering ordering_of(const Endpoint& endpoint) noexcept {
@@ -28,6 +37,7 @@ EndpointConfig::EndpointConfig(Endpoint settings, const RetryPolicy& dispatcher_
                   ? std::min<milliseconds>(retry.max_age, std::chrono::hours(18))
                   : retry.max_age),
       ordering(ordering_of(endpoint)),
+      transfer_options(transfer_options_of(endpoint)),
       used_lanes(ordering == Ordering::all ? 1 : std::min(loops, endpoint.max_in_flight)) {
   // An ordered endpoint sends one delivery at a time: the next waits for the previous to be final.
   const std::size_t max = ordering == Ordering::all ? 1 : endpoint.max_in_flight;
@@ -43,6 +53,35 @@ EndpointSlot::EndpointSlot(std::shared_ptr<const EndpointConfig> config, std::si
 EndpointSlot::EndpointSlot(std::string removed_name, std::size_t loops)
     : name(std::move(removed_name)), lanes(loops) {
   removed.store(true, std::memory_order_relaxed);
+}
+
+EndpointHealth EndpointSlot::health(SteadyTime now, WallTime wall) const {
+  EndpointHealth health;
+  health.endpoint = name;
+  breaker.describe(health, now, wall);
+  health.gone = gone.load(std::memory_order_relaxed);
+  health.queued = queued.load(std::memory_order_relaxed);
+  health.delivered = delivered.load(std::memory_order_relaxed);
+  health.failed = failed.load(std::memory_order_relaxed);
+  return health;
+}
+
+EndpointState EndpointSlot::state(SteadyTime now, WallTime wall) const {
+  EndpointState saved;
+  saved.name = name;
+  saved.gone = gone.load(std::memory_order_relaxed);
+  breaker.save(saved, now, wall);
+  return saved;
+}
+
+void keep_response(Outcome& outcome, std::size_t limit) {
+  std::string& body = outcome.body;
+  if (body.size() <= limit) return;
+  std::size_t size = limit;
+  while (size > 0 && (static_cast<unsigned char>(body[size]) & 0xC0U) == 0x80U) --size;
+  body.resize(size);
+  body.shrink_to_fit();
+  outcome.body_truncated = true;
 }
 
 std::size_t EndpointSlot::pick_lane(const EndpointConfig& config, const Delivery& delivery) noexcept {

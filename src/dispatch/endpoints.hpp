@@ -7,6 +7,7 @@
 #include <statusstack/webhooks/dispatcher.hpp>
 #include <statusstack/webhooks/endpoint.hpp>
 
+#include "dispatch/breaker.hpp"
 #include "dispatch/delivery.hpp"
 #include "dispatch/rate_limit.hpp"
 #include "endpoint_signing.hpp"
@@ -42,12 +43,22 @@ struct EndpointConfig {
   const RetryPolicy retry;
   const milliseconds max_age;  ///< the policy's; at most 18 h for Datadog, which refuses older events
   const Ordering ordering;
+  /// The endpoint's request options as the transfer uses them: a PagerDuty or Datadog answer is read
+  /// whole (up to vendor_answer_bytes) to find its receipt or errors; what an outcome keeps of it
+  /// is still cut to the endpoint's max_response_body (keep_response()).
+  const RequestOptions transfer_options;
   /// max_in_flight and the rate limit are split between the lanes that get deliveries; a lane
   /// beyond those still takes one at a time (deliveries moved there by a replacement).
   const std::size_t used_lanes;
   std::vector<std::size_t> lane_max_in_flight;
   double lane_per_minute = 0;
 };
+
+/// How much of a PagerDuty or Datadog answer is read (Datadog's echoes the event's text).
+inline constexpr std::size_t vendor_answer_bytes = std::size_t{64} * 1024;
+
+/// Cuts an outcome's body to `limit` bytes (at a UTF-8 character's start), flagged as truncated.
+void keep_response(Outcome& outcome, std::size_t limit);
 
 /// One I/O loop's share of an endpoint, owned by that loop.
 struct Lane {
@@ -86,8 +97,17 @@ struct EndpointSlot {
 
   const std::string name;
   std::atomic<bool> removed{false};
-  std::atomic<bool> gone{false};  ///< answered 410 Gone: paused until replaced
-  std::deque<Lane> lanes;         ///< lanes[i] belongs to loop i (a deque: lanes never move)
+  std::atomic<bool> gone{false};      ///< answered 410 Gone: paused until replaced
+  std::atomic<bool> disabled{false};  ///< disabled by its breaker: until replaced
+  Breaker breaker;
+  std::deque<Lane> lanes;  ///< lanes[i] belongs to loop i (a deque: lanes never move)
+  // Its deliveries: accepted and not final (parked ones leave too), and the final ones.
+  std::atomic<std::uint64_t> queued{0}, delivered{0}, failed{0};
+
+  /// The slot's health for stats(): its breaker, 410 pause and counts.
+  EndpointHealth health(SteadyTime now, WallTime wall) const;
+  /// What a store keeps of it.
+  EndpointState state(SteadyTime now, WallTime wall) const;
 
  private:
   mutable std::mutex mutex_;

@@ -56,6 +56,7 @@ class STATUSSTACK_WEBHOOKS_EXPORT Engine {
   bool flush(milliseconds timeout);
   void shutdown(milliseconds deadline);
   DispatcherStats stats() const;
+  std::optional<EndpointHealth> health(std::string_view name) const;
 
   /// Without threads: one turn of every loop, without sleeping. True while any loop has work.
   bool turn();

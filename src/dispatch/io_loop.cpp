@@ -3,6 +3,7 @@
 #include "dispatch/decide.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace statusstack::webhooks::detail {
 
@@ -148,9 +149,11 @@ milliseconds IoLoop::sleep_time(SteadyTime now) {
   for (const auto& slot : listed_) {
     const Lane& ours = slot->lanes[index_];
     if (ours.config && ours.in_flight >= ours.config->lane_max_in_flight[index_]) continue;
-    // Room to start another: at once, or when the rate limit gives the next token.
-    wait = std::min(
-        wait, std::chrono::ceil<milliseconds>(std::max(ours.next_token_at - now, SteadyTime::duration{})));
+    // Room to start another: at once, or when the rate limit gives the next token and the breaker
+    // lets deliveries go (a breaker whose probe is out lets the 1 s cap above decide).
+    const SteadyTime go = std::max(ours.next_token_at, slot->breaker.waits_until());
+    if (go == SteadyTime::max()) continue;
+    wait = std::min(wait, std::chrono::ceil<milliseconds>(std::max(go - now, SteadyTime::duration{})));
   }
   return std::max(wait, milliseconds::zero());
 }
@@ -205,19 +208,26 @@ void IoLoop::make_ready(std::unique_ptr<Delivery> delivery) {
 // After endpoints changed: end what waits here for endpoints that were removed (requests on the
 // wire finish first), so that flush() never waits for an endpoint that is gone.
 void IoLoop::sweep_removed() {
+  const auto ended = [](const EndpointSlot& slot) {
+    return slot.removed.load(std::memory_order_acquire) || slot.disabled.load(std::memory_order_acquire);
+  };
   std::vector<std::unique_ptr<Delivery>> removed;
   for (const auto& slot : listed_) {
-    if (!slot->removed.load(std::memory_order_acquire)) continue;
+    if (!ended(*slot)) continue;
     Lane& ours = slot->lanes[index_];
     for (auto& delivery : ours.ready) removed.push_back(std::move(delivery));
     ours.ready.clear();
   }
-  for (auto& delivery : take_timers_if([](const Timer& timer) {
-         return timer.delivery->endpoint->removed.load(std::memory_order_acquire);
-       })) {
+  for (auto& delivery :
+       take_timers_if([&ended](const Timer& timer) { return ended(*timer.delivery->endpoint); })) {
     removed.push_back(std::move(delivery));
   }
-  for (auto& delivery : removed) end(std::move(delivery), false, FailureReason::endpoint_removed);
+  for (auto& delivery : removed) {
+    const FailureReason reason = delivery->endpoint->removed.load(std::memory_order_acquire)
+                                     ? FailureReason::endpoint_removed
+                                     : FailureReason::endpoint_disabled;
+    end(std::move(delivery), false, reason);
+  }
   holding_.erase(std::remove_if(holding_.begin(), holding_.end(),
                                 [this](const std::shared_ptr<EndpointSlot>& slot) {
                                   Lane& ours = slot->lanes[index_];
@@ -247,13 +257,19 @@ void IoLoop::start_ready(SteadyTime now) {
     while (!ours.ready.empty() && ours.in_flight < max_in_flight) {
       const Delivery& next = *ours.ready.front();
       std::optional<FailureReason> ends;
+      Breaker::Gate gate = Breaker::Gate::pass;
       if (slot.removed.load(std::memory_order_acquire)) {
         ends = FailureReason::endpoint_removed;
       } else if (slot.gone.load(std::memory_order_relaxed)) {
         ends = FailureReason::endpoint_gone;
+      } else if (slot.disabled.load(std::memory_order_acquire)) {
+        ends = FailureReason::endpoint_disabled;
       } else if (elapsed(next.accepted_steady, now) > settings.max_age) {
         ends = FailureReason::too_old;
+      } else if (gate = slot.breaker.gate(now); gate == Breaker::Gate::wait) {
+        break;  // the breaker is open: wait without spending an attempt (sleep_time knows until when)
       } else if (const auto wait = ours.bucket.take(now, settings.lane_per_minute)) {
+        if (gate == Breaker::Gate::probe) slot.breaker.return_probe();
         ours.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
         break;
       }
@@ -262,6 +278,7 @@ void IoLoop::start_ready(SteadyTime now) {
       if (ends) {
         end(std::move(delivery), false, *ends);
       } else {
+        delivery->probe = gate == Breaker::Gate::probe;
         start_attempt(std::move(delivery), ours);
       }
     }
@@ -332,6 +349,7 @@ void IoLoop::collect() {
     if (const Format format = ours.config->endpoint.format.format; format != Format::statusstack) {
       const Outcome& outcome = result.outcome;
       result.answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
+      keep_response(result.outcome, ours.config->endpoint.options.max_response_body);
     }
     --ours.in_flight;
     core_.counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -348,6 +366,12 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
   std::optional<milliseconds> shutdown_in;
   if (core_.stopping.load(std::memory_order_acquire)) {
     shutdown_in = std::chrono::floor<milliseconds>(core_.deadline() - now);
+  }
+  if (judge_endpoint(*delivery, now)) {
+    // Its endpoint was just disabled: this delivery ends with the others.
+    core_.notify_attempt(*delivery, std::nullopt);
+    end(std::move(delivery), false, FailureReason::endpoint_disabled);
+    return;
   }
   const Decision decision =
       decide(AttemptFacts{delivery->last(), delivery->attempts, elapsed(delivery->accepted_steady, now),
@@ -366,7 +390,7 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
       }
       if (decision.pause_endpoint) {
         slot.gone.store(true, std::memory_order_relaxed);
-        core_.store->set_paused(slot.name, true);
+        core_.store->save_endpoint(slot.state(now, core_.clock->wall()));
       }
       core_.notify_attempt(*delivery, std::nullopt);
       end(std::move(delivery), false, decision.reason);
@@ -384,6 +408,26 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
       std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
       return;
   }
+}
+
+// What the attempt just made says of its endpoint, for the breaker; true when the endpoint is now
+// disabled. A change of the breaker's state is saved in the store; disabling also ends every
+// delivery of the endpoint (each loop sweeps its own) and tells the host.
+bool IoLoop::judge_endpoint(Delivery& delivery, SteadyTime now) {
+  EndpointSlot& slot = *delivery.endpoint;
+  const Outcome& outcome = delivery.last();
+  const Breaker::Verdict verdict = Breaker::judge(outcome);
+  const bool probe = std::exchange(delivery.probe, false);
+  const std::string error = verdict == Breaker::Verdict::failed ? outcome.describe() : std::string();
+  const WallTime wall = core_.clock->wall();
+  const Breaker::Change change = slot.breaker.record(verdict, probe, error, now, wall, core_.breaker);
+  if (!change.changed) return false;
+  if (change.disabled) slot.disabled.store(true, std::memory_order_release);
+  core_.store->save_endpoint(slot.state(now, wall));
+  if (!change.disabled) return false;
+  core_.generation.fetch_add(1, std::memory_order_acq_rel);
+  core_.notify_disabled(slot.health(now, wall));
+  return true;
 }
 
 // A delivery is final: its report (with a durable store, once its state is written), then the next

@@ -53,6 +53,7 @@ class IoLoop {
   void start_attempt(std::unique_ptr<Delivery> delivery, Lane& lane);
   void collect();
   void after_attempt(std::unique_ptr<Delivery> delivery);
+  bool judge_endpoint(Delivery& delivery, SteadyTime now);
   void end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason, bool holds_key = true);
   void report_committed();
   void release_key(EndpointSlot& slot, const std::string& key);

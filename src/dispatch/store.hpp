@@ -22,6 +22,7 @@
 
 #include <statusstack/webhooks/dispatcher.hpp>
 
+#include "dispatch/breaker.hpp"
 #include "dispatch/clock.hpp"
 #include "dispatch/delivery.hpp"
 
@@ -54,9 +55,10 @@ class DeliveryStore {
   virtual ~DeliveryStore() = default;
   /// False: finish() writes nothing and the report is given at once (the memory store).
   virtual bool durable() const noexcept = 0;
-  /// The pending deliveries, in dispatch order, and the endpoints paused by a 410 (once, at start).
+  /// The pending deliveries, in dispatch order, and the endpoints' kept states: 410 pauses and
+  /// breakers (once each, at start).
   virtual Result<std::vector<Resumed>> resume() { return std::vector<Resumed>{}; }
-  virtual std::vector<std::string> paused_endpoints() { return {}; }
+  virtual std::vector<EndpointState> endpoint_states() { return {}; }
   /// Keeps newly accepted deliveries; an error refuses them all (dispatch() returns it).
   virtual Result<void> admit(const std::vector<const Delivery*>& deliveries) = 0;
   /// The delivery waits for its next attempt, due at `due`.
@@ -64,8 +66,9 @@ class DeliveryStore {
   /// A durable store writes the final state, then passes it to on_committed (set before any
   /// finish()), from its own thread.
   virtual void finish(Final final) = 0;
-  /// An endpoint paused by a 410 Gone, or resumed by its replacement.
-  virtual void set_paused(const std::string& endpoint, bool paused) = 0;
+  /// An endpoint's state changed: paused by a 410 Gone, its breaker opened, closed or disabled, or
+  /// enabled again by its replacement.
+  virtual void save_endpoint(const EndpointState& state) = 0;
   /// The stored deliveries that match.
   virtual Result<std::vector<StoredDelivery>> query(const DeliveryQuery& query) = 0;
   /// Makes failed deliveries pending again and gives them back to be scheduled.
@@ -94,7 +97,7 @@ class MemoryStore final : public DeliveryStore {
   Result<void> admit(const std::vector<const Delivery*>&) override { return {}; }
   void reschedule(const Delivery&, WallTime) override {}
   void finish(Final) override {}
-  void set_paused(const std::string&, bool) override {}
+  void save_endpoint(const EndpointState&) override {}
   Result<std::vector<StoredDelivery>> query(const DeliveryQuery&) override { return no_store(); }
   Result<std::vector<Resumed>> redeliver(const std::vector<std::string>&) override { return no_store(); }
   Result<std::vector<std::string>> failed_ids(const DeliveryQuery&) override { return no_store(); }

@@ -44,7 +44,18 @@ CREATE TABLE endpoint_state (
 PRAGMA user_version = 1;
 )sql";
 
-constexpr int schema_version = 1;
+// Version 2: each endpoint's circuit breaker (times in Unix milliseconds, 0: none).
+constexpr const char* schema_v2_step = R"sql(
+ALTER TABLE endpoint_state ADD COLUMN breaker TEXT NOT NULL DEFAULT 'closed';
+ALTER TABLE endpoint_state ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE endpoint_state ADD COLUMN opened INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE endpoint_state ADD COLUMN failing_since INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE endpoint_state ADD COLUMN open_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE endpoint_state ADD COLUMN last_error TEXT;
+PRAGMA user_version = 2;
+)sql";
+
+constexpr int schema_version = 2;
 
 const char* hint(int code) noexcept {
   switch (code & 0xff) {
@@ -262,6 +273,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create, Durab
       db->rollback();
       return failed;
     }
+    version = 1;
   } else if (version > schema_version) {
     db->rollback();
     return Error{ErrorCode::store_error,
@@ -269,6 +281,11 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create, Durab
                      std::to_string(version) + ", this one knows up to " + std::to_string(schema_version) +
                      ")",
                  "store"};
+  }
+  if (version == 1 && sqlite3_exec(raw, schema_v2_step, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error failed = db->error("cannot bring the schema to version 2");
+    db->rollback();
+    return failed;
   }
   if (auto commit = db->exec("COMMIT"); !commit) return commit.error();
   if (max_bytes > 0) {
@@ -363,6 +380,10 @@ Result<StoreCounts> counts(Db& db) {
   Stmt paused = db.prepare("SELECT name FROM endpoint_state WHERE gone = 1 ORDER BY name");
   if (!paused.ok()) return db.error("cannot read endpoint states");
   while ((rc = paused.step()) == SQLITE_ROW) counts.paused_endpoints.push_back(paused.text(0));
+  if (rc != SQLITE_DONE) return db.error("cannot read endpoint states");
+  Stmt disabled = db.prepare("SELECT name FROM endpoint_state WHERE breaker = 'disabled' ORDER BY name");
+  if (!disabled.ok()) return db.error("cannot read endpoint states");
+  while ((rc = disabled.step()) == SQLITE_ROW) counts.disabled_endpoints.push_back(disabled.text(0));
   if (rc != SQLITE_DONE) return db.error("cannot read endpoint states");
   for (const char* suffix : {"", "-wal"}) {
     struct stat info {};

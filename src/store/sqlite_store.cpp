@@ -2,7 +2,7 @@
 // the same file after a crash or a shutdown resumes what was left.
 //
 // One writer thread owns the connection. Whatever queued while it was writing (admitted
-// deliveries, retries, final states, paused endpoints) goes into the next transaction: callers of
+// deliveries, retries, final states, endpoint states) goes into the next transaction: callers of
 // dispatch() share commits (group commit, no linger), and a commit's cost is spread over every
 // delivery in it. dispatch() waits for the commit of its own rows; final states go back to their I/O
 // loop after their commit, so a report is never given for a state that a crash could undo.
@@ -66,11 +66,11 @@ class SqliteStore final : public DeliveryStore {
 
   bool durable() const noexcept override { return true; }
   Result<std::vector<Resumed>> resume() override;
-  std::vector<std::string> paused_endpoints() override;
+  std::vector<EndpointState> endpoint_states() override;
   Result<void> admit(const std::vector<const Delivery*>& deliveries) override;
   void reschedule(const Delivery& delivery, WallTime due) override;
   void finish(Final final) override;
-  void set_paused(const std::string& endpoint, bool paused) override;
+  void save_endpoint(const EndpointState& state) override;
   Result<std::vector<StoredDelivery>> query(const DeliveryQuery& query) override {
     return run_task([&] { return sqlite::list(*db_, query); });
   }
@@ -103,10 +103,10 @@ class SqliteStore final : public DeliveryStore {
     std::vector<Admission*> admissions;
     std::vector<Retry> retries;
     std::vector<Final> finals;
-    std::vector<std::pair<std::string, bool>> paused;
+    std::vector<EndpointState> endpoints;
     std::vector<std::function<void()>> tasks;
     bool empty() const {
-      return admissions.empty() && retries.empty() && finals.empty() && paused.empty() && tasks.empty();
+      return admissions.empty() && retries.empty() && finals.empty() && endpoints.empty() && tasks.empty();
     }
   };
 
@@ -203,7 +203,8 @@ void SqliteStore::prepare() {
       "last_attempt_at = ?5, last_status = ?6, last_error = ?7, reason = ?8, detail = ?9 WHERE id = ?1");
   outcome_ = db_->prepare("SELECT last_status, last_error FROM deliveries WHERE id = ?1");
   pause_ = db_->prepare(
-      "INSERT INTO endpoint_state (name, gone) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET gone = ?2");
+      "INSERT OR REPLACE INTO endpoint_state (name, gone, breaker, failures, opened, failing_since, "
+      "open_until, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   // `state != 0` as written in the partial index's condition, so that SQLite uses the index.
   prune_failed_ = db_->prepare(
       "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE state != 0 AND state = 1 AND "
@@ -247,10 +248,10 @@ void SqliteStore::finish(Final final) {
   work_cv_.notify_one();
 }
 
-void SqliteStore::set_paused(const std::string& endpoint, bool paused) {
+void SqliteStore::save_endpoint(const EndpointState& state) {
   start_writer();
   const std::lock_guard<std::mutex> lock(mutex_);
-  queue_.paused.emplace_back(endpoint, paused);
+  queue_.endpoints.push_back(state);
   work_cv_.notify_one();
 }
 
@@ -359,7 +360,7 @@ void SqliteStore::run() {
 
     for (auto& task : work.tasks) task();
     const bool changes =
-        !work.admissions.empty() || !work.retries.empty() || !work.finals.empty() || !work.paused.empty();
+        !work.admissions.empty() || !work.retries.empty() || !work.finals.empty() || !work.endpoints.empty();
     if (changes) {
       if (auto written = write(work, true); !written) {
         // Nothing of the transaction is in the file. Each dispatch() call's rows get their own
@@ -470,9 +471,16 @@ Result<void> SqliteStore::write_changes(const Queue& work) {
     }
     if (auto done = step(stmt, "cannot record a final state"); !done) return done;
   }
-  for (const auto& [name, paused] : work.paused) {
-    pause_.bind(1, std::string_view(name)).bind(2, paused ? 1 : 0);
-    if (auto done = step(pause_, "cannot record an endpoint's pause"); !done) return done;
+  for (const EndpointState& state : work.endpoints) {
+    pause_.bind(1, std::string_view(state.name))
+        .bind(2, state.gone ? 1 : 0)
+        .bind(3, std::string_view(to_string(state.breaker)))
+        .bind(4, state.failures)
+        .bind(5, state.opened)
+        .bind(6, state.failing_since == WallTime{} ? 0 : to_ms(state.failing_since))
+        .bind(7, state.open_until == WallTime{} ? 0 : to_ms(state.open_until))
+        .bind(8, std::string_view(state.last_error));
+    if (auto done = step(pause_, "cannot record an endpoint's state"); !done) return done;
   }
   return {};
 }
@@ -580,16 +588,29 @@ Result<std::vector<Resumed>> SqliteStore::resume() {
   return pending;
 }
 
-std::vector<std::string> SqliteStore::paused_endpoints() {
-  auto read = [this]() -> Result<std::vector<std::string>> {
-    Stmt stmt = db_->prepare("SELECT name FROM endpoint_state WHERE gone = 1");
+std::vector<EndpointState> SqliteStore::endpoint_states() {
+  auto read = [this]() -> Result<std::vector<EndpointState>> {
+    Stmt stmt = db_->prepare(
+        "SELECT name, gone, breaker, failures, opened, failing_since, open_until, last_error FROM "
+        "endpoint_state");
     if (!stmt.ok()) return db_->error("cannot read endpoint states");
-    std::vector<std::string> names;
-    while (stmt.step() == SQLITE_ROW) names.push_back(stmt.text(0));
-    return names;
+    std::vector<EndpointState> states;
+    while (stmt.step() == SQLITE_ROW) {
+      EndpointState state;
+      state.name = stmt.text(0);
+      state.gone = stmt.integer(1) != 0;
+      state.breaker = breaker_state_from_string(stmt.view(2)).value_or(BreakerState::closed);
+      state.failures = static_cast<int>(std::clamp<std::int64_t>(stmt.integer(3), 0, 1'000'000'000));
+      state.opened = static_cast<int>(std::clamp<std::int64_t>(stmt.integer(4), 0, 1'000'000));
+      if (const std::int64_t ms = stmt.integer(5); ms > 0) state.failing_since = sqlite::from_ms(ms);
+      if (const std::int64_t ms = stmt.integer(6); ms > 0) state.open_until = sqlite::from_ms(ms);
+      state.last_error = stmt.text(7);
+      states.push_back(std::move(state));
+    }
+    return states;
   };
-  auto paused = writer_started_ ? run_task(read) : read();  // before the writer: this thread's
-  return paused ? std::move(*paused) : std::vector<std::string>{};
+  auto states = writer_started_ ? run_task(read) : read();  // before the writer: this thread's
+  return states ? std::move(*states) : std::vector<EndpointState>{};
 }
 
 Result<std::vector<Resumed>> SqliteStore::redeliver(const std::vector<std::string>& ids) {

@@ -36,8 +36,10 @@ struct RequestOptions {
   std::string ca_path;
   /// Allow plain `http://` URLs (tests, demos, loopback). Off: only `https://` is sent.
   bool allow_http = false;
-  /// Keep at most this many bytes of the response body; the rest is read and dropped (flagged).
-  std::size_t max_response_body = std::size_t{64} * 1024;
+  /// Keep at most this many bytes of the response body in the Outcome (and so in reports); the
+  /// rest is read and dropped (body_truncated). A receiver's answer is rarely worth more; a
+  /// Dispatcher still reads a PagerDuty or Datadog answer whole to find its receipt or errors.
+  std::size_t max_response_body = std::size_t{4} * 1024;
   /// Proxy URL to use. Empty: no proxy, whatever `http_proxy`/`https_proxy` say in the environment.
   std::string proxy;
   /// Offer HTTP/2 over TLS (ALPN); HTTP/1.1 otherwise and always for plain http://.

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace statusstack::webhooks {
@@ -54,6 +55,56 @@ struct DeliveryReport {
   std::chrono::milliseconds latency{0};  ///< from dispatch() to this report
 };
 
+/// Where an endpoint's circuit breaker stands.
+enum class BreakerState {
+  closed,     ///< attempts go as usual
+  open,       ///< too many attempts failed in a row: deliveries wait, without spending attempts
+  half_open,  ///< the cool-down is over: one probe attempt is on its way; the others still wait
+  disabled,   ///< failing for longer than disable_after: deliveries end as endpoint_disabled
+};
+
+/// The state's stable snake_case name, e.g. "half_open".
+STATUSSTACK_WEBHOOKS_EXPORT const char* to_string(BreakerState state) noexcept;
+/// The state of a name to_string() gives; nullopt for any other text.
+STATUSSTACK_WEBHOOKS_EXPORT std::optional<BreakerState> breaker_state_from_string(
+    std::string_view name) noexcept;
+
+/// When an endpoint gets a rest: every endpoint has a circuit breaker with these settings. A failed
+/// attempt here is one worth retrying (connection trouble, timeouts, 408, 425, 429, 5xx); any other
+/// answer shows the endpoint is up and closes the breaker.
+struct CircuitBreakerPolicy {
+  /// Failed attempts in a row that open the breaker; 0 turns the breaker (and disabling) off.
+  int failure_threshold = 5;
+  /// How long an open breaker holds the endpoint's deliveries before one probe attempt. Each failed
+  /// probe doubles it, up to max_cool_down; a successful one closes the breaker.
+  std::chrono::milliseconds cool_down{5000};
+  std::chrono::milliseconds max_cool_down{std::chrono::minutes(5)};
+  /// An endpoint whose breaker is still open this long after the first failure of the streak is
+  /// disabled: its pending deliveries end as failed(endpoint_disabled), on_endpoint_disabled is
+  /// called, and upsert_endpoint() enables it again. Zero: never disabled.
+  std::chrono::milliseconds disable_after{std::chrono::hours(72)};
+
+  /// Errors name the setting: a negative threshold, a cool-down not positive or above its maximum,
+  /// a negative disable_after.
+  STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate() const;
+};
+
+/// How one endpoint is doing: its breaker, its last failure and its deliveries (DispatcherStats).
+struct EndpointHealth {
+  std::string endpoint;  ///< the endpoint's name
+  BreakerState breaker = BreakerState::closed;
+  bool gone = false;             ///< answered 410 Gone: paused until it is replaced
+  int consecutive_failures = 0;  ///< failed attempts since the last sign of life
+  std::string last_error;        ///< the last failed attempt described ("HTTP 503"); empty: none yet
+  /// The first failure of the current streak; epoch when the endpoint is not failing.
+  std::chrono::system_clock::time_point failing_since;
+  /// When an open breaker lets its next probe go; epoch unless open.
+  std::chrono::system_clock::time_point open_until;
+  std::uint64_t queued = 0;     ///< accepted for it, not final yet (on the wire included)
+  std::uint64_t delivered = 0;  ///< final: 2xx, since the Dispatcher started
+  std::uint64_t failed = 0;     ///< final: failed, since the Dispatcher started
+};
+
 /// One failed attempt that will (or will not) be tried again: what a host logs.
 struct AttemptReport {
   std::string delivery_id;
@@ -76,10 +127,10 @@ struct Accepted {
 
 /// Counters since the Dispatcher started; a consistent-enough snapshot (each counter is exact).
 struct DispatcherStats {
-  std::uint64_t accepted = 0;                       ///< deliveries accepted by dispatch()
-  std::uint64_t delivered = 0;                      ///< final: 2xx
-  std::uint64_t failed = 0;                         ///< final: failed, all reasons
-  std::array<std::uint64_t, 7> failed_by_reason{};  ///< indexed by FailureReason
+  std::uint64_t accepted = 0;                                          ///< deliveries accepted by dispatch()
+  std::uint64_t delivered = 0;                                         ///< final: 2xx
+  std::uint64_t failed = 0;                                            ///< final: failed, all reasons
+  std::array<std::uint64_t, failure_reason_count> failed_by_reason{};  ///< indexed by FailureReason
   std::uint64_t rejected_calls =
       0;  ///< dispatch() calls that queued nothing (invalid event, queue full or shut down)
   std::uint64_t attempts = 0;         ///< HTTP attempts finished
@@ -98,6 +149,8 @@ struct DispatcherStats {
                                                             250, 500, 1000, 2500, 5000, 10000, 60000};
   std::array<std::uint64_t, 15> latency_buckets{};
   double latency_sum_ms = 0;
+  /// Every configured endpoint's health, in configuration order.
+  std::vector<EndpointHealth> endpoints;
 };
 
 /// Renders the stats in the Prometheus text exposition format (metric prefix `statusstack_webhooks_`).
@@ -130,6 +183,11 @@ struct DispatcherOptions {
   std::function<void(const DeliveryReport&)> on_report;
   /// Called for each failed attempt, on an I/O thread. Same rules as on_report.
   std::function<void(const AttemptReport&)> on_attempt;
+  /// Every endpoint's circuit breaker.
+  CircuitBreakerPolicy breaker;
+  /// Called once when an endpoint is disabled by its breaker, with its health at that moment, on an
+  /// I/O thread. Same rules as on_report.
+  std::function<void(const EndpointHealth&)> on_endpoint_disabled;
   /// With a path: every accepted delivery is kept in a SQLite file until it is final, and the next
   /// Dispatcher on that file resumes what was left (docs/durability.md). Without: in memory.
   StoreOptions store;
@@ -163,8 +221,9 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   Result<std::vector<Accepted>> dispatch_many(const std::vector<Event>& events);
 
   /// Adds an endpoint, or replaces the one with the same name (deliveries already accepted for it
-  /// continue with the new settings; an endpoint paused by a 410 Gone resumes). A replaced endpoint
-  /// keeps its rate-limit tokens and counts its requests still on the wire against max_in_flight, so
+  /// continue with the new settings; an endpoint paused by a 410 Gone resumes; one disabled by its
+  /// circuit breaker is enabled again, its breaker closed; otherwise the breaker keeps its state). A replaced
+  /// endpoint keeps its rate-limit tokens and counts its requests still on the wire against max_in_flight, so
   /// a configuration reload changes nothing it does not need to. Throws ConfigError when the
   /// endpoint is invalid.
   void upsert_endpoint(Endpoint endpoint);
@@ -184,7 +243,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT Dispatcher {
   /// calls blocked for room return shut_down. Throws ConfigError when called from a callback.
   void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(5));
 
+  /// Counters, and every endpoint's health (breaker, last error, deliveries queued and final).
   DispatcherStats stats() const;
+  /// One endpoint's health; nullopt when there is no endpoint of that name.
+  std::optional<EndpointHealth> health(std::string_view endpoint) const;
 
   /// The store's deliveries that match (store_error without a store). Dead letters: a query whose
   /// state is DeliveryState::failed.

@@ -27,7 +27,13 @@ enum class FailureReason {
   endpoint_removed,    ///< the endpoint was removed before the delivery was done
   shutdown,            ///< the Dispatcher shut down before the delivery was done (without a store)
   endpoint_gone,       ///< the receiver answered 410 Gone: the endpoint is paused until it is replaced
+  /// the endpoint kept failing for longer than CircuitBreakerPolicy::disable_after: it is disabled
+  /// until upsert_endpoint() enables it again
+  endpoint_disabled,
 };
+
+/// How many FailureReason values there are (none included): the size of arrays indexed by one.
+inline constexpr std::size_t failure_reason_count = 8;
 
 /// The reason's stable snake_case name, e.g. "attempts_exhausted".
 STATUSSTACK_WEBHOOKS_EXPORT const char* to_string(FailureReason reason) noexcept;
@@ -104,8 +110,9 @@ struct StoreCounts {
   std::uint64_t pending = 0;
   std::uint64_t failed = 0;
   std::uint64_t delivered = 0;
-  std::uint64_t file_bytes = 0;               ///< the database file and its write-ahead log
-  std::vector<std::string> paused_endpoints;  ///< paused by a 410 Gone
+  std::uint64_t file_bytes = 0;                 ///< the database file and its write-ahead log
+  std::vector<std::string> paused_endpoints;    ///< paused by a 410 Gone
+  std::vector<std::string> disabled_endpoints;  ///< disabled by their circuit breaker
 };
 
 /// A store file opened from outside the Dispatcher that owns it: list and show deliveries while it

@@ -105,3 +105,48 @@ TEST_CASE("byte limits that cannot work are refused, and the rules file sets the
   REQUIRE_FALSE(zero);
   CHECK(zero.error().field == "max_event_bytes");
 }
+
+TEST_CASE(
+    "an outcome keeps 4 KiB of a response body by default, and a long Datadog answer still gives "
+    "its receipt",
+    "[integration][client][limits]") {
+  // Datadog echoes the event's text in its answer, after the id: the answer is read whole, the
+  // outcome keeps 4 KiB of it.
+  const std::string text(10000, 'x');
+  HttpTestServer server([&](const RecordedRequest& request) {
+    if (request.path == "/plain") return Reply{500, {}, text, {}};
+    return Reply{202,
+                 {{"Content-Type", "application/json"}},
+                 R"({"status":"ok","event":{"text":")" + text + R"(","id_str":"4242"}})",
+                 {}};
+  });
+
+  WebhookClient client;
+  Request request;
+  request.url = server.url("/plain");
+  request.options.allow_http = true;
+  request.body = "{}";
+  const Outcome outcome = client.send(request);
+  CHECK(outcome.status == 500);
+  CHECK(outcome.body == text.substr(0, 4096));
+  CHECK(outcome.body_truncated);
+  request.options.max_response_body = 20000;
+  CHECK(client.send(request).body == text);
+
+  DispatcherOptions options;
+  Endpoint datadog = local_endpoint("dd", server.url("/api/v1/events"));
+  datadog.format.format = Format::datadog;
+  datadog.format.api_key = "0123456789abcdef0123456789abcdef";
+  options.endpoints = {datadog};
+  Recorder recorder;
+  recorder.install(options);
+  Dispatcher dispatcher(options);
+  REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
+  REQUIRE(dispatcher.flush(10s));
+  const auto reports = recorder.all();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].delivered);
+  CHECK(reports[0].receipt == "4242");
+  CHECK(reports[0].last.body.size() == 4096);
+  CHECK(reports[0].last.body_truncated);
+}

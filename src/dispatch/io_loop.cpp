@@ -76,7 +76,9 @@ void IoLoop::report_committed() {
 }
 
 bool IoLoop::turn(bool sleep) {
-  take_inbox();
+  // New deliveries, or requests on the wire: the loop is busy, and naps rather than sleeps deeply.
+  const bool busy = take_inbox() || !running_.empty();
+  if (sleep && busy) last_busy_ = std::chrono::steady_clock::now();
   report_committed();
   if (const auto generation = core_.generation.load(std::memory_order_acquire);
       generation != seen_generation_) {
@@ -125,9 +127,17 @@ bool IoLoop::turn(bool sleep) {
   return true;
 }
 
-// Announces the sleep before the last look at the inboxes: a dispatch() or a commit that arrives
-// after that look sees the flag and wakes the loop.
+// A loop that had work within the last `linger` naps in slices of at most `nap` without announcing
+// it: a dispatch() meanwhile makes no system call to wake it (the loop finds the delivery at the
+// end of the slice, or at once when a transfer needs it). Idle for longer, it announces a deep
+// sleep before its last look at the inboxes: a dispatch() or a commit that arrives after that look
+// sees the flag and wakes the loop.
 void IoLoop::sleep_until_needed(milliseconds wait) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_busy_ < linger) {
+    transport_->sleep(std::min(wait, nap));
+    return;
+  }
   sleeping_.store(true, std::memory_order_seq_cst);
   {
     const std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -166,13 +176,15 @@ const EndpointConfig& IoLoop::config(Lane& lane, const EndpointSlot& slot) const
   return *lane.config;
 }
 
-void IoLoop::take_inbox() {
+bool IoLoop::take_inbox() {
   {
     const std::lock_guard<std::mutex> lock(inbox_mutex_);
     taken_.swap(inbox_);
   }
+  if (taken_.empty()) return false;
   for (auto& delivery : taken_) admit(std::move(delivery));
   taken_.clear();
+  return true;
 }
 
 // A new delivery: ready at once, unless an earlier one with its order key is still under way.

@@ -44,7 +44,7 @@ class IoLoop {
 
   Lane& lane(const Delivery& delivery) const { return delivery.endpoint->lanes[index_]; }
   const EndpointConfig& config(Lane& lane, const EndpointSlot& slot) const;
-  void take_inbox();
+  bool take_inbox();  // true when there was something to take
   void sweep_removed();
   void admit(std::unique_ptr<Delivery> delivery);
   void make_ready(std::unique_ptr<Delivery> delivery);
@@ -92,6 +92,11 @@ class IoLoop {
   bool ending_all_ = false;
   bool left_ = false;  // the deadline passed: everything was ended or parked
   std::mt19937_64 random_;
+  // The nap before the deep sleep (sleep_until_needed()): what a dispatch() finding the loop asleep
+  // costs in delivery latency at most, and how long after its last work the loop keeps napping.
+  static constexpr milliseconds nap{1};
+  static constexpr std::chrono::milliseconds linger{50};
+  std::chrono::steady_clock::time_point last_busy_{};
 };
 
 }  // namespace statusstack::webhooks::detail

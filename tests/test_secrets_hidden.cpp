@@ -624,8 +624,12 @@ TEST_CASE("the command line never shows a secret on standard output or standard 
   // Options a command does not take, with a secret for a value: the tool names the option, not the value.
   CHECK(run("render with --api-key", {"render", "--format", "datadog", body_file, "--api-key", api_key})
             .exit_code == 2);
-  CHECK(run("dispatch with --secret", {"dispatch", "--config", body_file, "--secret", plain_secret})
-            .exit_code == 2);
+  const ProcessResult misplaced =
+      run("dispatch with --secret", {"dispatch", "--config", body_file, "--secret", plain_secret});
+  CHECK(misplaced.exit_code == 2);
+  CHECK(misplaced.err ==
+        "statusstack-webhook: unexpected arguments: --secret and 1 value (not shown: one may be a secret)\n"
+        "Run with --help for more information.\n");
   CHECK(run("sign with --header", {"sign", "--secret", plain_secret, body_file, "--header", header_value})
             .exit_code == 2);
   CHECK(run("sign", {"sign", "--secret", plain_secret, body_file}).exit_code == 0);

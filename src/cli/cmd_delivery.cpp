@@ -69,7 +69,8 @@ std::string outcome_fields(const Outcome& outcome) {
   line += ",\"error\":" +
           (outcome.error != TransportError::none ? json_quote(outcome.describe()) : std::string("null"));
   if (outcome.retry_after) line += ",\"retry_after_s\":" + std::to_string(outcome.retry_after->count());
-  if (!outcome.location.empty()) line += ",\"location\":" + json_quote(outcome.location);
+  // Redacted as describe() does: a redirect from http:// to https:// repeats the query, tokens included.
+  if (!outcome.location.empty()) line += ",\"location\":" + json_quote(redact_url(outcome.location));
   return line;
 }
 

@@ -193,6 +193,30 @@ TEST_CASE("a rules file refuses a short secret unless the endpoint says allow_sh
   CHECK(legacy->endpoints.at(0).secret.reveal() == "sh0rt");
 }
 
+TEST_CASE("parse_rules errors carry invalid_json, invalid_config or the endpoint check's own code",
+          "[unit][rules]") {
+  const auto code_of = [](const std::string& json) {
+    const auto parsed = parse_rules(json);
+    REQUIRE_FALSE(parsed);
+    return parsed.error().code;
+  };
+  const std::string ops = R"({"name": "ops", "url": "https://x.example/h", "secret": "a-long-random-secret")";
+  CHECK(code_of(R"({"endpoints": [)" + ops + "},]}") == ErrorCode::invalid_json);
+  CHECK(code_of(R"({"endpoints": [)" + ops + R"(, "timeout_ms": "5s"}]})") == ErrorCode::invalid_config);
+  CHECK(code_of(R"({"endpoints": [)" + ops + R"(, "events": ["incidents.*"]}]})") ==
+        ErrorCode::invalid_config);
+  // What validate_endpoint (and so the Dispatcher's ConfigError) says, the rules file says too.
+  CHECK(code_of(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "sh0rt"}]})") ==
+        ErrorCode::invalid_secret);
+  CHECK(
+      code_of(
+          R"({"endpoints": [{"name": "ops", "url": "http://x.example/h", "secret": "a-long-random-secret"}]})") ==
+      ErrorCode::invalid_url);
+  CHECK(code_of(R"({"endpoints": [)" + ops + R"(, "headers": {"User-Agent": "me"}}]})") ==
+        ErrorCode::invalid_header);
+  CHECK(code_of(R"({"endpoints": [{"name": "pd", "format": "pagerduty"}]})") == ErrorCode::missing_field);
+}
+
 TEST_CASE("retry.schedule_ms entries are capped like the other _ms keys", "[unit][rules]") {
   CHECK(error_of(R"({"endpoints": [], "retry": {"schedule_ms": [5000, 10000000000000]}})") ==
         "retry.schedule_ms[1]: expected an integer from 0 to 2147483647000");

@@ -523,6 +523,17 @@ TEST_CASE("WebhookClient outcomes never show a URL's password or token", "[integ
     CHECK_FALSE(outcome.ok());
     CHECK_HIDDEN("an outcome", outcome.describe() + "\n" + outcome.error_message + "\n" + outcome.body);
   }
+  // Through a proxy with a password that refuses the connection: curl's message names the proxy's
+  // host and port only.
+  Request proxied;
+  proxied.url = "https://hooks.example.com/h?token=" + query_token;
+  proxied.options.proxy =
+      "http://hidden-user:" + url_password + "@127.0.0.1:" + std::to_string(refused.port());
+  proxied.body = "{}";
+  const Outcome outcome = client.send(proxied);
+  CHECK_FALSE(outcome.ok());
+  CHECK(outcome.error != TransportError::none);
+  CHECK_HIDDEN("an outcome through a proxy", outcome.describe() + "\n" + outcome.error_message);
 }
 
 #ifdef SSW_CLI_PATH

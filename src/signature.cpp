@@ -338,7 +338,8 @@ Secret::Secret(const Secret& other) : Secret(other.reveal()) {}
 
 Secret& Secret::operator=(std::string_view bytes) {
   // Copied before the old bytes are wiped: `bytes` may point into them.
-  return *this = Secret(bytes);
+  *this = Secret(bytes);
+  return *this;
 }
 
 Secret& Secret::operator=(const Secret& other) {

@@ -106,11 +106,12 @@ std::string leaks(std::string_view text) {
 }
 
 // Checks that `text` shows no known value; on failure, says which and where.
-#define CHECK_HIDDEN(what, text)           \
-  do {                                     \
-    const std::string shown_ = (text);     \
-    INFO((what) << ":\n" << shown_);       \
-    CHECK(leaks(shown_) == std::string()); \
+#define CHECK_HIDDEN(what, text)                             \
+  do {                                                       \
+    const std::string& shown_ = (text);                      \
+    const std::string leaked_ = leaks(shown_);               \
+    INFO((what) << " shows " << leaked_ << ":\n" << shown_); \
+    CHECK(leaked_.empty());                                  \
   } while (false)
 
 // "http://127.0.0.1:PORT/hook" with a user and password before the host and a token in the query.
@@ -465,9 +466,9 @@ TEST_CASE("reports, attempt reports, stats, Prometheus, endpoints() and the stor
                                  report.last.location + "\n" + report.last.content_type + "\n" +
                                  report.last.remote_address);
   }
-  CHECK(delivered == 2 * 4);  // ok, standard, pagerduty, datadog
+  CHECK(delivered == std::size_t{8});  // ok, standard, pagerduty, datadog
   const std::vector<AttemptReport> attempts = recorder.all_attempts();
-  CHECK(attempts.size() >= 2 * 6);
+  CHECK(attempts.size() >= std::size_t{12});  // six failing endpoints, two events
   for (const AttemptReport& attempt : attempts) {
     CHECK_HIDDEN("an attempt report", attempt.delivery_id + "\n" + attempt.endpoint + "\n" + attempt.detail +
                                           "\n" + attempt.outcome.describe() + "\n" +
@@ -506,7 +507,7 @@ TEST_CASE("reports, attempt reports, stats, Prometheus, endpoints() and the stor
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     CHECK_HIDDEN(std::string("the store file") + suffix, file_bytes(options.store.path + suffix));
   }
-  CHECK(file_bytes(options.store.path).size() > 0);
+  CHECK_FALSE(file_bytes(options.store.path).empty());
 }
 
 TEST_CASE("WebhookClient outcomes never show a URL's password or token", "[integration][secrets]") {
@@ -577,8 +578,8 @@ TEST_CASE("the command line never shows a secret on standard output or standard 
   const std::vector<std::string> header = {"--header", "Authorization: " + header_value};
 
   std::vector<std::pair<std::string, ProcessResult>> runs;
-  const auto run = [&](std::string what, std::vector<std::string> args, std::vector<std::string> env = {},
-                       const std::string& input = "") {
+  const auto run = [&](std::string what, std::vector<std::string> args,
+                       const std::vector<std::string>& env = {}, const std::string& input = "") {
     runs.emplace_back(std::move(what), run_cli(std::move(args), env, input));
     return runs.back().second;
   };

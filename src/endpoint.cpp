@@ -130,7 +130,7 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
       return endpoint_error(endpoint, ErrorCode::invalid_secret, e.what(), "secret");
     }
   }
-  if (const std::size_t key_bytes = hmac_key_size(endpoint.secret, endpoint.signature);
+  if (const std::size_t key_bytes = hmac_key_size(endpoint.secret.reveal(), endpoint.signature);
       !endpoint.secret.empty() && key_bytes < min_secret_bytes && !endpoint.allow_short_secret) {
     // The length only: the message may be logged, the secret must not be.
     return endpoint_error(endpoint, ErrorCode::invalid_secret,

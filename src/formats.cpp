@@ -124,7 +124,7 @@ Result<void> validate_format_settings(const FormatSettings& settings) {
   const std::string format_name = std::string("(format is \"") + to_string(settings.format) + "\")";
 
   if (settings.format == Format::pagerduty) {
-    const std::string& key = settings.routing_key;
+    const std::string_view key = settings.routing_key.reveal();
     if (key.empty()) {
       return config_error(ErrorCode::missing_field, "routing_key",
                           "the pagerduty format needs the integration key of an Events API v2 integration");
@@ -147,7 +147,7 @@ Result<void> validate_format_settings(const FormatSettings& settings) {
   }
 
   if (settings.format == Format::datadog) {
-    const std::string& key = settings.api_key;
+    const std::string_view key = settings.api_key.reveal();
     if (key.empty()) {
       return config_error(ErrorCode::missing_field, "api_key",
                           "the datadog format needs an API key (sent as the DD-API-KEY header)");
@@ -903,7 +903,7 @@ FormattedRequest pagerduty_request(const Event& event, const FormatSettings& set
 
   JsonBody out(std::min(event_json.size(), custom_details_max) + 2048);
   out.begin();
-  out.field("routing_key", settings.routing_key);
+  out.field("routing_key", settings.routing_key.reveal());
   out.field("event_action", action_name(d.action));
   out.field("dedup_key", dedup_key(event));
   out.key("payload");
@@ -971,7 +971,7 @@ FormattedRequest datadog_request(const Event& event, const FormatSettings& setti
   out.field("aggregation_key", aggregation_key(event));
   out.field("source_type_name", "statusstack");
   out.end();
-  return FormattedRequest{out.take(), Headers{Header{"DD-API-KEY", settings.api_key}}};
+  return FormattedRequest{out.take(), Headers{Header{"DD-API-KEY", std::string(settings.api_key.reveal())}}};
 }
 
 }  // namespace

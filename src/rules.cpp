@@ -48,6 +48,17 @@ class ObjectReader {
     out.assign(value->GetString(), value->GetStringLength());
     return true;
   }
+  // A secret goes from the document straight into the Secret, through no other string.
+  bool read_secret(std::string_view name, Secret& out, std::optional<Error>& error) {
+    const Value* value = find(name);
+    if (value == nullptr) return false;
+    if (!value->IsString()) {
+      error = field_error(field(name), "expected a string");
+      return false;
+    }
+    out = std::string_view(value->GetString(), value->GetStringLength());
+    return true;
+  }
   void read_bool(std::string_view name, bool& out, std::optional<Error>& error) {
     const Value* value = find(name);
     if (value == nullptr) return;
@@ -116,8 +127,8 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, c
     }
     endpoint.format.format = *parsed;
   }
-  reader.read_string("routing_key", endpoint.format.routing_key, error);
-  reader.read_string("api_key", endpoint.format.api_key, error);
+  reader.read_secret("routing_key", endpoint.format.routing_key, error);
+  reader.read_secret("api_key", endpoint.format.api_key, error);
   std::string site;
   if (reader.read_string("site", site, error)) {
     const auto parsed = parse_datadog_site(site);
@@ -132,7 +143,7 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, c
   if (!reader.read_string("url", endpoint.url, error) && !error && !vendor) {
     return field_error(reader.field("url"), "is required");
   }
-  if (!reader.read_string("secret", endpoint.secret, error) && !error && !vendor) {
+  if (!reader.read_secret("secret", endpoint.secret, error) && !error && !vendor) {
     return field_error(reader.field("secret"), "is required");
   }
   if (error) return error;

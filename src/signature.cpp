@@ -336,6 +336,12 @@ Secret::Secret(std::string_view bytes) : size_(bytes.size()) {
 
 Secret::Secret(const Secret& other) : Secret(other.reveal()) {}
 
+Secret& Secret::operator=(std::string_view bytes) {
+  // Copied before the old bytes are wiped: `bytes` may point into them.
+  *this = Secret(bytes);
+  return *this;
+}
+
 Secret& Secret::operator=(const Secret& other) {
   if (this != &other) *this = Secret(other);  // copy first: strong guarantee, then move in
   return *this;
@@ -407,6 +413,7 @@ std::string Signer::sign(std::string_view body) const {
 // Verifier
 
 Verifier::Verifier(std::string_view secret) { keys_.push_back(make_key(secret, "secret")); }
+Verifier::Verifier(const Secret& secret) : Verifier(secret.reveal()) {}
 
 Verifier::Verifier(std::vector<std::string> secrets) {
   if (secrets.empty()) {
@@ -499,6 +506,8 @@ Result<void> Verifier::check(std::string_view body, std::string_view signature,
 
 StandardWebhooksSigner::StandardWebhooksSigner(std::string_view whsec_secret)
     : key_(make_standard_webhooks_key(whsec_secret, "secret")) {}
+StandardWebhooksSigner::StandardWebhooksSigner(const Secret& whsec_secret)
+    : StandardWebhooksSigner(whsec_secret.reveal()) {}
 
 std::string StandardWebhooksSigner::sign(std::string_view msg_id, std::int64_t timestamp,
                                          std::string_view body) const {
@@ -545,6 +554,9 @@ StandardWebhooksVerifier::StandardWebhooksVerifier(std::string_view whsec_secret
     : tolerance_(checked_tolerance(tolerance)) {
   keys_.push_back(make_standard_webhooks_key(whsec_secret, "secret"));
 }
+
+StandardWebhooksVerifier::StandardWebhooksVerifier(const Secret& whsec_secret, std::chrono::seconds tolerance)
+    : StandardWebhooksVerifier(whsec_secret.reveal(), tolerance) {}
 
 StandardWebhooksVerifier::StandardWebhooksVerifier(const std::vector<std::string>& whsec_secrets,
                                                    std::chrono::seconds tolerance)

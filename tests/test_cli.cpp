@@ -222,6 +222,23 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   CHECK(refused.err.find("TOPSECRET") == std::string::npos);
 }
 
+TEST_CASE("a directory given where the tool reads a file is a clear error, not an abort",
+          "[integration][cli]") {
+  const TempDir dir;
+  const std::string expected = "statusstack-webhook: cannot read " + dir.path() + ": it is a directory\n";
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"parse", dir.path()},
+                                               {"dispatch", "--config", dir.path()},
+                                               {"render", "--format", "datadog", dir.path()},
+                                               {"send", "--url", "https://hooks.example.com/h", "--secret",
+                                                "a-long-random-secret", "--event-file", dir.path()}}) {
+    INFO(args.front());
+    const ProcessResult run = run_cli(args);
+    CHECK(run.exit_code == 2);
+    CHECK(run.out.empty());
+    CHECK(run.err == expected);
+  }
+}
+
 // The message comes from the library's validate_request (src/client.cpp), which shows the URL redacted.
 TEST_CASE("send refuses a URL without showing its user-info or query", "[integration][cli]") {
   const ProcessResult run =

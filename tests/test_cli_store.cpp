@@ -173,65 +173,6 @@ struct Switchable {
   HttpTestServer server{[this](const RecordedRequest&) { return Reply{status.load(), {}, "bad stack", {}}; }};
 };
 
-// Runs the tool with its standard output on a pseudo-terminal (isatty() is true there), standard
-// error to /dev/null, and returns what it printed. Bounded: the tool is killed after 30 s.
-ProcessResult run_on_terminal(const std::vector<std::string>& args) {
-  const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  REQUIRE(master >= 0);
-  REQUIRE(::grantpt(master) == 0);
-  REQUIRE(::unlockpt(master) == 0);
-  char name[128] = "";
-  REQUIRE(::ptsname_r(master, name, sizeof name) == 0);
-  const int terminal = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  REQUIRE(terminal >= 0);
-  termios settings{};
-  REQUIRE(::tcgetattr(terminal, &settings) == 0);
-  settings.c_oflag &= ~static_cast<tcflag_t>(OPOST);  // "\n" stays "\n" (not "\r\n")
-  REQUIRE(::tcsetattr(terminal, TCSANOW, &settings) == 0);
-  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  REQUIRE(null >= 0);
-
-  std::vector<std::string> argv = {SSW_CLI_PATH};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> raw;
-  raw.reserve(argv.size() + 1);
-  for (std::string& arg : argv) raw.push_back(arg.data());
-  raw.push_back(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    ::dup2(null, STDIN_FILENO);
-    ::dup2(terminal, STDOUT_FILENO);
-    ::dup2(null, STDERR_FILENO);
-    ::execv(raw[0], raw.data());
-    ::_exit(127);
-  }
-  ::close(terminal);
-  ::close(null);
-  ProcessResult result;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= 0ms) {
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    pollfd ready{master, POLLIN, 0};
-    if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buffer[4096];
-    const ssize_t n = ::read(master, buffer, sizeof buffer);
-    if (n <= 0) break;  // EIO once the tool has ended and closed the terminal
-    result.out.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(master);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 }  // namespace
 
 TEST_CASE("dispatch --store delivers every event and leaves nothing pending in the file",
@@ -714,7 +655,7 @@ TEST_CASE("deliveries on a terminal prints aligned tables, and --json keeps JSON
   REQUIRE(rows.size() == 1);
   const std::string& id = rows[0].id;
 
-  const ProcessResult table = run_on_terminal({"deliveries", "--store", store, "list"});
+  const ProcessResult table = run_on_terminal({SSW_CLI_PATH, "deliveries", "--store", store, "list"});
   CHECK(table.exit_code == 0);
   const std::vector<std::string> lines = lines_of(table.out);
   REQUIRE(lines.size() == 2);
@@ -729,18 +670,19 @@ TEST_CASE("deliveries on a terminal prints aligned tables, and --json keeps JSON
     CHECK(lines[1][at] != ' ');
   }
 
-  const ProcessResult shown = run_on_terminal({"deliveries", "--store", store, "show", id});
+  const ProcessResult shown = run_on_terminal({SSW_CLI_PATH, "deliveries", "--store", store, "show", id});
   CHECK(shown.exit_code == 0);
   CHECK(shown.out.find("detail           HTTP 422: missing field\n") != std::string::npos);
   CHECK(shown.out.find("last status      422\n") != std::string::npos);
 
-  const ProcessResult stats = run_on_terminal({"deliveries", "--store", store, "stats"});
+  const ProcessResult stats = run_on_terminal({SSW_CLI_PATH, "deliveries", "--store", store, "stats"});
   CHECK(stats.out.rfind(
             "pending             0\nfailed              1\ndelivered           0\nfile bytes          ", 0) ==
         0);
   CHECK(stats.out.find("\npaused endpoints    -\ndisabled endpoints  -\n") != std::string::npos);
 
-  const ProcessResult json = run_on_terminal({"deliveries", "--store", store, "list", "--json"});
+  const ProcessResult json =
+      run_on_terminal({SSW_CLI_PATH, "deliveries", "--store", store, "list", "--json"});
   REQUIRE(lines_of(json.out).size() == 1);
   CHECK(string_of(parse_json(lines_of(json.out)[0]), "id") == id);
 }

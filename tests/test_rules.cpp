@@ -69,7 +69,7 @@ TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys
   REQUIRE(parsed);
   const Endpoint& pager = parsed->endpoints.at(0);
   CHECK(pager.format.format == Format::pagerduty);
-  CHECK(pager.format.routing_key == "e93facc04764012d7bfb002500d5d1a6");
+  CHECK(pager.format.routing_key.reveal() == "e93facc04764012d7bfb002500d5d1a6");
   CHECK(effective_url(pager) == "https://events.pagerduty.com/v2/enqueue");
   CHECK(effective_rate_limit(pager) == 60);
   const Endpoint& dd = parsed->endpoints.at(1);
@@ -190,7 +190,31 @@ TEST_CASE("a rules file refuses a short secret unless the endpoint says allow_sh
                                                "allow_short_secret": true}]})");
   REQUIRE(legacy);
   CHECK(legacy->endpoints.at(0).allow_short_secret);
-  CHECK(legacy->endpoints.at(0).secret == "sh0rt");
+  CHECK(legacy->endpoints.at(0).secret.reveal() == "sh0rt");
+}
+
+TEST_CASE("parse_rules errors carry invalid_json, invalid_config or the endpoint check's own code",
+          "[unit][rules]") {
+  const auto code_of = [](const std::string& json) {
+    const auto parsed = parse_rules(json);
+    REQUIRE_FALSE(parsed);
+    return parsed.error().code;
+  };
+  const std::string ops = R"({"name": "ops", "url": "https://x.example/h", "secret": "a-long-random-secret")";
+  CHECK(code_of(R"({"endpoints": [)" + ops + "},]}") == ErrorCode::invalid_json);
+  CHECK(code_of(R"({"endpoints": [)" + ops + R"(, "timeout_ms": "5s"}]})") == ErrorCode::invalid_config);
+  CHECK(code_of(R"({"endpoints": [)" + ops + R"(, "events": ["incidents.*"]}]})") ==
+        ErrorCode::invalid_config);
+  // What validate_endpoint (and so the Dispatcher's ConfigError) says, the rules file says too.
+  CHECK(code_of(R"({"endpoints": [{"name": "ops", "url": "https://x.example/h", "secret": "sh0rt"}]})") ==
+        ErrorCode::invalid_secret);
+  CHECK(
+      code_of(
+          R"({"endpoints": [{"name": "ops", "url": "http://x.example/h", "secret": "a-long-random-secret"}]})") ==
+      ErrorCode::invalid_url);
+  CHECK(code_of(R"({"endpoints": [)" + ops + R"(, "headers": {"User-Agent": "me"}}]})") ==
+        ErrorCode::invalid_header);
+  CHECK(code_of(R"({"endpoints": [{"name": "pd", "format": "pagerduty"}]})") == ErrorCode::missing_field);
 }
 
 TEST_CASE("retry.schedule_ms entries are capped like the other _ms keys", "[unit][rules]") {
@@ -232,7 +256,7 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
   const Endpoint& ops = options.endpoints[0];
   CHECK(ops.name == "ops");
   CHECK(ops.url == "https://hooks.example.com/ops");
-  CHECK(ops.secret == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  CHECK(ops.secret.reveal() == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   CHECK(ops.method == HttpMethod::patch);
   CHECK(ops.allow_short_secret);
   CHECK_FALSE(options.endpoints[1].allow_short_secret);
@@ -265,12 +289,12 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
   CHECK_FALSE(pager.ordered);
   CHECK_FALSE(pager.retry.has_value());
   CHECK(pager.format.format == Format::pagerduty);
-  CHECK(pager.format.routing_key == "e93facc04764012d7bfb002500d5d1a6");
+  CHECK(pager.format.routing_key.reveal() == "e93facc04764012d7bfb002500d5d1a6");
   CHECK(pager.url.empty());
   CHECK(pager.secret.empty());
   const Endpoint& dd = options.endpoints[2];
   CHECK(dd.format.format == Format::datadog);
-  CHECK(dd.format.api_key == "dd-key");
+  CHECK(dd.format.api_key.reveal() == "dd-key");
   CHECK(dd.format.site == DatadogSite::ap1);
   const RetryPolicy& retry = options.retry;
   CHECK(retry.max_attempts == 7);

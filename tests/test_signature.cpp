@@ -214,6 +214,38 @@ TEST_CASE("a Secret prints as *** and converts to a string only through reveal()
   CHECK(Signer(secret).sign("x") == Signer("hunter2").sign("x"));
 }
 
+TEST_CASE("a Secret is set from a literal, a std::string or a string_view by assignment",
+          "[unit][signature][secret]") {
+  static_assert(std::is_assignable_v<Secret&, const char*>);
+  static_assert(std::is_assignable_v<Secret&, std::string>);
+  static_assert(std::is_assignable_v<Secret&, std::string_view>);
+  Secret secret;
+  CHECK(secret.empty());
+  secret = "from a literal";
+  CHECK(secret.reveal() == "from a literal");
+  secret = std::string("from a std::string");
+  CHECK(secret.reveal() == "from a std::string");
+  secret = std::string_view("from a string_view, cut here").substr(0, 18);
+  CHECK(secret.reveal() == "from a string_view");
+  secret = secret.reveal().substr(5);  // the text may point into the secret itself
+  CHECK(secret.reveal() == "a string_view");
+  secret = "";
+  CHECK(secret.empty());
+  secret = "again";
+  secret.clear();
+  CHECK(secret.empty());
+  CHECK(secret.reveal().empty());
+
+  // The verifiers and signers take a Secret as they take its text.
+  const Secret key("a key of the test, 32 bytes long");
+  const std::string body = "{}";
+  CHECK(Verifier(key).verify(body, Signer(key).sign(body)));
+  const Secret whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  const std::string header = StandardWebhooksSigner(whsec).sign("msg_1", 1700000000, body);
+  CHECK(header == StandardWebhooksSigner(whsec.reveal()).sign("msg_1", 1700000000, body));
+  CHECK(StandardWebhooksVerifier(whsec).verify("msg_1", "1700000000", header, body, 1700000000));
+}
+
 // --- Verifier --------------------------------------------------------------------------------------
 
 TEST_CASE("a signature made with the secret verifies", "[unit][signature][verify]") {

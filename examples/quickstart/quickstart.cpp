@@ -19,11 +19,11 @@ namespace ssw = statusstack::webhooks;
 
 namespace {
 
-ssw::Endpoint endpoint(std::string name, std::string url, std::string secret) {
+ssw::Endpoint endpoint(std::string name, std::string url, std::string_view secret) {
   ssw::Endpoint e;
   e.name = std::move(name);
   e.url = std::move(url);
-  e.secret = std::move(secret);  // each rule normally has its own; the demo shares one
+  e.secret = secret;  // a wiping ssw::Secret; each rule normally has its own, the demo shares one
   // The library sends only to https:// unless told otherwise. The demo's receiver is plain http
   // on this machine, so allow http for loopback addresses only: anything that leaves the
   // machine must be https://, or anyone on the way can read (and replay) the events.

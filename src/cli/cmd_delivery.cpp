@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -68,7 +69,8 @@ std::string outcome_fields(const Outcome& outcome) {
   line += ",\"error\":" +
           (outcome.error != TransportError::none ? json_quote(outcome.describe()) : std::string("null"));
   if (outcome.retry_after) line += ",\"retry_after_s\":" + std::to_string(outcome.retry_after->count());
-  if (!outcome.location.empty()) line += ",\"location\":" + json_quote(outcome.location);
+  // Redacted as describe() does: a redirect from http:// to https:// repeats the query, tokens included.
+  if (!outcome.location.empty()) line += ",\"location\":" + json_quote(redact_url(outcome.location));
   return line;
 }
 
@@ -127,13 +129,16 @@ Header header_from(const std::string& text) {
   return {text.substr(0, colon), value};
 }
 
-std::string one_secret(const SendOptions& options) {
+Secret one_secret(const SendOptions& options) {
   if (options.secret_file == "-" && options.event_file == "-") {
     fail(exit_usage, "--secret-file -: standard input is the event here (--event-file -)");
   }
   std::vector<std::string> secrets = secrets_from(options.secrets, options.secret_file);
-  if (secrets.size() != 1) fail(exit_usage, "send takes exactly one secret");
-  return std::move(secrets.front());
+  const bool one = secrets.size() == 1;
+  Secret secret(one ? std::string_view(secrets.front()) : std::string_view());
+  for (std::string& text : secrets) std::fill(text.begin(), text.end(), '\0');  // the Secret holds it now
+  if (!one) fail(exit_usage, "send takes exactly one secret");
+  return secret;
 }
 
 Endpoint endpoint_from(const SendOptions& options) {

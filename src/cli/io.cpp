@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -30,7 +31,19 @@ std::string read_input(const std::string& path) {
   }
   std::ifstream file(path, std::ios::binary);
   if (!file) fail(exit_usage, "cannot open " + path + ": " + error_text(errno));
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  std::string text;
+  try {
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {  // libstdc++ throws reading a directory (EISDIR)
+    file.setstate(std::ios::badbit);
+  }
+  if (file.bad()) {
+    std::error_code ignored;
+    fail(exit_usage,
+         "cannot read " + path +
+             (std::filesystem::is_directory(path, ignored) ? ": it is a directory" : std::string()));
+  }
+  return text;
 }
 
 std::vector<std::string> secrets_or_env(const std::vector<std::string>& given) {

@@ -5,6 +5,7 @@
 #include <statusstack/webhooks/version.hpp>
 
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
   namespace ssw = statusstack::webhooks;
@@ -19,6 +20,30 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    // CLI11's message repeats the arguments it did not expect. With an option among them, a value
+    // next to it may be a secret given to a command that takes none (`dispatch --secret VALUE`):
+    // then the options are named and the values only counted. A misspelt command is shown as is.
+    std::string options;
+    std::size_t values = 0;
+    for (const std::string& extra : app.remaining(true)) {
+      if (extra.size() > 1 && extra[0] == '-') {
+        options += (options.empty() ? "" : ", ") + extra.substr(0, extra.find('='));
+      } else {
+        ++values;
+      }
+    }
+    if (options.empty()) {
+      app.exit(e);
+      return ssw::cli::exit_usage;
+    }
+    std::cerr << "statusstack-webhook: unexpected arguments: " << options;
+    if (values != 0) {
+      std::cerr << " and " << values << (values == 1 ? " value" : " values")
+                << " (not shown: one may be a secret)";
+    }
+    std::cerr << "\nRun with --help for more information.\n";
+    return ssw::cli::exit_usage;
   } catch (const CLI::ParseError& e) {
     // --help and --version end here with 0, and a subcommand that failed has said why (RuntimeError).
     // CLI11 gives every other mistake in the arguments a code of its own (106, 109...): they are all

@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -50,6 +52,64 @@ std::vector<std::string> environment_with(const std::vector<std::string>& extra_
 
 int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 }  // namespace
+
+ProcessResult run_on_terminal(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  const auto require = [](bool ok, const char* what) {
+    if (!ok) throw std::runtime_error(std::string("run_on_terminal: ") + what + " failed");
+  };
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  require(master >= 0, "posix_openpt");
+  require(::grantpt(master) == 0 && ::unlockpt(master) == 0, "grantpt/unlockpt");
+  char name[128] = "";
+  require(::ptsname_r(master, name, sizeof name) == 0, "ptsname_r");
+  const int terminal = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  require(terminal >= 0, "opening the terminal");
+  termios settings{};
+  require(::tcgetattr(terminal, &settings) == 0, "tcgetattr");
+  settings.c_oflag &= ~static_cast<tcflag_t>(OPOST);  // "\n" stays "\n" (not "\r\n")
+  require(::tcsetattr(terminal, TCSANOW, &settings) == 0, "tcsetattr");
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  require(null >= 0, "opening /dev/null");
+
+  std::vector<std::string> args = argv;
+  std::vector<char*> raw;
+  raw.reserve(args.size() + 1);
+  for (std::string& arg : args) raw.push_back(arg.data());
+  raw.push_back(nullptr);
+  const pid_t pid = ::fork();
+  require(pid >= 0, "fork");
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(terminal, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::execv(raw[0], raw.data());
+    ::_exit(127);
+  }
+  ::close(terminal);
+  ::close(null);
+  ProcessResult result;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds::zero()) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    pollfd ready{master, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = ::read(master, buffer, sizeof buffer);
+    if (n <= 0) break;  // EIO once the program has ended and closed the terminal
+    result.out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
                           const std::string& input_file) {

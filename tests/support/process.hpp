@@ -27,6 +27,14 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::vector<std::string>& extra_env = {}, const std::string& input_file = "");
 
+/// Runs `argv` as run_process does, but with its standard output on a pseudo-terminal (isatty() is
+/// true there: what a program prints for people rather than for other programs), standard input and
+/// standard error on /dev/null. Returns the exit code and standard output ("\n" kept as "\n").
+/// Bounded: the program is killed after `timeout`. Throws std::runtime_error when no terminal can be
+/// made or the program cannot be started.
+ProcessResult run_on_terminal(const std::vector<std::string>& argv,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 /// `text` split at newlines (the newlines dropped): a program's output line by line.
 std::vector<std::string> lines_of(const std::string& text);
 

@@ -56,7 +56,9 @@ struct Endpoint {
   /// HMAC key: raw bytes for statusstack, "whsec_..." for standard_webhooks. Required for the
   /// statusstack format; optional for pagerduty and datadog (which authenticate with their keys).
   /// At least min_secret_bytes of key (for "whsec_...", after decoding) unless allow_short_secret.
-  std::string secret;
+  /// A Secret: set it with `endpoint.secret = "..."` (or a std::string / string_view); it is wiped
+  /// when the endpoint (or any copy of it) goes, and prints as "***".
+  Secret secret;
   /// Accept a secret shorter than min_secret_bytes: only for a legacy receiver whose shorter secret
   /// cannot be changed yet. Off by default; a short key is easier to guess from signed requests.
   bool allow_short_secret = false;

@@ -9,6 +9,7 @@
 #include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/export.hpp>
 #include <statusstack/webhooks/headers.hpp>
+#include <statusstack/webhooks/signature.hpp>
 
 #include <cstddef>
 #include <optional>
@@ -61,10 +62,12 @@ inline constexpr std::size_t pagerduty_field_max = 1024;  ///< payload.source, c
 /// How an endpoint formats its requests, with the credentials the vendor format needs. A plain value.
 /// `routing_key` is used by pagerduty only (it goes in the body), `api_key` and `site` by datadog
 /// only (the key goes in the DD-API-KEY header). Check it once with validate_format_settings.
+/// The keys are Secrets (set them with `settings.routing_key = "..."`): wiped when the settings go,
+/// printed as "***". The requests format_event makes carry them as plain text, as the vendors need.
 struct FormatSettings {
   Format format = Format::statusstack;
-  std::string routing_key;  ///< PagerDuty: the Events API v2 integration key (32 characters)
-  std::string api_key;      ///< Datadog: the API key (an application key is not needed)
+  Secret routing_key;  ///< PagerDuty: the Events API v2 integration key (32 characters)
+  Secret api_key;      ///< Datadog: the API key (an application key is not needed)
   DatadogSite site = DatadogSite::us1;
 };
 

@@ -47,13 +47,23 @@ enum class SignatureScheme {
 /// "statusstack" or "standard_webhooks".
 STATUSSTACK_WEBHOOKS_EXPORT const char* to_string(SignatureScheme scheme) noexcept;
 
-/// Secret bytes that do not leak by accident: wiped (OPENSSL_cleanse) when destroyed or moved
-/// from, printed as "***", never converted to a string implicitly. reveal() is the one explicit
-/// way to the bytes. A value type; distinct objects may be used from different threads.
+/// Secret bytes that do not leak by accident: wiped (OPENSSL_cleanse) when destroyed, replaced or
+/// moved from, printed as "***", never converted to a string implicitly. reveal() is the one
+/// explicit way to the bytes. A value type (Endpoint::secret and the vendor keys of FormatSettings
+/// are Secrets): every copy holds its own buffer and wipes it. Distinct objects may be used from
+/// different threads.
+///
+/// Text becomes a Secret by the explicit constructor or by assignment (`endpoint.secret = "..."`,
+/// from a literal, a std::string or a string_view). There is deliberately no implicit conversion:
+/// it would make `Signer("...")` ambiguous between its string_view and Secret constructors, and
+/// let any string turn into a Secret unnoticed in a function call; assignment is where a
+/// configuration sets a secret, so that is the spelling kept short.
 class STATUSSTACK_WEBHOOKS_EXPORT Secret {
  public:
   Secret() noexcept = default;
   explicit Secret(std::string_view bytes);
+  /// Replaces the bytes with a copy of `bytes` (the old ones are wiped first).
+  Secret& operator=(std::string_view bytes);
   Secret(const Secret& other);
   Secret& operator=(const Secret& other);
   Secret(Secret&& other) noexcept;
@@ -64,6 +74,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT Secret {
   std::string_view reveal() const noexcept { return {data_.get(), size_}; }
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
+  /// Wipes the bytes; the secret is then empty.
+  void clear() noexcept { wipe(); }
 
   /// Constant-time comparison of the bytes (the lengths may leak).
   friend STATUSSTACK_WEBHOOKS_EXPORT bool operator==(const Secret& a, const Secret& b) noexcept;
@@ -117,6 +129,7 @@ class STATUSSTACK_WEBHOOKS_EXPORT Verifier {
  public:
   /// Throws ConfigError (invalid_secret) when the secret is empty.
   explicit Verifier(std::string_view secret);
+  explicit Verifier(const Secret& secret);
   /// Throws ConfigError (invalid_secret) when the list is empty or any secret in it is empty
   /// (the message names it, e.g. "secrets[1]: must not be empty").
   explicit Verifier(std::vector<std::string> secrets);
@@ -148,6 +161,7 @@ class STATUSSTACK_WEBHOOKS_EXPORT StandardWebhooksSigner {
   /// Throws ConfigError (invalid_secret, field "secret") when the secret is not base64 or decodes to
   /// no bytes.
   explicit StandardWebhooksSigner(std::string_view whsec_secret);
+  explicit StandardWebhooksSigner(const Secret& whsec_secret);
 
   /// The webhook-signature header value, "v1,<base64>".
   std::string sign(std::string_view msg_id, std::int64_t timestamp, std::string_view body) const;
@@ -165,6 +179,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT StandardWebhooksVerifier {
   /// Throws ConfigError (invalid_secret) for a secret that is not base64 or empty, and
   /// (invalid_config, field "tolerance") for a negative tolerance.
   explicit StandardWebhooksVerifier(std::string_view whsec_secret,
+                                    std::chrono::seconds tolerance = standard_webhooks_default_tolerance);
+  explicit StandardWebhooksVerifier(const Secret& whsec_secret,
                                     std::chrono::seconds tolerance = standard_webhooks_default_tolerance);
   explicit StandardWebhooksVerifier(const std::vector<std::string>& whsec_secrets,
                                     std::chrono::seconds tolerance = standard_webhooks_default_tolerance);

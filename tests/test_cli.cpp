@@ -112,7 +112,7 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
     const Event down = example_event(EventType::monitor_down);
     const ProcessResult run =
         run_cli({"send", "--format", "pagerduty", "--routing-key", routing_key, "--url", pagerduty.url(),
-                 "--allow-http", "--event-file", dir.write("down.json", to_json(down))});
+                 "--allow-http", "--allow-private-network", "--event-file", dir.write("down.json", to_json(down))});
     INFO(run.err);
     CHECK(run.exit_code == 0);
     CHECK(run.out.rfind("{\"status\":202,\"error\":null,", 0) == 0);
@@ -129,14 +129,14 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
     datadog.set_expected_api_key("dd-api-key-1");
     const ProcessResult run =
         run_cli({"send", "--format", "datadog", "--api-key", "dd-api-key-1", "--site", "EU", "--url",
-                 datadog.url(), "--allow-http", "--test", "--type", "incident.created"});
+                 datadog.url(), "--allow-http", "--allow-private-network", "--test", "--type", "incident.created"});
     INFO(run.err);
     CHECK(run.exit_code == 0);
     REQUIRE(datadog.event_ids().size() == 1);
     CHECK(field_of(run.out, "receipt") == datadog.event_ids().front());
 
     const ProcessResult refused = run_cli({"send", "--format", "datadog", "--api-key", "another-key", "--url",
-                                           datadog.url(), "--allow-http", "--test"});
+                                           datadog.url(), "--allow-http", "--allow-private-network", "--test"});
     CHECK(refused.exit_code == 1);
     CHECK(refused.out.rfind("{\"status\":403,\"error\":null,", 0) == 0);
     CHECK(field_of(refused.out, "detail") == "Forbidden");
@@ -145,7 +145,7 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
   SECTION("a secret, when given, signs a vendor request as well") {
     FakePagerDuty pagerduty;
     const ProcessResult run = run_cli({"send", "--format", "pagerduty", "--routing-key", routing_key, "--url",
-                                       pagerduty.url(), "--allow-http", "--test"},
+                                       pagerduty.url(), "--allow-http", "--allow-private-network", "--test"},
                                       {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
     CHECK(run.exit_code == 0);
     const RecordedRequest got = pagerduty.exchanges().at(0).request;
@@ -156,7 +156,7 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
     const std::string url = refused.url("/");
     const auto error_of = [&url](std::vector<std::string> args) {
       args.insert(args.begin(), "send");
-      for (const char* common : {"--url", url.c_str(), "--allow-http", "--test"}) args.emplace_back(common);
+      for (const char* common : {"--url", url.c_str(), "--allow-http", "--allow-private-network", "--test"}) args.emplace_back(common);
       const ProcessResult run = run_cli(args, {"STATUSSTACK_WEBHOOK_SECRET=a-long-random-secret"});
       CHECK(run.exit_code == 2);
       CHECK(run.out.empty());
@@ -187,7 +187,7 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   const std::string url = nobody.url("/");
   const auto run_send = [&url](std::vector<std::string> args) {
     args.insert(args.begin(),
-                {"send", "--url", url, "--allow-http", "--test", "--secret", "a-long-random-secret"});
+                {"send", "--url", url, "--allow-http", "--allow-private-network", "--test", "--secret", "a-long-random-secret"});
     return run_cli(args);
   };
   const ProcessResult no_colon = run_send({"--header", "Authorization Bearer TOPSECRET"});
@@ -214,7 +214,7 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   const ProcessResult refused =
       run_cli({"send", "--url",
                "http://alice:TOPSECRET@127.0.0.1:" + std::to_string(nobody.port()) + "/?token=TOPSECRET",
-               "--allow-http", "--test", "--secret", "a-long-random-secret", "--header",
+               "--allow-http", "--allow-private-network", "--test", "--secret", "a-long-random-secret", "--header",
                "Authorization: Bearer TOPSECRET"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
@@ -247,10 +247,10 @@ TEST_CASE(
                      R"({"endpoints": [
         {"name": "slow", "url": ")" +
                          slow.url() +
-                         R"(", "secret": "first-cli-rules-secret", "allow_http": true, "max_in_flight": 1},
+                         R"(", "secret": "first-cli-rules-secret", "allow_http": true, "allow_private_network": true, "max_in_flight": 1},
         {"name": "unavailable", "url": ")" +
                          unavailable.url() +
-                         R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
+                         R"(", "secret": "second-cli-rules-secret", "allow_http": true, "allow_private_network": true}],
       "retry": {"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0},
       "max_pending": )" + std::to_string(max_pending) +
                          "}");

@@ -1119,6 +1119,7 @@ Outcome post(WebhookClient& client, const std::string& url, const FormattedReque
   request.headers = formatted.headers;
   request.headers.push_back({"Content-Type", "application/json"});
   request.options.allow_http = true;
+  request.options.allow_private_network = true;
   return client.send(request);
 }
 

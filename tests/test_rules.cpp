@@ -29,7 +29,7 @@ TEST_CASE("a rules file sets endpoints, retries and limits", "[unit][rules]") {
        "method": "PUT", "headers": {"X-Team": "ops"}, "events": ["incident.*", "monitor.down"],
        "timeout_ms": 2500, "connect_timeout_ms": 1000, "cacert": "/etc/ssl/ca.pem", "max_in_flight": 4},
       {"name": "dev", "url": "http://127.0.0.1:8080/hook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-       "allow_http": true, "signature": "standard_webhooks"}
+       "allow_http": true, "allow_private_network": true, "signature": "standard_webhooks"}
     ],
     "retry": {"max_attempts": 5, "initial_delay_ms": 500, "factor": 3, "max_delay_ms": 60000, "jitter": 0,
               "max_age_ms": 3600000, "max_retry_after_ms": 120000},
@@ -213,7 +213,7 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
       {"name": "ops", "url": "https://hooks.example.com/ops", "method": "PATCH",
        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
        "signature": "standard_webhooks", "headers": {"X-Team": "ops", "X-Tier": "1"},
-       "events": ["monitor.down"], "allow_http": true, "http2": true, "cacert": "/etc/ca.pem",
+       "events": ["monitor.down"], "allow_http": true, "allow_private_network": true, "http2": true, "cacert": "/etc/ca.pem",
        "proxy": "socks5h://proxy.internal:1080", "timeout_ms": 4001, "connect_timeout_ms": 2002,
        "max_in_flight": 3, "rate_limit_per_minute": 42.5, "ordered": true, "allow_short_secret": true,
        "retry": {"max_attempts": 4, "max_age_ms": 3600000}},
@@ -293,9 +293,9 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
   const std::string rules = dir.write("rules.json",
                                       R"({"endpoints": [
       {"name": "all", "url": ")" + all_server.url() +
-                                          R"(", "secret": "first-rules-secret", "allow_http": true},
+                                          R"(", "secret": "first-rules-secret", "allow_http": true, "allow_private_network": true},
       {"name": "incidents", "url": ")" + incidents_server.url() +
-                                          R"(", "secret": "second-rules-secret", "allow_http": true,
+                                          R"(", "secret": "second-rules-secret", "allow_http": true, "allow_private_network": true,
        "events": ["incident.*"]}],
     "retry": {"max_attempts": 2, "initial_delay_ms": 10}})");
 
@@ -352,7 +352,7 @@ TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a cr
 
 TEST_CASE("the CLI sends one test webhook and says what happened", "[integration][rules][cli]") {
   HttpTestServer server;
-  const ProcessResult ok = run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--test",
+  const ProcessResult ok = run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--allow-private-network", "--test",
                                         "--type", "monitor.down", "--header", "X-Team: ops"},
                                        {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
   INFO(ok.err);
@@ -365,7 +365,7 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[integration
   CHECK(Verifier("secret-from-the-environment").verify_request(got.headers, got.body));
 
   const ProcessResult refused = run_process({SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"),
-                                             "--secret", "a-long-random-secret", "--allow-http", "--test"});
+                                             "--secret", "a-long-random-secret", "--allow-http", "--allow-private-network", "--test"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
 

@@ -883,7 +883,8 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
   }
   SECTION("https:// to a port that speaks plain HTTP") {
     HttpTestServer plain;
-    check({"--url", "https://127.0.0.1:" + std::to_string(plain.port()) + "/hook", "--test"});
+    check({"--url", "https://127.0.0.1:" + std::to_string(plain.port()) + "/hook", "--allow-private-network",
+           "--test"});
   }
   SECTION("TLS verification") {
     const TestCertificates certs;
@@ -894,11 +895,19 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
       INFO(error);
       CHECK(documented("docs/troubleshooting.md", "| `" + error + "` |"));
     };
-    table_row({"--url", tls.url(), "--test"});  // a private CA the system does not trust
-    table_row({"--url", wrong_host.url(), "--test", "--cacert", certs.ca_file()});
-    table_row({"--url", tls.url(), "--test", "--cacert", "nonexistent.pem"});
-    CHECK(send_error({"--url", tls.url("/ok"), "--test", "--cacert", certs.ca_file()}, env).find("exit 0") ==
-          0);
+    // a private CA the system does not trust
+    table_row({"--url", tls.url(), "--allow-private-network", "--test"});
+    table_row({"--url", wrong_host.url(), "--allow-private-network", "--test", "--cacert", certs.ca_file()});
+    table_row({"--url", tls.url(), "--allow-private-network", "--test", "--cacert", "nonexistent.pem"});
+    CHECK(send_error({"--url", tls.url("/ok"), "--allow-private-network", "--test", "--cacert", certs.ca_file()},
+                     env)
+              .find("exit 0") == 0);
+  }
+  SECTION("a receiver on this machine without --allow-private-network") {
+    HttpTestServer receiver;
+    check({"--url", receiver.url(), "--allow-http", "--test"});
+    CHECK(receiver.request_count() == 0);
+    CHECK(receiver.connection_count() == 0);
   }
   SECTION("a receiver that does not know the secret") {
     HttpTestServer receiver(verifying_handler("the-right-secret"));

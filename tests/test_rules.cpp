@@ -223,11 +223,14 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
     "retry": {"max_attempts": 7, "initial_delay_ms": 1111, "factor": 2.5, "max_delay_ms": 222222,
               "jitter": 0.125, "schedule_ms": [3333, 4444], "max_age_ms": 5555555,
               "max_retry_after_ms": 666666},
-    "max_pending": 7777, "io_threads": 9
+    "max_pending": 7777, "io_threads": 9,
+    "allowed_networks": ["10.20.0.0/16", "fd00::/8"], "allow_proxy": true
   })");
   INFO((parsed ? std::string() : parsed.error().message));
   REQUIRE(parsed);
   const DispatcherOptions& options = *parsed;
+  CHECK(options.network.allowed_networks == std::vector<std::string>{"10.20.0.0/16", "fd00::/8"});
+  CHECK(options.network.allow_proxy);
   REQUIRE(options.endpoints.size() == 3);
   const Endpoint& ops = options.endpoints[0];
   CHECK(ops.name == "ops");
@@ -244,6 +247,8 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
   CHECK(ops.headers[1].value == "1");
   CHECK(ops.events.patterns == std::vector<std::string>{"monitor.down"});
   CHECK(ops.options.allow_http);
+  CHECK(ops.options.allow_private_network);
+  CHECK_FALSE(options.endpoints[1].options.allow_private_network);
   CHECK(ops.options.http2);
   CHECK(ops.options.ca_file == "/etc/ca.pem");
   CHECK(ops.options.ca_path.empty());

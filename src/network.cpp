@@ -171,7 +171,7 @@ Result<void> check_proxy_allowed(const RequestOptions& options, const NetworkPol
   return Error{ErrorCode::invalid_url,
                "proxy \"" + redact_url(options.proxy) +
                    "\": a proxy is used only with allow_proxy (NetworkGuard::allow_proxy, \"allow_proxy\": "
-                   "true in a rules file, --allow-proxy)",
+                   "true in a rules file)",
                "proxy"};
 }
 

@@ -182,6 +182,43 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
   }
 }
 
+TEST_CASE("send refuses a receiver on this machine unless --allow-private-network or --allow-network",
+          "[integration][cli][network]") {
+  HttpTestServer server;
+  const auto run_send = [&server](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {"send", "--url", server.url(), "--allow-http", "--test", "--secret", "a-long-random-secret"});
+    return run_cli(args);
+  };
+  const ProcessResult blocked = run_send({});
+  CHECK(blocked.exit_code == 1);
+  CHECK(blocked.out.find(R"("error":"blocked: 127.0.0.1 is a loopback address (127.0.0.0/8); allow it with )"
+                         R"(allow_private_network or allowed_networks")") != std::string::npos);
+  CHECK(server.connection_count() == 0);
+
+  const ProcessResult other_network = run_send({"--allow-network", "10.0.0.0/8", "--allow-network", "::1"});
+  CHECK(other_network.exit_code == 1);
+  CHECK(other_network.out.find(R"("error":"blocked: )") != std::string::npos);
+  CHECK(server.connection_count() == 0);
+
+  const ProcessResult by_network = run_send({"--allow-network", "10.0.0.0/8", "--allow-network", "127.0.0.0/8"});
+  CHECK(by_network.exit_code == 0);
+  CHECK(server.request_count() == 1);
+  const ProcessResult by_switch = run_send({"--allow-private-network"});
+  CHECK(by_switch.exit_code == 0);
+  CHECK(server.request_count() == 2);
+
+  const ProcessResult bad = run_send({"--allow-network", "127.0.0.1/8"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err == "statusstack-webhook: --allow-network: network \"127.0.0.1/8\": host bits are set beyond the "
+                   "prefix (the network is 127.0.0.0/8)\n");
+  CHECK(server.request_count() == 2);
+
+  const ProcessResult help = run_cli({"send", "--help"});
+  CHECK(help.out.find("--allow-private-network") != std::string::npos);
+  CHECK(help.out.find("--allow-network") != std::string::npos);
+}
+
 TEST_CASE("send errors never show a header value or a key", "[integration][cli]") {
   const RefusedPort nobody;  // connections to it are refused
   const std::string url = nobody.url("/");

@@ -471,7 +471,7 @@ TEST_CASE("a proxy needs allow_proxy, and its own address is checked", "[integra
     CHECK(outcome.error == TransportError::invalid_request);
     CHECK(outcome.error_message == "proxy \"" + request.options.proxy +
                                        "\": a proxy is used only with allow_proxy (NetworkGuard::allow_proxy, "
-                                       "\"allow_proxy\": true in a rules file, --allow-proxy)");
+                                       "\"allow_proxy\": true in a rules file)");
     CHECK(proxy.connections() == 0);
   }
   SECTION("with allow_proxy, a proxy on a loopback address is blocked") {
@@ -494,7 +494,7 @@ TEST_CASE("a proxy needs allow_proxy, and its own address is checked", "[integra
     CHECK_THROWS_MATCHES(Dispatcher(options), ConfigError,
                          Catch::Message("endpoint \"proxied\": proxy \"" + request.options.proxy +
                                         "\": a proxy is used only with allow_proxy (NetworkGuard::allow_proxy, "
-                                        "\"allow_proxy\": true in a rules file, --allow-proxy)"));
+                                        "\"allow_proxy\": true in a rules file)"));
     options.endpoints.clear();
     Dispatcher dispatcher(options);
     CHECK_THROWS_AS(dispatcher.upsert_endpoint(endpoint), ConfigError);

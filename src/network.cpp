@@ -39,7 +39,9 @@ namespace {
 
 using Bytes = std::array<std::uint8_t, 16>;
 
-AddressVerdict verdict(AddressClass address_class, const char* range) { return {address_class, range, nullptr}; }
+AddressVerdict verdict(AddressClass address_class, const char* range) {
+  return {address_class, range, nullptr};
+}
 
 AddressVerdict classify_v4(const std::uint8_t* a) noexcept {
   const unsigned b0 = a[0];
@@ -95,7 +97,8 @@ AddressVerdict classify_v6(const Bytes& a) noexcept {
   if (p[0] == 0x20 && p[1] == 0x01 && p[2] == 0x0d && p[3] == 0xb8) {
     return verdict(AddressClass::reserved, "2001:db8::/32");
   }
-  if (p[0] == 0x20 && p[1] == 0x01 && (p[2] & 0xfeU) == 0) return verdict(AddressClass::reserved, "2001::/23");
+  if (p[0] == 0x20 && p[1] == 0x01 && (p[2] & 0xfeU) == 0)
+    return verdict(AddressClass::reserved, "2001::/23");
   if (p[0] == 0x01 && p[1] == 0x00 && all_zero(p + 2, 6)) return verdict(AddressClass::reserved, "100::/64");
   if ((p[0] & 0xe0U) != 0x20) return verdict(AddressClass::reserved, "outside 2000::/3");
   return verdict(AddressClass::global, "");
@@ -179,7 +182,8 @@ std::string describe_block(const IpAddress& address, const AddressVerdict& verdi
   std::string text = to_string(address) + " is " + class_phrase(verdict.address_class) + " (" + verdict.range;
   if (verdict.carrier != nullptr) text += std::string(" carried in ") + verdict.carrier;
   text += "); allow it with ";
-  text += is_private_class(verdict.address_class) ? "allow_private_network or allowed_networks" : "allowed_networks";
+  text += is_private_class(verdict.address_class) ? "allow_private_network or allowed_networks"
+                                                  : "allowed_networks";
   return text;
 }
 
@@ -266,11 +270,12 @@ Result<IpNetwork> parse_network(std::string_view cidr) {
   }
   IpNetwork first = network;
   for (std::size_t bit = static_cast<std::size_t>(network.prefix_length); bit < address->size * 8U; ++bit) {
-    first.address.bytes[bit / 8] = static_cast<std::uint8_t>(first.address.bytes[bit / 8] & ~(0x80U >> (bit % 8)));
+    first.address.bytes[bit / 8] =
+        static_cast<std::uint8_t>(first.address.bytes[bit / 8] & ~(0x80U >> (bit % 8)));
   }
   if (first.address != network.address) {
-    return detail::network_error(cidr, "host bits are set beyond the prefix (the network is " +
-                                           to_string(first) + ")");
+    return detail::network_error(
+        cidr, "host bits are set beyond the prefix (the network is " + to_string(first) + ")");
   }
   return network;
 }

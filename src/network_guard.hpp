@@ -55,6 +55,7 @@ STATUSSTACK_WEBHOOKS_EXPORT Result<void> check_proxy_allowed(const RequestOption
 
 /// The text of a TransportError::blocked outcome: "127.0.0.1 is a loopback address (127.0.0.0/8);
 /// allow it with allow_private_network or allowed_networks".
-STATUSSTACK_WEBHOOKS_EXPORT std::string describe_block(const IpAddress& address, const AddressVerdict& verdict);
+STATUSSTACK_WEBHOOKS_EXPORT std::string describe_block(const IpAddress& address,
+                                                       const AddressVerdict& verdict);
 
 }  // namespace statusstack::webhooks::detail

@@ -168,7 +168,8 @@ void Transfer::prepare(const std::string& url, HttpMethod method, const Headers&
       options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS) : static_cast<long>(CURL_HTTP_VERSION_1_1));
 }
 
-curl_socket_t Transfer::on_open_socket(void* self, curlsocktype /*purpose*/, curl_sockaddr* address) noexcept {
+curl_socket_t Transfer::on_open_socket(void* self, curlsocktype /*purpose*/,
+                                       curl_sockaddr* address) noexcept {
   auto& transfer = *static_cast<Transfer*>(self);
   IpAddress ip;
   const auto* raw = reinterpret_cast<const unsigned char*>(&address->addr);

@@ -59,7 +59,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT Transfer {
     AddressVerdict verdict;
   };
   static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address) noexcept;
-  static int on_prereq(void* self, char* primary_ip, char* local_ip, int primary_port, int local_port) noexcept;
+  static int on_prereq(void* self, char* primary_ip, char* local_ip, int primary_port,
+                       int local_port) noexcept;
   static size_t on_header(char* data, size_t size, size_t count, void* self) noexcept;
   static size_t on_body(char* data, size_t size, size_t count, void* self) noexcept;
   void set_header_list(const Headers& headers);

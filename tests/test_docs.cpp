@@ -879,7 +879,8 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
   }
   SECTION("no answer in time") {
     HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
-    check({"--url", slow.url("/slow"), "--allow-http", "--allow-private-network", "--test", "--timeout-ms", "1000"});
+    check({"--url", slow.url("/slow"), "--allow-http", "--allow-private-network", "--test", "--timeout-ms",
+           "1000"});
   }
   SECTION("https:// to a port that speaks plain HTTP") {
     HttpTestServer plain;
@@ -899,9 +900,10 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
     table_row({"--url", tls.url(), "--allow-private-network", "--test"});
     table_row({"--url", wrong_host.url(), "--allow-private-network", "--test", "--cacert", certs.ca_file()});
     table_row({"--url", tls.url(), "--allow-private-network", "--test", "--cacert", "nonexistent.pem"});
-    CHECK(send_error({"--url", tls.url("/ok"), "--allow-private-network", "--test", "--cacert", certs.ca_file()},
-                     env)
-              .find("exit 0") == 0);
+    CHECK(
+        send_error(
+            {"--url", tls.url("/ok"), "--allow-private-network", "--test", "--cacert", certs.ca_file()}, env)
+            .find("exit 0") == 0);
   }
   SECTION("a receiver on this machine without --allow-private-network") {
     HttpTestServer receiver;
@@ -911,8 +913,9 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
   }
   SECTION("a receiver that does not know the secret") {
     HttpTestServer receiver(verifying_handler("the-right-secret"));
-    const ProcessResult run = run_process({SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http", "--allow-private-network",
-                                           "--test", "--secret", "the-wrong-secret"});
+    const ProcessResult run =
+        run_process({SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http", "--allow-private-network",
+                     "--test", "--secret", "the-wrong-secret"});
     CHECK(run.exit_code == 1);
     const auto response = run.out.find(",\"response\"");
     REQUIRE(response != std::string::npos);
@@ -929,17 +932,22 @@ TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones 
     return Reply{429, {{"Retry-After", "1"}}, "slow down", {}};
   });
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
-  const std::string rules = dir.write("rules.json",
-                                      R"({"endpoints": [
-        {"name": "flaky", "url": ")" + failing.url("/500") +
-                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true},
-        {"name": "busy", "url": ")" + busy.url("/429") +
-                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}],
+  const std::string rules = dir.write(
+      "rules.json",
+      R"({"endpoints": [
+        {"name": "flaky", "url": ")" +
+          failing.url("/500") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true},
+        {"name": "busy", "url": ")" +
+          busy.url("/429") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}],
         "retry": {"max_attempts": 3, "initial_delay_ms": 200, "max_delay_ms": 1000, "jitter": 0}})");
   const std::string slow_rules = dir.write(
-      "slow.json", R"({"endpoints": [
+      "slow.json",
+      R"({"endpoints": [
         {"name": "slow", "url": ")" +
-                       slow.url("/slow") + R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}]})");
+          slow.url("/slow") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}]})");
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::monitor_down)) + "\n");
 
@@ -964,10 +972,12 @@ TEST_CASE("the dispatch output the README shows, reports then a summary, is the 
           "[integration][docs][cli]") {
   TempDir dir;
   HttpTestServer receiver(verifying_handler("s3cret-for-the-docs"));
-  const std::string rules = dir.write("rules.json",
-                                      R"({"endpoints": [
-        {"name": "ops", "url": ")" + receiver.url("/hook") +
-                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}]})");
+  const std::string rules = dir.write(
+      "rules.json",
+      R"({"endpoints": [
+        {"name": "ops", "url": ")" +
+          receiver.url("/hook") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}]})");
   // The second line is not an event: it is skipped, and named on stderr.
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::incident_created)) + "\n" +

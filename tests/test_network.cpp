@@ -10,8 +10,8 @@
 #include "support/servers.hpp"
 #include "transfer.hpp"
 
-#include <catch2/catch.hpp>
 #include <curl/curl.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <utility>
@@ -64,35 +64,64 @@ TEST_CASE("IPv4 addresses are classified by range, first and last of each and th
           "[unit][network]") {
   using C = AddressClass;
   check_classes({
-      {"0.0.0.0", C::unspecified},      {"0.255.255.255", C::unspecified},
-      {"1.0.0.0", C::global},           {"9.255.255.255", C::global},
-      {"10.0.0.0", C::private_network}, {"10.255.255.255", C::private_network},
-      {"11.0.0.0", C::global},          {"100.63.255.255", C::global},
-      {"100.64.0.0", C::shared},        {"100.127.255.255", C::shared},
-      {"100.128.0.0", C::global},       {"126.255.255.255", C::global},
-      {"127.0.0.0", C::loopback},       {"127.0.0.1", C::loopback},
-      {"127.0.0.2", C::loopback},       {"127.255.255.255", C::loopback},
-      {"128.0.0.0", C::global},         {"169.253.255.255", C::global},
-      {"169.254.0.0", C::link_local},   {"169.254.169.254", C::link_local},
-      {"169.254.255.255", C::link_local}, {"169.255.0.0", C::global},
-      {"172.15.255.255", C::global},    {"172.16.0.0", C::private_network},
-      {"172.31.255.255", C::private_network}, {"172.32.0.0", C::global},
-      {"191.255.255.255", C::global},   {"192.0.0.0", C::reserved},
-      {"192.0.0.255", C::reserved},     {"192.0.1.0", C::global},
-      {"192.0.2.0", C::reserved},       {"192.0.2.255", C::reserved},
-      {"192.0.3.0", C::global},         {"192.88.98.255", C::global},
-      {"192.88.99.0", C::reserved},     {"192.88.99.255", C::reserved},
-      {"192.88.100.0", C::global},      {"192.167.255.255", C::global},
-      {"192.168.0.0", C::private_network}, {"192.168.255.255", C::private_network},
-      {"192.169.0.0", C::global},       {"198.17.255.255", C::global},
-      {"198.18.0.0", C::reserved},      {"198.19.255.255", C::reserved},
-      {"198.20.0.0", C::global},        {"198.51.99.255", C::global},
-      {"198.51.100.0", C::reserved},    {"198.51.100.255", C::reserved},
-      {"198.51.101.0", C::global},      {"203.0.112.255", C::global},
-      {"203.0.113.0", C::reserved},     {"203.0.113.255", C::reserved},
-      {"203.0.114.0", C::global},       {"223.255.255.255", C::global},
-      {"224.0.0.0", C::multicast},      {"239.255.255.255", C::multicast},
-      {"240.0.0.0", C::reserved},       {"255.255.255.254", C::reserved},
+      {"0.0.0.0", C::unspecified},
+      {"0.255.255.255", C::unspecified},
+      {"1.0.0.0", C::global},
+      {"9.255.255.255", C::global},
+      {"10.0.0.0", C::private_network},
+      {"10.255.255.255", C::private_network},
+      {"11.0.0.0", C::global},
+      {"100.63.255.255", C::global},
+      {"100.64.0.0", C::shared},
+      {"100.127.255.255", C::shared},
+      {"100.128.0.0", C::global},
+      {"126.255.255.255", C::global},
+      {"127.0.0.0", C::loopback},
+      {"127.0.0.1", C::loopback},
+      {"127.0.0.2", C::loopback},
+      {"127.255.255.255", C::loopback},
+      {"128.0.0.0", C::global},
+      {"169.253.255.255", C::global},
+      {"169.254.0.0", C::link_local},
+      {"169.254.169.254", C::link_local},
+      {"169.254.255.255", C::link_local},
+      {"169.255.0.0", C::global},
+      {"172.15.255.255", C::global},
+      {"172.16.0.0", C::private_network},
+      {"172.31.255.255", C::private_network},
+      {"172.32.0.0", C::global},
+      {"191.255.255.255", C::global},
+      {"192.0.0.0", C::reserved},
+      {"192.0.0.255", C::reserved},
+      {"192.0.1.0", C::global},
+      {"192.0.2.0", C::reserved},
+      {"192.0.2.255", C::reserved},
+      {"192.0.3.0", C::global},
+      {"192.88.98.255", C::global},
+      {"192.88.99.0", C::reserved},
+      {"192.88.99.255", C::reserved},
+      {"192.88.100.0", C::global},
+      {"192.167.255.255", C::global},
+      {"192.168.0.0", C::private_network},
+      {"192.168.255.255", C::private_network},
+      {"192.169.0.0", C::global},
+      {"198.17.255.255", C::global},
+      {"198.18.0.0", C::reserved},
+      {"198.19.255.255", C::reserved},
+      {"198.20.0.0", C::global},
+      {"198.51.99.255", C::global},
+      {"198.51.100.0", C::reserved},
+      {"198.51.100.255", C::reserved},
+      {"198.51.101.0", C::global},
+      {"203.0.112.255", C::global},
+      {"203.0.113.0", C::reserved},
+      {"203.0.113.255", C::reserved},
+      {"203.0.114.0", C::global},
+      {"223.255.255.255", C::global},
+      {"224.0.0.0", C::multicast},
+      {"239.255.255.255", C::multicast},
+      {"240.0.0.0", C::reserved},
+      {"255.255.255.254", C::reserved},
       {"255.255.255.255", C::broadcast},
   });
 }
@@ -187,8 +216,8 @@ TEST_CASE("public addresses pass the classifier", "[unit][network]") {
 
 TEST_CASE("only numeric addresses in inet_pton's forms are classified", "[unit][network]") {
   for (const char* text : {"", "localhost", "hooks.example.com", "[::1]", "127.1", "0x7f.0.0.1", "0177.0.0.1",
-                           "127.0.0.01", "2130706433", "127.0.0.1:80", " 127.0.0.1", "127.0.0.1 ", "1.2.3.256",
-                           "fe80::1%eth0", "::1/128", ":::1", "1::2::3"}) {
+                           "127.0.0.01", "2130706433", "127.0.0.1:80", " 127.0.0.1", "127.0.0.1 ",
+                           "1.2.3.256", "fe80::1%eth0", "::1/128", ":::1", "1::2::3"}) {
     INFO(text);
     CHECK_FALSE(classify_address(text).has_value());
     CHECK_FALSE(parse_address(text).has_value());
@@ -258,7 +287,8 @@ TEST_CASE("parse_network refuses bad networks with messages that name the text",
       {"10.0.0.0/-1", R"(network "10.0.0.0/-1": prefix length must be 0 to 32)"},
       {"10.0.0.0/8 ", R"(network "10.0.0.0/8 ": prefix length must be 0 to 32)"},
       {"10.0.0.0/8/8", R"(network "10.0.0.0/8/8": prefix length must be 0 to 32)"},
-      {"10.0.0.1/8", R"(network "10.0.0.1/8": host bits are set beyond the prefix (the network is 10.0.0.0/8))"},
+      {"10.0.0.1/8",
+       R"(network "10.0.0.1/8": host bits are set beyond the prefix (the network is 10.0.0.0/8))"},
       {"fd00::1/8", R"(network "fd00::1/8": host bits are set beyond the prefix (the network is fd00::/8))"},
       {"10.0.0/8",
        R"(network "10.0.0/8": not an IPv4 or IPv6 address followed by /prefix length (got "10.0.0"))"},
@@ -285,13 +315,15 @@ TEST_CASE("NetworkGuard::validate names the entry of a bad network", "[unit][net
   const auto valid = guard.validate();
   REQUIRE_FALSE(valid);
   CHECK(valid.error().code == ErrorCode::invalid_config);
-  CHECK(valid.error().message == R"(allowed_networks[1]: network "10.0.0.0/33": prefix length must be 0 to 32)");
+  CHECK(valid.error().message ==
+        R"(allowed_networks[1]: network "10.0.0.0/33": prefix length must be 0 to 32)");
   CHECK(valid.error().field == "allowed_networks[1]");
   guard.allowed_networks.pop_back();
   CHECK(guard.validate());
-  CHECK_THROWS_MATCHES(WebhookClient(NetworkGuard{{"127.0.0.1/8"}, false}), ConfigError,
-                       Catch::Message(R"(allowed_networks[0]: network "127.0.0.1/8": host bits are set beyond )"
-                                      R"(the prefix (the network is 127.0.0.0/8))"));
+  CHECK_THROWS_MATCHES(
+      WebhookClient(NetworkGuard{{"127.0.0.1/8"}, false}), ConfigError,
+      Catch::Message(R"(allowed_networks[0]: network "127.0.0.1/8": host bits are set beyond )"
+                     R"(the prefix (the network is 127.0.0.0/8))"));
 }
 
 TEST_CASE("a blocked outcome is final: not retryable", "[unit][network]") {
@@ -317,7 +349,8 @@ TEST_CASE("a rules file's network keys are checked, naming the key and the value
        R"(allowed_networks: expected an array of networks ("10.0.0.0/8"))"},
       {R"({"endpoints": [)" + endpoint + R"(}], "allowed_networks": [10]})",
        R"(allowed_networks[0]: expected a string ("10.0.0.0/8"))"},
-      {R"({"endpoints": [)" + endpoint + R"(}], "allow_proxy": "yes"})", "allow_proxy: expected true or false"},
+      {R"({"endpoints": [)" + endpoint + R"(}], "allow_proxy": "yes"})",
+       "allow_proxy: expected true or false"},
       {R"({"endpoints": [)" + endpoint + R"(, "allow_private_network": 1}]})",
        "endpoints[0].allow_private_network: expected true or false"},
       {R"({"endpoints": [)" + endpoint + R"(, "proxy": "http://127.0.0.1:3128"}]})",
@@ -390,16 +423,18 @@ TEST_CASE("every spelling of a loopback address is blocked", "[integration][netw
   CHECK(server.request_count() == 0);
 }
 
-TEST_CASE("the unspecified address 0.0.0.0, which reaches this machine, is blocked even with "
-          "allow_private_network",
-          "[integration][network]") {
+TEST_CASE(
+    "the unspecified address 0.0.0.0, which reaches this machine, is blocked even with "
+    "allow_private_network",
+    "[integration][network]") {
   HttpTestServer server;
   WebhookClient client;
   Request request = local_request(url_on("0.0.0.0", server.port()));
   request.options.allow_private_network = true;
   const Outcome outcome = client.send(request);
   CHECK(outcome.error == TransportError::blocked);
-  CHECK(outcome.error_message == "0.0.0.0 is an unspecified address (0.0.0.0/8); allow it with allowed_networks");
+  CHECK(outcome.error_message ==
+        "0.0.0.0 is an unspecified address (0.0.0.0/8); allow it with allowed_networks");
   CHECK(server.connection_count() == 0);
 }
 
@@ -436,9 +471,10 @@ TEST_CASE("a public-looking name that resolves to a loopback address is blocked 
   curl_slist_free_all(resolve);
 }
 
-TEST_CASE("a kept-alive connection opened for a request that allowed private networks is not reused "
-          "by one that does not",
-          "[integration][network]") {
+TEST_CASE(
+    "a kept-alive connection opened for a request that allowed private networks is not reused "
+    "by one that does not",
+    "[integration][network]") {
   HttpTestServer server;
   detail::Transfer transfer;
   Request allowed = local_request(server.url());
@@ -469,9 +505,10 @@ TEST_CASE("a proxy needs allow_proxy, and its own address is checked", "[integra
     WebhookClient client;
     const Outcome outcome = client.send(request);
     CHECK(outcome.error == TransportError::invalid_request);
-    CHECK(outcome.error_message == "proxy \"" + request.options.proxy +
-                                       "\": a proxy is used only with allow_proxy (NetworkGuard::allow_proxy, "
-                                       "\"allow_proxy\": true in a rules file)");
+    CHECK(outcome.error_message ==
+          "proxy \"" + request.options.proxy +
+              "\": a proxy is used only with allow_proxy (NetworkGuard::allow_proxy, "
+              "\"allow_proxy\": true in a rules file)");
     CHECK(proxy.connections() == 0);
   }
   SECTION("with allow_proxy, a proxy on a loopback address is blocked") {
@@ -491,10 +528,11 @@ TEST_CASE("a proxy needs allow_proxy, and its own address is checked", "[integra
     endpoint.options.proxy = request.options.proxy;
     DispatcherOptions options;
     options.endpoints = {endpoint};
-    CHECK_THROWS_MATCHES(Dispatcher(options), ConfigError,
-                         Catch::Message("endpoint \"proxied\": proxy \"" + request.options.proxy +
-                                        "\": a proxy is used only with allow_proxy (NetworkGuard::allow_proxy, "
-                                        "\"allow_proxy\": true in a rules file)"));
+    CHECK_THROWS_MATCHES(
+        Dispatcher(options), ConfigError,
+        Catch::Message("endpoint \"proxied\": proxy \"" + request.options.proxy +
+                       "\": a proxy is used only with allow_proxy (NetworkGuard::allow_proxy, "
+                       "\"allow_proxy\": true in a rules file)"));
     options.endpoints.clear();
     Dispatcher dispatcher(options);
     CHECK_THROWS_AS(dispatcher.upsert_endpoint(endpoint), ConfigError);
@@ -555,6 +593,7 @@ TEST_CASE("a Dispatcher ends a blocked delivery at once as rejected, naming the 
     bad.network.allowed_networks = {"127.0.0.0/33"};
     CHECK_THROWS_MATCHES(
         Dispatcher(bad), ConfigError,
-        Catch::Message(R"(network.allowed_networks[0]: network "127.0.0.0/33": prefix length must be 0 to 32)"));
+        Catch::Message(
+            R"(network.allowed_networks[0]: network "127.0.0.0/33": prefix length must be 0 to 32)"));
   }
 }

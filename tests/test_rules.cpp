@@ -295,12 +295,15 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
           "[integration][rules][cli]") {
   HttpTestServer all_server, incidents_server;
   const TempDir dir;
-  const std::string rules = dir.write("rules.json",
-                                      R"({"endpoints": [
-      {"name": "all", "url": ")" + all_server.url() +
-                                          R"(", "secret": "first-rules-secret", "allow_http": true, "allow_private_network": true},
-      {"name": "incidents", "url": ")" + incidents_server.url() +
-                                          R"(", "secret": "second-rules-secret", "allow_http": true, "allow_private_network": true,
+  const std::string rules =
+      dir.write("rules.json",
+                R"({"endpoints": [
+      {"name": "all", "url": ")" +
+                    all_server.url() +
+                    R"(", "secret": "first-rules-secret", "allow_http": true, "allow_private_network": true},
+      {"name": "incidents", "url": ")" +
+                    incidents_server.url() +
+                    R"(", "secret": "second-rules-secret", "allow_http": true, "allow_private_network": true,
        "events": ["incident.*"]}],
     "retry": {"max_attempts": 2, "initial_delay_ms": 10}})");
 
@@ -357,9 +360,10 @@ TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a cr
 
 TEST_CASE("the CLI sends one test webhook and says what happened", "[integration][rules][cli]") {
   HttpTestServer server;
-  const ProcessResult ok = run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--allow-private-network", "--test",
-                                        "--type", "monitor.down", "--header", "X-Team: ops"},
-                                       {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
+  const ProcessResult ok =
+      run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--allow-private-network",
+                   "--test", "--type", "monitor.down", "--header", "X-Team: ops"},
+                  {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
   INFO(ok.err);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.rfind("{\"status\":200,\"error\":null,\"latency_ms\":", 0) == 0);
@@ -369,8 +373,9 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[integration
   CHECK(*find_header(got.headers, "X-StatusStack-Test") == "true");
   CHECK(Verifier("secret-from-the-environment").verify_request(got.headers, got.body));
 
-  const ProcessResult refused = run_process({SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"),
-                                             "--secret", "a-long-random-secret", "--allow-http", "--allow-private-network", "--test"});
+  const ProcessResult refused =
+      run_process({SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"), "--secret", "a-long-random-secret",
+                   "--allow-http", "--allow-private-network", "--test"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
 

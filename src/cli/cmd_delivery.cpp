@@ -172,7 +172,8 @@ void run_send(const SendOptions& options) {
   const Endpoint endpoint = endpoint_from(options);
   NetworkGuard guard;
   for (const std::string& cidr : options.allowed_networks) {
-    if (auto network = parse_network(cidr); !network) fail(exit_usage, "--allow-network: " + network.error().message);
+    if (auto network = parse_network(cidr); !network)
+      fail(exit_usage, "--allow-network: " + network.error().message);
   }
   guard.allowed_networks = options.allowed_networks;
   WebhookClient client(std::move(guard));

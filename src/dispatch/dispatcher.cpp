@@ -139,8 +139,8 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
   }
   endpoints_ = std::move(registered);
   for (std::size_t i = 0; i < loops; ++i) {
-    loops_.push_back(
-        std::make_unique<IoLoop>(*core_, i, parts.transport ? parts.transport() : make_curl_transport(network_)));
+    loops_.push_back(std::make_unique<IoLoop>(
+        *core_, i, parts.transport ? parts.transport() : make_curl_transport(network_)));
   }
   // A durable store's final states come back to their loop once written, for the report.
   core_->store->on_committed = [this](std::vector<Final>& finals) {

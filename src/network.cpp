@@ -269,7 +269,8 @@ Result<IpNetwork> parse_network(std::string_view cidr) {
     network.prefix_length = prefix;
   }
   IpNetwork first = network;
-  for (std::size_t bit = static_cast<std::size_t>(network.prefix_length); bit < address->size * 8U; ++bit) {
+  for (std::size_t bit = static_cast<std::size_t>(network.prefix_length);
+       bit < std::size_t{address->size} * 8; ++bit) {
     first.address.bytes[bit / 8] =
         static_cast<std::uint8_t>(first.address.bytes[bit / 8] & ~(0x80U >> (bit % 8)));
   }

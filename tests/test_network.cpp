@@ -52,7 +52,7 @@ std::string url_on(const std::string& host, int port) {
   return "http://" + host + ":" + std::to_string(port) + "/hook";
 }
 
-const std::string loopback_block =
+constexpr const char* loopback_block =
     "127.0.0.1 is a loopback address (127.0.0.0/8); allow it with allow_private_network or allowed_networks";
 
 }  // namespace
@@ -331,7 +331,7 @@ TEST_CASE("a blocked outcome is final: not retryable", "[unit][network]") {
   outcome.error = TransportError::blocked;
   outcome.error_message = loopback_block;
   CHECK_FALSE(outcome.retryable());
-  CHECK(outcome.describe() == "blocked: " + loopback_block);
+  CHECK(outcome.describe() == std::string("blocked: ") + loopback_block);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ TEST_CASE("by default a request to the local receiver is blocked and nothing rea
   const Outcome outcome = client.send(local_request(server.url()));
   CHECK(outcome.error == TransportError::blocked);
   CHECK(outcome.error_message == loopback_block);
-  CHECK(outcome.describe() == "blocked: " + loopback_block);
+  CHECK(outcome.describe() == std::string("blocked: ") + loopback_block);
   CHECK(outcome.status == 0);
   CHECK_FALSE(outcome.retryable());
   CHECK(server.request_count() == 0);
@@ -569,7 +569,7 @@ TEST_CASE("a Dispatcher ends a blocked delivery at once as rejected, naming the 
   CHECK(report.attempts == 1);
   CHECK(report.last.error == TransportError::blocked);
   CHECK(report.last.error_message == loopback_block);
-  CHECK(report.detail == "blocked: " + loopback_block);
+  CHECK(report.detail == std::string("blocked: ") + loopback_block);
   const auto attempts = recorder.all_attempts();
   REQUIRE(attempts.size() == 1);
   CHECK_FALSE(attempts[0].retry_in.has_value());

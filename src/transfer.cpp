@@ -264,9 +264,9 @@ Outcome Transfer::finish(CURLcode code) {
   if (outcome.error != TransportError::none) {
     outcome.error_message = error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code);
   }
-  // A refused socket fails the connection; a refused kept-alive connection aborts the request.
-  // Another failure after a refused address (the next address of the name failed for its own
-  // reason, after connecting) is that failure.
+  // A refused socket fails the connection (when no other address of the name connected); a refused
+  // kept-alive connection aborts the request. A failure after another address did connect (a
+  // timeout, a reset) stays that failure.
   if (blocked_ && (code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK)) {
     outcome.error = TransportError::blocked;
     outcome.error_message = describe_block(blocked_->address, blocked_->verdict);

@@ -41,6 +41,7 @@ std::unique_ptr<ssw::Dispatcher> make_dispatcher() {
   endpoint.url = silent().url();
   endpoint.secret = "bench-secret-0123456789abcdef0123456789";
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   endpoint.options.timeout = std::chrono::minutes(5);
   endpoint.options.connect_timeout = std::chrono::minutes(5);
   ssw::DispatcherOptions options;
@@ -133,6 +134,7 @@ void MakeSignedRequest600(benchmark::State& state) {
   endpoint.url = silent().url();
   endpoint.secret = "bench-secret-0123456789abcdef0123456789";
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   for (auto _ : state)
     benchmark::DoNotOptimize(ssw::make_signed_request(event(), endpoint, "dlv_0123456789abcdefghjkmnpqrs"));
   state.SetItemsProcessed(state.iterations());

@@ -332,6 +332,7 @@ ssw::DispatcherOptions options_for(const std::string& url, const std::string& st
   endpoint.secret = secret;
   endpoint.max_in_flight = max_in_flight;
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   endpoint.options.timeout = std::chrono::seconds(60);
   options.endpoints = {endpoint};
   options.retry.max_attempts = 1;

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     endpoint.secret = "bench-secret-0123456789abcdef0123456789";
     endpoint.max_in_flight = std::max<std::size_t>(1, concurrency / endpoints);
     endpoint.options.allow_http = url.rfind("http://", 0) == 0;
+    endpoint.options.allow_private_network = true;  // the receiver under test is usually on this machine
     endpoint.options.ca_file = flags.text("cacert");
     options.endpoints.push_back(endpoint);
   }

@@ -4,7 +4,7 @@
 # target's name without "fuzz_") with its dictionary tests/fuzz/<name>.dict when there is one.
 #
 # SECONDS is the whole run, shared evenly by the targets that run (at least 1 s each): `fuzz.sh 60`
-# gives each of the 7 targets 8 s. Name targets to run only those (`fuzz.sh 600 fuzz_url` gives
+# gives each of the 8 targets 7 s. Name targets to run only those (`fuzz.sh 600 fuzz_url` gives
 # fuzz_url ten minutes). New interesting inputs go to build/fuzz/corpus/<name> (never the
 # repository) and are reused by the next run. A target that crashes, leaks, times out or breaks an
 # invariant leaves its input in build/fuzz/crash-<target>/ (crash-*, leak-*, timeout-*, ...), the
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all_targets=(fuzz_parse_event fuzz_parse_rules fuzz_retry_after fuzz_signature_headers fuzz_vendor_answer
-             fuzz_url fuzz_store_rows)
+             fuzz_url fuzz_network fuzz_store_rows)
 
 seconds="${1:-60}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then

@@ -2,6 +2,7 @@
 
 #include "dispatch/decide.hpp"
 
+#include "network_guard.hpp"
 #include "transfer.hpp"
 
 #include <curl/curl.h>
@@ -43,6 +44,7 @@ const char* to_string(TransportError error) noexcept {
     case TransportError::reset: return "reset";
     case TransportError::malformed_response: return "malformed_response";
     case TransportError::too_large: return "too_large";
+    case TransportError::blocked: return "blocked";
     case TransportError::other: return "other";
   }
   return "other";
@@ -285,10 +287,24 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
 }
 
 struct WebhookClient::Impl {
+  explicit Impl(detail::NetworkPolicyPtr network_policy)
+      : policy(std::move(network_policy)), transfer(policy) {}
+  detail::NetworkPolicyPtr policy;
   detail::Transfer transfer;
 };
 
-WebhookClient::WebhookClient() : impl_(std::make_unique<Impl>()) {}
+namespace {
+
+detail::NetworkPolicyPtr policy_or_throw(const NetworkGuard& guard) {
+  auto policy = detail::make_network_policy(guard);
+  if (!policy) throw ConfigError(std::move(policy).error());
+  return std::move(policy).value();
+}
+
+}  // namespace
+
+WebhookClient::WebhookClient() : impl_(std::make_unique<Impl>(detail::default_network_policy())) {}
+WebhookClient::WebhookClient(NetworkGuard guard) : impl_(std::make_unique<Impl>(policy_or_throw(guard))) {}
 WebhookClient::~WebhookClient() = default;
 WebhookClient::WebhookClient(WebhookClient&&) noexcept = default;
 WebhookClient& WebhookClient::operator=(WebhookClient&&) noexcept = default;
@@ -300,7 +316,14 @@ Outcome WebhookClient::send(const Request& request) {
     refused.error_message = valid.error().message;
     return refused;
   }
-  if (!impl_) impl_ = std::make_unique<Impl>();  // a moved-from client is usable again
+  // A moved-from client is usable again, with the default guard.
+  if (!impl_) impl_ = std::make_unique<Impl>(detail::default_network_policy());
+  if (auto allowed = detail::check_proxy_allowed(request.options, *impl_->policy); !allowed) {
+    Outcome refused;
+    refused.error = TransportError::invalid_request;
+    refused.error_message = allowed.error().message;
+    return refused;
+  }
   detail::Transfer& transfer = impl_->transfer;
   transfer.prepare(request);
   const CURLcode code = curl_easy_perform(transfer.handle());

@@ -190,6 +190,7 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, c
     }
   }
   reader.read_bool("allow_http", endpoint.options.allow_http, error);
+  reader.read_bool("allow_private_network", endpoint.options.allow_private_network, error);
   reader.read_bool("http2", endpoint.options.http2, error);
   reader.read_string("cacert", endpoint.options.ca_file, error);
   reader.read_string("proxy", endpoint.options.proxy, error);
@@ -276,6 +277,34 @@ std::optional<Error> read_breaker(const Value& json, CircuitBreakerPolicy& break
   return std::nullopt;
 }
 
+// The top-level "allowed_networks" and "allow_proxy" (DispatcherOptions::network), checked against
+// the endpoints already read: a proxy needs "allow_proxy".
+std::optional<Error> read_network(ObjectReader& reader, DispatcherOptions& options) {
+  std::optional<Error> error;
+  reader.read_bool("allow_proxy", options.network.allow_proxy, error);
+  if (error) return error;
+  if (const Value* networks = reader.find("allowed_networks")) {
+    if (!networks->IsArray())
+      return field_error("allowed_networks", "expected an array of networks (\"10.0.0.0/8\")");
+    for (rapidjson::SizeType i = 0; i < networks->Size(); ++i) {
+      const std::string field = "allowed_networks[" + std::to_string(i) + "]";
+      const Value& entry = (*networks)[i];
+      if (!entry.IsString()) return field_error(field, "expected a string (\"10.0.0.0/8\")");
+      const std::string_view text(entry.GetString(), entry.GetStringLength());
+      if (auto network = parse_network(text); !network) return field_error(field, network.error().message);
+      options.network.allowed_networks.emplace_back(text);
+    }
+  }
+  if (!options.network.allow_proxy) {
+    for (std::size_t i = 0; i < options.endpoints.size(); ++i) {
+      if (options.endpoints[i].options.proxy.empty()) continue;
+      return field_error("endpoints[" + std::to_string(i) + "].proxy",
+                         "a proxy is used only with \"allow_proxy\": true at the top level");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<DispatcherOptions> parse_rules(std::string_view json) {
@@ -323,6 +352,7 @@ Result<DispatcherOptions> parse_rules(std::string_view json) {
   reader.read_count("io_threads", 1, 64, io_threads, error);
   options.io_threads = static_cast<unsigned>(io_threads);
   if (error) return *error;
+  if (auto bad = read_network(reader, options)) return *bad;
   if (auto unknown = reader.unknown_members()) return *unknown;
   return options;
 }

@@ -2,8 +2,12 @@
 
 #include <statusstack/webhooks/version.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <string_view>
@@ -72,7 +76,8 @@ void ensure_curl_initialized() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-Transfer::Transfer() {
+Transfer::Transfer(NetworkPolicyPtr policy) : policy_(std::move(policy)) {
+  if (!policy_) policy_ = default_network_policy();
   ensure_curl_initialized();
   easy_ = curl_easy_init();
   if (easy_ == nullptr) throw std::bad_alloc();
@@ -91,6 +96,12 @@ Transfer::Transfer() {
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_TCP_NODELAY, 1L);
+  // Every address is checked once connected to (after DNS, the proxy's too), and again before each
+  // request on a kept-alive connection.
+  curl_easy_setopt(easy_, CURLOPT_OPENSOCKETFUNCTION, &Transfer::on_open_socket);
+  curl_easy_setopt(easy_, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_PREREQFUNCTION, &Transfer::on_prereq);
+  curl_easy_setopt(easy_, CURLOPT_PREREQDATA, this);
 
   // Remember the built-in trust store so a request without a CA file gets it back after one with.
   const char* text = nullptr;
@@ -131,6 +142,8 @@ void Transfer::prepare(const std::string& url, HttpMethod method, const Headers&
   response_ = Outcome{};
   body_limit_ = options.max_response_body;
   error_buffer_[0] = '\0';
+  allow_private_network_ = options.allow_private_network;
+  blocked_.reset();
 
   curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body.data());
@@ -153,6 +166,45 @@ void Transfer::prepare(const std::string& url, HttpMethod method, const Headers&
   curl_easy_setopt(
       easy_, CURLOPT_HTTP_VERSION,
       options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS) : static_cast<long>(CURL_HTTP_VERSION_1_1));
+}
+
+curl_socket_t Transfer::on_open_socket(void* self, curlsocktype /*purpose*/,
+                                       curl_sockaddr* address) noexcept {
+  auto& transfer = *static_cast<Transfer*>(self);
+  IpAddress ip;
+  const auto* raw = reinterpret_cast<const unsigned char*>(&address->addr);
+  if (address->family == AF_INET && address->addrlen >= sizeof(sockaddr_in)) {
+    sockaddr_in in{};
+    std::memcpy(&in, raw, sizeof in);
+    std::memcpy(ip.bytes.data(), &in.sin_addr, 4);
+    ip.size = 4;
+  } else if (address->family == AF_INET6 && address->addrlen >= sizeof(sockaddr_in6)) {
+    sockaddr_in6 in6{};
+    std::memcpy(&in6, raw, sizeof in6);
+    std::memcpy(ip.bytes.data(), &in6.sin6_addr, 16);
+    ip.size = 16;
+  } else {
+    return CURL_SOCKET_BAD;  // no other kind of socket is ever meant (no Unix sockets)
+  }
+  if (const auto refused = transfer.policy_->refuses(ip, transfer.allow_private_network_)) {
+    transfer.blocked_ = Blocked{ip, *refused};
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+int Transfer::on_prereq(void* self, char* primary_ip, char* /*local_ip*/, int /*primary_port*/,
+                        int /*local_port*/) noexcept {
+  auto& transfer = *static_cast<Transfer*>(self);
+  std::string_view text = primary_ip != nullptr ? std::string_view(primary_ip) : std::string_view();
+  text = text.substr(0, text.find('%'));  // a link-local address's zone ("fe80::1%eth0")
+  const auto ip = parse_address(text);
+  if (!ip) return CURL_PREREQFUNC_ABORT;
+  if (const auto refused = transfer.policy_->refuses(*ip, transfer.allow_private_network_)) {
+    transfer.blocked_ = Blocked{*ip, *refused};
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
 }
 
 size_t Transfer::on_header(char* data, size_t size, size_t count, void* self) noexcept {
@@ -211,6 +263,13 @@ Outcome Transfer::finish(CURLcode code) {
   outcome.status = static_cast<int>(status);
   if (outcome.error != TransportError::none) {
     outcome.error_message = error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code);
+  }
+  // A refused socket fails the connection (when no other address of the name connected); a refused
+  // kept-alive connection aborts the request. A failure after another address did connect (a
+  // timeout, a reset) stays that failure.
+  if (blocked_ && (code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK)) {
+    outcome.error = TransportError::blocked;
+    outcome.error_message = describe_block(blocked_->address, blocked_->verdict);
   }
 
   outcome.timings.dns = info_time(easy_, CURLINFO_NAMELOOKUP_TIME_T);

@@ -4,9 +4,13 @@
 // curl_easy_perform) and the Dispatcher (many at once on a curl multi handle).
 
 #include <statusstack/webhooks/client.hpp>
+#include <statusstack/webhooks/export.hpp>
+
+#include "network_guard.hpp"
 
 #include <curl/curl.h>
 
+#include <optional>
 #include <string>
 
 namespace statusstack::webhooks::detail {
@@ -19,11 +23,18 @@ void ensure_curl_initialized();
 const std::string& user_agent();
 
 /// A libcurl easy handle configured once with the library's fixed rules (http/https only, no
-/// redirects, TLS verification on, no proxy from the environment, no `Expect: 100-continue`), then
-/// reused request after request so its connections stay alive. Not thread-safe; not copyable.
-class Transfer {
+/// redirects, TLS verification on, no proxy from the environment, no `Expect: 100-continue`, every
+/// address checked by the network policy), then reused request after request so its connections
+/// stay alive. Not thread-safe; not copyable. Exported for the tests, which set libcurl options of
+/// their own on handle() (CURLOPT_RESOLVE, to map a name to a loopback address): a test-only seam.
+///
+/// The network policy is applied twice: CURLOPT_OPENSOCKETFUNCTION refuses to open a socket to an
+/// address it does not allow (the receiver's, or the proxy's, after DNS), and
+/// CURLOPT_PREREQFUNCTION checks the connection's address again before each request, for a kept-alive
+/// connection opened by an earlier request whose options allowed more.
+class STATUSSTACK_WEBHOOKS_EXPORT Transfer {
  public:
-  Transfer();
+  explicit Transfer(NetworkPolicyPtr policy = default_network_policy());
   ~Transfer();
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
@@ -38,14 +49,25 @@ class Transfer {
   /// bytes of `body` must outlive the transfer; headers are copied.
   void prepare(const std::string& url, HttpMethod method, const Headers& headers, std::string_view body,
                const RequestOptions& options);
-  /// Builds the outcome of the finished transfer from libcurl's result code and what was received.
+  /// Builds the outcome of the finished transfer from libcurl's result code and what was received;
+  /// a transfer that failed after the policy refused an address is TransportError::blocked.
   Outcome finish(CURLcode code);
 
  private:
+  struct Blocked {
+    IpAddress address;
+    AddressVerdict verdict;
+  };
+  static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address) noexcept;
+  static int on_prereq(void* self, char* primary_ip, char* local_ip, int primary_port,
+                       int local_port) noexcept;
   static size_t on_header(char* data, size_t size, size_t count, void* self) noexcept;
   static size_t on_body(char* data, size_t size, size_t count, void* self) noexcept;
   void set_header_list(const Headers& headers);
 
+  NetworkPolicyPtr policy_;
+  bool allow_private_network_ = false;  // the current request's RequestOptions::allow_private_network
+  std::optional<Blocked> blocked_;      // the last address refused during the current request
   CURL* easy_ = nullptr;
   curl_slist* header_list_ = nullptr;
   std::string default_ca_file_;

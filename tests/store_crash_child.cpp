@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   endpoint.url = argv[3];
   endpoint.secret = "crash-test-secret-0123456789";
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   endpoint.options.timeout = std::chrono::seconds(5);
   endpoint.max_in_flight = 8;
   DispatcherOptions options;

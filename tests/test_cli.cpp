@@ -110,9 +110,9 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
   SECTION("pagerduty: a monitor.down opens an alert under its dedup_key") {
     FakePagerDuty pagerduty;
     const Event down = example_event(EventType::monitor_down);
-    const ProcessResult run =
-        run_cli({"send", "--format", "pagerduty", "--routing-key", routing_key, "--url", pagerduty.url(),
-                 "--allow-http", "--event-file", dir.write("down.json", to_json(down))});
+    const ProcessResult run = run_cli({"send", "--format", "pagerduty", "--routing-key", routing_key, "--url",
+                                       pagerduty.url(), "--allow-http", "--allow-private-network",
+                                       "--event-file", dir.write("down.json", to_json(down))});
     INFO(run.err);
     CHECK(run.exit_code == 0);
     CHECK(run.out.rfind("{\"status\":202,\"error\":null,", 0) == 0);
@@ -127,16 +127,17 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
   SECTION("datadog: the API key goes in DD-API-KEY, the receipt is the event's id_str") {
     FakeDatadog datadog;
     datadog.set_expected_api_key("dd-api-key-1");
-    const ProcessResult run =
-        run_cli({"send", "--format", "datadog", "--api-key", "dd-api-key-1", "--site", "EU", "--url",
-                 datadog.url(), "--allow-http", "--test", "--type", "incident.created"});
+    const ProcessResult run = run_cli({"send", "--format", "datadog", "--api-key", "dd-api-key-1", "--site",
+                                       "EU", "--url", datadog.url(), "--allow-http",
+                                       "--allow-private-network", "--test", "--type", "incident.created"});
     INFO(run.err);
     CHECK(run.exit_code == 0);
     REQUIRE(datadog.event_ids().size() == 1);
     CHECK(field_of(run.out, "receipt") == datadog.event_ids().front());
 
-    const ProcessResult refused = run_cli({"send", "--format", "datadog", "--api-key", "another-key", "--url",
-                                           datadog.url(), "--allow-http", "--test"});
+    const ProcessResult refused =
+        run_cli({"send", "--format", "datadog", "--api-key", "another-key", "--url", datadog.url(),
+                 "--allow-http", "--allow-private-network", "--test"});
     CHECK(refused.exit_code == 1);
     CHECK(refused.out.rfind("{\"status\":403,\"error\":null,", 0) == 0);
     CHECK(field_of(refused.out, "detail") == "Forbidden");
@@ -145,7 +146,7 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
   SECTION("a secret, when given, signs a vendor request as well") {
     FakePagerDuty pagerduty;
     const ProcessResult run = run_cli({"send", "--format", "pagerduty", "--routing-key", routing_key, "--url",
-                                       pagerduty.url(), "--allow-http", "--test"},
+                                       pagerduty.url(), "--allow-http", "--allow-private-network", "--test"},
                                       {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
     CHECK(run.exit_code == 0);
     const RecordedRequest got = pagerduty.exchanges().at(0).request;
@@ -156,7 +157,8 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
     const std::string url = refused.url("/");
     const auto error_of = [&url](std::vector<std::string> args) {
       args.insert(args.begin(), "send");
-      for (const char* common : {"--url", url.c_str(), "--allow-http", "--test"}) args.emplace_back(common);
+      for (const char* common : {"--url", url.c_str(), "--allow-http", "--allow-private-network", "--test"})
+        args.emplace_back(common);
       const ProcessResult run = run_cli(args, {"STATUSSTACK_WEBHOOK_SECRET=a-long-random-secret"});
       CHECK(run.exit_code == 2);
       CHECK(run.out.empty());
@@ -182,12 +184,51 @@ TEST_CASE("send delivers the PagerDuty and Datadog formats and prints the vendor
   }
 }
 
+TEST_CASE("send refuses a receiver on this machine unless --allow-private-network or --allow-network",
+          "[integration][cli][network]") {
+  HttpTestServer server;
+  const auto run_send = [&server](std::vector<std::string> args) {
+    args.insert(args.begin(), {"send", "--url", server.url(), "--allow-http", "--test", "--secret",
+                               "a-long-random-secret"});
+    return run_cli(args);
+  };
+  const ProcessResult blocked = run_send({});
+  CHECK(blocked.exit_code == 1);
+  CHECK(blocked.out.find(R"("error":"blocked: 127.0.0.1 is a loopback address (127.0.0.0/8); allow it with )"
+                         R"(allow_private_network or allowed_networks")") != std::string::npos);
+  CHECK(server.connection_count() == 0);
+
+  const ProcessResult other_network = run_send({"--allow-network", "10.0.0.0/8", "--allow-network", "::1"});
+  CHECK(other_network.exit_code == 1);
+  CHECK(other_network.out.find(R"("error":"blocked: )") != std::string::npos);
+  CHECK(server.connection_count() == 0);
+
+  const ProcessResult by_network =
+      run_send({"--allow-network", "10.0.0.0/8", "--allow-network", "127.0.0.0/8"});
+  CHECK(by_network.exit_code == 0);
+  CHECK(server.request_count() == 1);
+  const ProcessResult by_switch = run_send({"--allow-private-network"});
+  CHECK(by_switch.exit_code == 0);
+  CHECK(server.request_count() == 2);
+
+  const ProcessResult bad = run_send({"--allow-network", "127.0.0.1/8"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err ==
+        "statusstack-webhook: --allow-network: network \"127.0.0.1/8\": host bits are set beyond the "
+        "prefix (the network is 127.0.0.0/8)\n");
+  CHECK(server.request_count() == 2);
+
+  const ProcessResult help = run_cli({"send", "--help"});
+  CHECK(help.out.find("--allow-private-network") != std::string::npos);
+  CHECK(help.out.find("--allow-network") != std::string::npos);
+}
+
 TEST_CASE("send errors never show a header value or a key", "[integration][cli]") {
   const RefusedPort nobody;  // connections to it are refused
   const std::string url = nobody.url("/");
   const auto run_send = [&url](std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {"send", "--url", url, "--allow-http", "--test", "--secret", "a-long-random-secret"});
+    args.insert(args.begin(), {"send", "--url", url, "--allow-http", "--allow-private-network", "--test",
+                               "--secret", "a-long-random-secret"});
     return run_cli(args);
   };
   const ProcessResult no_colon = run_send({"--header", "Authorization Bearer TOPSECRET"});
@@ -214,8 +255,8 @@ TEST_CASE("send errors never show a header value or a key", "[integration][cli]"
   const ProcessResult refused =
       run_cli({"send", "--url",
                "http://alice:TOPSECRET@127.0.0.1:" + std::to_string(nobody.port()) + "/?token=TOPSECRET",
-               "--allow-http", "--test", "--secret", "a-long-random-secret", "--header",
-               "Authorization: Bearer TOPSECRET"});
+               "--allow-http", "--allow-private-network", "--test", "--secret", "a-long-random-secret",
+               "--header", "Authorization: Bearer TOPSECRET"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
   CHECK(refused.out.find("TOPSECRET") == std::string::npos);
@@ -289,14 +330,15 @@ TEST_CASE(
   constexpr std::size_t deliveries = 2 * events;
   const TempDir dir;
   const auto rules_with = [&](std::size_t max_pending) {
-    return dir.write("rules.json",
-                     R"({"endpoints": [
+    return dir.write(
+        "rules.json",
+        R"({"endpoints": [
         {"name": "slow", "url": ")" +
-                         slow.url() +
-                         R"(", "secret": "first-cli-rules-secret", "allow_http": true, "max_in_flight": 1},
+            slow.url() +
+            R"(", "secret": "first-cli-rules-secret", "allow_http": true, "allow_private_network": true, "max_in_flight": 1},
         {"name": "unavailable", "url": ")" +
-                         unavailable.url() +
-                         R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
+            unavailable.url() +
+            R"(", "secret": "second-cli-rules-secret", "allow_http": true, "allow_private_network": true}],
       "retry": {"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0},
       "breaker": {"failure_threshold": 0},
       "max_pending": )" + std::to_string(max_pending) +

@@ -67,8 +67,9 @@ TEST_CASE("sign, verify and send read the secret from --secret-file, a file or s
   }
   SECTION("send: the request is signed with the file's secret") {
     HttpTestServer server;
-    const ProcessResult run = run_cli({"send", "--url", server.url(), "--allow-http", "--test",
-                                       "--secret-file", dir.write("secret", first_secret + "\n")});
+    const ProcessResult run =
+        run_cli({"send", "--url", server.url(), "--allow-http", "--allow-private-network", "--test",
+                 "--secret-file", dir.write("secret", first_secret + "\n")});
     INFO(run.err);
     CHECK(run.exit_code == 0);
     REQUIRE(server.requests().size() == 1);
@@ -136,15 +137,16 @@ TEST_CASE("sign and send refuse a secret under 16 bytes unless --allow-short-sec
   CHECK(verify.exit_code == 0);
 
   HttpTestServer server;
-  const ProcessResult send =
-      run_cli({"send", "--url", server.url(), "--allow-http", "--test", "--secret", short_secret});
+  const ProcessResult send = run_cli({"send", "--url", server.url(), "--allow-http",
+                                      "--allow-private-network", "--test", "--secret", short_secret});
   CHECK(send.exit_code == 2);
   CHECK(send.err ==
         "statusstack-webhook: endpoint \"cli\": secret: 5 bytes, at least 16 are needed (a legacy "
         "receiver's shorter secret needs allow_short_secret)\n");
   CHECK(server.request_count() == 0);
-  const ProcessResult legacy = run_cli({"send", "--url", server.url(), "--allow-http", "--test", "--secret",
-                                        short_secret, "--allow-short-secret"});
+  const ProcessResult legacy =
+      run_cli({"send", "--url", server.url(), "--allow-http", "--allow-private-network", "--test", "--secret",
+               short_secret, "--allow-short-secret"});
   CHECK(legacy.exit_code == 0);
   REQUIRE(server.request_count() == 1);
   for (const ProcessResult* run : {&sign, &standard, &send, &legacy}) {

@@ -72,7 +72,8 @@ std::string write_rules(
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     if (i > 0) text += ",";
     text += R"({"name": ")" + endpoints[i].first + R"(", "url": ")" + endpoints[i].second +
-            R"(", "secret": "s3cret-for-the-store", "allow_http": true)" + endpoint_extra + "}";
+            R"(", "secret": "s3cret-for-the-store", "allow_http": true, "allow_private_network": true)" +
+            endpoint_extra + "}";
   }
   return dir.write("rules.json", text + R"(], "retry": )" + retry + "}");
 }

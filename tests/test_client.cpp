@@ -22,6 +22,7 @@ Request local_post(const std::string& url, std::string body = R"({"hello":"world
   request.body = std::move(body);
   request.headers = {{"Content-Type", "application/json"}};
   request.options.allow_http = true;
+  request.options.allow_private_network = true;
   return request;
 }
 

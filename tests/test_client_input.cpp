@@ -74,6 +74,7 @@ TEST_CASE("a Retry-After date in the year 9999 saturates instead of overflowing"
     Request request;
     request.url = server.url();
     request.options.allow_http = true;
+    request.options.allow_private_network = true;
     const Outcome outcome = client.send(request);
     CHECK(outcome.status == 503);
     REQUIRE(outcome.retry_after.has_value());

@@ -101,6 +101,7 @@ Request signed_request(const std::string& url, const std::string& secret, const 
   endpoint.url = url;
   endpoint.secret = secret;
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   endpoint.options.timeout = 5s;
   return make_signed_request(example_event(EventType::monitor_down), endpoint, delivery_id);
 }
@@ -469,6 +470,7 @@ TEST_CASE("the dispatch() errors docs/troubleshooting.md quotes are the ones giv
   endpoint.url = refused.url();
   endpoint.secret = "a-long-random-secret";
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   DispatcherOptions options;
   options.endpoints = {endpoint};
   options.max_pending = 1;
@@ -502,6 +504,7 @@ TEST_CASE("a receiver's 400 and a redirect read in a report as docs/troubleshoot
   endpoint.url = receiver.url();
   endpoint.secret = "a-long-random-secret";
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   Endpoint redirected = endpoint;
   redirected.name = "moved";
   redirected.url = moved.url();
@@ -542,6 +545,7 @@ Endpoint local_endpoint(const std::string& name, const std::string& url) {
   endpoint.url = url;
   endpoint.secret = "a-long-random-secret";
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   return endpoint;
 }
 
@@ -871,15 +875,17 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
   };
   SECTION("nothing listens") {
     const RefusedPort refused;
-    check({"--url", refused.url(), "--allow-http", "--test"});
+    check({"--url", refused.url(), "--allow-http", "--allow-private-network", "--test"});
   }
   SECTION("no answer in time") {
     HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
-    check({"--url", slow.url("/slow"), "--allow-http", "--test", "--timeout-ms", "1000"});
+    check({"--url", slow.url("/slow"), "--allow-http", "--allow-private-network", "--test", "--timeout-ms",
+           "1000"});
   }
   SECTION("https:// to a port that speaks plain HTTP") {
     HttpTestServer plain;
-    check({"--url", "https://127.0.0.1:" + std::to_string(plain.port()) + "/hook", "--test"});
+    check({"--url", "https://127.0.0.1:" + std::to_string(plain.port()) + "/hook", "--allow-private-network",
+           "--test"});
   }
   SECTION("TLS verification") {
     const TestCertificates certs;
@@ -890,16 +896,26 @@ TEST_CASE("the connection and TLS errors docs/troubleshooting.md quotes are the 
       INFO(error);
       CHECK(documented("docs/troubleshooting.md", "| `" + error + "` |"));
     };
-    table_row({"--url", tls.url(), "--test"});  // a private CA the system does not trust
-    table_row({"--url", wrong_host.url(), "--test", "--cacert", certs.ca_file()});
-    table_row({"--url", tls.url(), "--test", "--cacert", "nonexistent.pem"});
-    CHECK(send_error({"--url", tls.url("/ok"), "--test", "--cacert", certs.ca_file()}, env).find("exit 0") ==
-          0);
+    // a private CA the system does not trust
+    table_row({"--url", tls.url(), "--allow-private-network", "--test"});
+    table_row({"--url", wrong_host.url(), "--allow-private-network", "--test", "--cacert", certs.ca_file()});
+    table_row({"--url", tls.url(), "--allow-private-network", "--test", "--cacert", "nonexistent.pem"});
+    CHECK(
+        send_error(
+            {"--url", tls.url("/ok"), "--allow-private-network", "--test", "--cacert", certs.ca_file()}, env)
+            .find("exit 0") == 0);
+  }
+  SECTION("a receiver on this machine without --allow-private-network") {
+    HttpTestServer receiver;
+    check({"--url", receiver.url(), "--allow-http", "--test"});
+    CHECK(receiver.request_count() == 0);
+    CHECK(receiver.connection_count() == 0);
   }
   SECTION("a receiver that does not know the secret") {
     HttpTestServer receiver(verifying_handler("the-right-secret"));
-    const ProcessResult run = run_process({SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http",
-                                           "--test", "--secret", "the-wrong-secret"});
+    const ProcessResult run =
+        run_process({SSW_CLI_PATH, "send", "--url", receiver.url(), "--allow-http", "--allow-private-network",
+                     "--test", "--secret", "the-wrong-secret"});
     CHECK(run.exit_code == 1);
     const auto response = run.out.find(",\"response\"");
     REQUIRE(response != std::string::npos);
@@ -916,17 +932,22 @@ TEST_CASE("the reports and summaries docs/troubleshooting.md shows are the ones 
     return Reply{429, {{"Retry-After", "1"}}, "slow down", {}};
   });
   HttpTestServer slow([](const RecordedRequest&) { return Reply{200, {}, "late", 3s}; });
-  const std::string rules = dir.write("rules.json",
-                                      R"({"endpoints": [
-        {"name": "flaky", "url": ")" + failing.url("/500") +
-                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true},
-        {"name": "busy", "url": ")" + busy.url("/429") +
-                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true}],
+  const std::string rules = dir.write(
+      "rules.json",
+      R"({"endpoints": [
+        {"name": "flaky", "url": ")" +
+          failing.url("/500") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true},
+        {"name": "busy", "url": ")" +
+          busy.url("/429") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}],
         "retry": {"max_attempts": 3, "initial_delay_ms": 200, "max_delay_ms": 1000, "jitter": 0}})");
   const std::string slow_rules = dir.write(
-      "slow.json", R"({"endpoints": [
+      "slow.json",
+      R"({"endpoints": [
         {"name": "slow", "url": ")" +
-                       slow.url("/slow") + R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
+          slow.url("/slow") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}]})");
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::monitor_down)) + "\n");
 
@@ -951,10 +972,12 @@ TEST_CASE("the dispatch output the README shows, reports then a summary, is the 
           "[integration][docs][cli]") {
   TempDir dir;
   HttpTestServer receiver(verifying_handler("s3cret-for-the-docs"));
-  const std::string rules = dir.write("rules.json",
-                                      R"({"endpoints": [
-        {"name": "ops", "url": ")" + receiver.url("/hook") +
-                                          R"(", "secret": "s3cret-for-the-docs", "allow_http": true}]})");
+  const std::string rules = dir.write(
+      "rules.json",
+      R"({"endpoints": [
+        {"name": "ops", "url": ")" +
+          receiver.url("/hook") +
+          R"(", "secret": "s3cret-for-the-docs", "allow_http": true, "allow_private_network": true}]})");
   // The second line is not an event: it is skipped, and named on stderr.
   const std::string events =
       dir.write("events.jsonl", to_json(example_event(EventType::incident_created)) + "\n" +

@@ -53,6 +53,7 @@ Endpoint local_endpoint(const std::string& url) {
   endpoint.url = url;
   endpoint.secret = "it's a secret to everybody";
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   return endpoint;
 }
 

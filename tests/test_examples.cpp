@@ -40,6 +40,7 @@ Request signed_request(const std::string& url, const std::string& secret, const 
   endpoint.url = url;
   endpoint.secret = secret;
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   return make_signed_request(example_event(type), endpoint, delivery_id);
 }
 

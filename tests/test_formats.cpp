@@ -1119,6 +1119,7 @@ Outcome post(WebhookClient& client, const std::string& url, const FormattedReque
   request.headers = formatted.headers;
   request.headers.push_back({"Content-Type", "application/json"});
   request.options.allow_http = true;
+  request.options.allow_private_network = true;
   return client.send(request);
 }
 
@@ -1291,6 +1292,7 @@ TEST_CASE("the fakes serve HTTPS with the test certificates", "[integration][for
   request.body = format_event(example_event(EventType::incident_created), pagerduty_settings()).value().body;
   request.headers = {{"Content-Type", "application/json"}};
   request.options.ca_file = certs.ca_file();
+  request.options.allow_private_network = true;
   const Outcome outcome = client.send(request);
   CHECK(outcome.status == 202);
   CHECK(pagerduty.wait_for_answers(1, 1s));

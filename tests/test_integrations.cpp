@@ -33,6 +33,7 @@ Endpoint vendor_endpoint(const std::string& name, const std::string& url, Format
   endpoint.name = name;
   endpoint.url = url;  // the fakes stand in for the vendors' default URLs
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   endpoint.format.format = format;
   if (format == Format::pagerduty) endpoint.format.routing_key = routing_key;
   if (format == Format::datadog) endpoint.format.api_key = "dd-api-key-for-tests";

@@ -35,6 +35,7 @@ TEST_CASE("PagerDuty: with its trigger answered 429, a resolve still closes the 
   endpoint.name = "pager";
   endpoint.url = pagerduty.url();
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   endpoint.format.format = Format::pagerduty;
   endpoint.format.routing_key = std::string(32, 'r');
   endpoint.rate_limit_per_minute = 0;  // the stand-in has no limit; the runs should not wait

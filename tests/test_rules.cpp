@@ -29,7 +29,7 @@ TEST_CASE("a rules file sets endpoints, retries and limits", "[unit][rules]") {
        "method": "PUT", "headers": {"X-Team": "ops"}, "events": ["incident.*", "monitor.down"],
        "timeout_ms": 2500, "connect_timeout_ms": 1000, "cacert": "/etc/ssl/ca.pem", "max_in_flight": 4},
       {"name": "dev", "url": "http://127.0.0.1:8080/hook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-       "allow_http": true, "signature": "standard_webhooks"}
+       "allow_http": true, "allow_private_network": true, "signature": "standard_webhooks"}
     ],
     "retry": {"max_attempts": 5, "initial_delay_ms": 500, "factor": 3, "max_delay_ms": 60000, "jitter": 0,
               "max_age_ms": 3600000, "max_retry_after_ms": 120000},
@@ -237,7 +237,7 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
       {"name": "ops", "url": "https://hooks.example.com/ops", "method": "PATCH",
        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
        "signature": "standard_webhooks", "headers": {"X-Team": "ops", "X-Tier": "1"},
-       "events": ["monitor.down"], "allow_http": true, "http2": true, "cacert": "/etc/ca.pem",
+       "events": ["monitor.down"], "allow_http": true, "allow_private_network": true, "http2": true, "cacert": "/etc/ca.pem",
        "proxy": "socks5h://proxy.internal:1080", "timeout_ms": 4001, "connect_timeout_ms": 2002,
        "max_in_flight": 3, "rate_limit_per_minute": 42.5, "ordered": true, "allow_short_secret": true,
        "retry": {"max_attempts": 4, "max_age_ms": 3600000}},
@@ -247,11 +247,14 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
     "retry": {"max_attempts": 7, "initial_delay_ms": 1111, "factor": 2.5, "max_delay_ms": 222222,
               "jitter": 0.125, "schedule_ms": [3333, 4444], "max_age_ms": 5555555,
               "max_retry_after_ms": 666666},
-    "max_pending": 7777, "io_threads": 9
+    "max_pending": 7777, "io_threads": 9,
+    "allowed_networks": ["10.20.0.0/16", "fd00::/8"], "allow_proxy": true
   })");
   INFO((parsed ? std::string() : parsed.error().message));
   REQUIRE(parsed);
   const DispatcherOptions& options = *parsed;
+  CHECK(options.network.allowed_networks == std::vector<std::string>{"10.20.0.0/16", "fd00::/8"});
+  CHECK(options.network.allow_proxy);
   REQUIRE(options.endpoints.size() == 3);
   const Endpoint& ops = options.endpoints[0];
   CHECK(ops.name == "ops");
@@ -268,6 +271,8 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
   CHECK(ops.headers[1].value == "1");
   CHECK(ops.events.patterns == std::vector<std::string>{"monitor.down"});
   CHECK(ops.options.allow_http);
+  CHECK(ops.options.allow_private_network);
+  CHECK_FALSE(options.endpoints[1].options.allow_private_network);
   CHECK(ops.options.http2);
   CHECK(ops.options.ca_file == "/etc/ca.pem");
   CHECK(ops.options.ca_path.empty());
@@ -314,12 +319,15 @@ TEST_CASE("the CLI dispatches events from a file and prints one JSON line per re
           "[integration][rules][cli]") {
   HttpTestServer all_server, incidents_server;
   const TempDir dir;
-  const std::string rules = dir.write("rules.json",
-                                      R"({"endpoints": [
-      {"name": "all", "url": ")" + all_server.url() +
-                                          R"(", "secret": "first-rules-secret", "allow_http": true},
-      {"name": "incidents", "url": ")" + incidents_server.url() +
-                                          R"(", "secret": "second-rules-secret", "allow_http": true,
+  const std::string rules =
+      dir.write("rules.json",
+                R"({"endpoints": [
+      {"name": "all", "url": ")" +
+                    all_server.url() +
+                    R"(", "secret": "first-rules-secret", "allow_http": true, "allow_private_network": true},
+      {"name": "incidents", "url": ")" +
+                    incidents_server.url() +
+                    R"(", "secret": "second-rules-secret", "allow_http": true, "allow_private_network": true,
        "events": ["incident.*"]}],
     "retry": {"max_attempts": 2, "initial_delay_ms": 10}})");
 
@@ -376,9 +384,10 @@ TEST_CASE("the CLI refuses a rules file nested 10,000 deep with exit 2, not a cr
 
 TEST_CASE("the CLI sends one test webhook and says what happened", "[integration][rules][cli]") {
   HttpTestServer server;
-  const ProcessResult ok = run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--test",
-                                        "--type", "monitor.down", "--header", "X-Team: ops"},
-                                       {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
+  const ProcessResult ok =
+      run_process({SSW_CLI_PATH, "send", "--url", server.url(), "--allow-http", "--allow-private-network",
+                   "--test", "--type", "monitor.down", "--header", "X-Team: ops"},
+                  {"STATUSSTACK_WEBHOOK_SECRET=secret-from-the-environment"});
   INFO(ok.err);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.rfind("{\"status\":200,\"error\":null,\"latency_ms\":", 0) == 0);
@@ -388,8 +397,9 @@ TEST_CASE("the CLI sends one test webhook and says what happened", "[integration
   CHECK(*find_header(got.headers, "X-StatusStack-Test") == "true");
   CHECK(Verifier("secret-from-the-environment").verify_request(got.headers, got.body));
 
-  const ProcessResult refused = run_process({SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"),
-                                             "--secret", "a-long-random-secret", "--allow-http", "--test"});
+  const ProcessResult refused =
+      run_process({SSW_CLI_PATH, "send", "--url", RefusedPort().url("/"), "--secret", "a-long-random-secret",
+                   "--allow-http", "--allow-private-network", "--test"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.rfind("{\"status\":null,\"error\":\"refused: ", 0) == 0);
 

@@ -28,6 +28,9 @@ ssw::Endpoint endpoint(std::string name, std::string url, std::string_view secre
   // on this machine, so allow http for loopback addresses only: anything that leaves the
   // machine must be https://, or anyone on the way can read (and replay) the events.
   e.options.allow_http = e.url.rfind("http://127.0.0.1:", 0) == 0 || e.url.rfind("http://localhost:", 0) == 0;
+  // The same receiver is a loopback address, which the library refuses by default (a webhook URL
+  // must not reach the sender's own machine or network): allow it for that receiver only.
+  e.options.allow_private_network = e.options.allow_http;
   return e;
 }
 

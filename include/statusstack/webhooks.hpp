@@ -10,6 +10,7 @@
 #include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/formats.hpp>
 #include <statusstack/webhooks/headers.hpp>
+#include <statusstack/webhooks/network.hpp>
 #include <statusstack/webhooks/retry.hpp>
 #include <statusstack/webhooks/rules.hpp>
 #include <statusstack/webhooks/signature.hpp>

@@ -36,6 +36,8 @@ struct SendOptions {
   std::string cacert;
   long timeout_ms = 5000;
   bool allow_http = false;
+  bool allow_private_network = false;
+  std::vector<std::string> allowed_networks;  ///< --allow-network, repeatable
   bool standard_webhooks = false;
   bool allow_short_secret = false;
   std::string event_file;
@@ -164,6 +166,7 @@ Endpoint endpoint_from(const SendOptions& options) {
   endpoint.options.ca_file = options.cacert;
   endpoint.options.timeout = std::chrono::milliseconds(options.timeout_ms);
   endpoint.options.allow_http = options.allow_http;
+  endpoint.options.allow_private_network = options.allow_private_network;
   if (options.standard_webhooks) endpoint.signature = SignatureScheme::standard_webhooks;
   endpoint.allow_short_secret = options.allow_short_secret;
   if (auto valid = validate_endpoint(endpoint); !valid) fail(exit_usage, valid.error().message);
@@ -172,7 +175,13 @@ Endpoint endpoint_from(const SendOptions& options) {
 
 void run_send(const SendOptions& options) {
   const Endpoint endpoint = endpoint_from(options);
-  WebhookClient client;
+  NetworkGuard guard;
+  for (const std::string& cidr : options.allowed_networks) {
+    if (auto network = parse_network(cidr); !network)
+      fail(exit_usage, "--allow-network: " + network.error().message);
+  }
+  guard.allowed_networks = options.allowed_networks;
+  WebhookClient client(std::move(guard));
   Outcome outcome;
   std::string delivery_id;
   if (options.test) {
@@ -369,6 +378,12 @@ void add_delivery_commands(CLI::App& app) {
   send->add_option("--timeout-ms", send_options->timeout_ms, "Total timeout in milliseconds (default 5000)")
       ->check(CLI::Range(1L, 3600000L));
   send->add_flag("--allow-http", send_options->allow_http, "Allow a plain http:// URL");
+  send->add_flag("--allow-private-network", send_options->allow_private_network,
+                 "Allow a receiver on a loopback, private, link-local or carrier-grade NAT address "
+                 "(refused by default)");
+  send->add_option("--allow-network", send_options->allowed_networks,
+                   "Allow a receiver in this network although its addresses are refused by default, as "
+                   "CIDR (10.1.0.0/16; repeatable)");
   send->add_flag("--standard-webhooks", send_options->standard_webhooks,
                  "Sign with the Standard Webhooks scheme (whsec_ secret)");
   send->add_flag("--allow-short-secret", send_options->allow_short_secret,

@@ -29,7 +29,7 @@ Outcome curl_failure(const char* call, CURLMcode code) {
 
 class CurlTransport final : public Transport {
  public:
-  CurlTransport() {
+  explicit CurlTransport(NetworkPolicyPtr policy) : policy_(std::move(policy)) {
     ensure_curl_initialized();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) throw std::bad_alloc();
@@ -50,7 +50,7 @@ class CurlTransport final : public Transport {
     request->token = token;
     request->prepared = std::move(prepared);
     if (spare_.empty()) {
-      request->transfer = std::make_unique<Transfer>();
+      request->transfer = std::make_unique<Transfer>(policy_);
     } else {
       request->transfer = std::move(spare_.back());
       spare_.pop_back();
@@ -154,6 +154,7 @@ class CurlTransport final : public Transport {
     running_.clear();
   }
 
+  NetworkPolicyPtr policy_;  // DispatcherOptions::network, shared by every easy handle
   CURLM* multi_ = nullptr;
   std::vector<std::unique_ptr<Running>> running_;
   std::vector<std::unique_ptr<Transfer>> spare_;  // easy handles between requests, kept for reuse
@@ -162,6 +163,8 @@ class CurlTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> make_curl_transport() { return std::make_unique<CurlTransport>(); }
+std::unique_ptr<Transport> make_curl_transport(NetworkPolicyPtr policy) {
+  return std::make_unique<CurlTransport>(std::move(policy));
+}
 
 }  // namespace statusstack::webhooks::detail

@@ -10,7 +10,8 @@ bool worth_retrying(const Outcome& outcome) noexcept {
     }
     case TransportError::invalid_request:
     case TransportError::tls_verification:
-    case TransportError::too_large: return false;
+    case TransportError::too_large:
+    case TransportError::blocked: return false;
     case TransportError::dns:
     case TransportError::refused:
     case TransportError::connect_failed:

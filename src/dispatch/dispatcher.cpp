@@ -105,6 +105,14 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
     throw ConfigError(config_error(
         "block_timeout: must not be negative (milliseconds::max() waits without limit)", "block_timeout"));
   }
+  auto network = make_network_policy(options.network);
+  if (!network) {
+    Error error = std::move(network).error();
+    error.message.insert(0, "network.");
+    error.field.insert(0, "network.");
+    throw ConfigError(std::move(error));
+  }
+  network_ = std::move(network).value();
   const std::size_t loops = options.io_threads;
   auto clock = parts.clock ? parts.clock : std::make_shared<const Clock>();
   if (!parts.store && !options.store.path.empty()) {
@@ -122,6 +130,7 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
       }
     }
     auto config = std::make_shared<const EndpointConfig>(std::move(endpoint), core_->retry, loops);
+    check_proxy(config->endpoint);
     registered->push_back(Registered{std::make_shared<EndpointSlot>(config, loops), config});
   }
   // What the store kept of each endpoint: a 410 pause, its breaker.
@@ -136,8 +145,8 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
   }
   endpoints_ = std::move(registered);
   for (std::size_t i = 0; i < loops; ++i) {
-    loops_.push_back(
-        std::make_unique<IoLoop>(*core_, i, parts.transport ? parts.transport() : make_curl_transport()));
+    loops_.push_back(std::make_unique<IoLoop>(
+        *core_, i, parts.transport ? parts.transport() : make_curl_transport(network_)));
   }
   // A durable store's final states come back to their loop once written, for the report.
   core_->store->on_committed = [this](std::vector<Final>& finals) {
@@ -402,8 +411,17 @@ Result<std::size_t> Engine::redeliver(const DeliveryQuery& query) {
   return redeliver(*ids);
 }
 
+void Engine::check_proxy(const Endpoint& endpoint) const {
+  if (auto allowed = check_proxy_allowed(endpoint.options, *network_); !allowed) {
+    Error error = allowed.error();
+    error.message = "endpoint \"" + endpoint.name + "\": " + error.message;
+    throw ConfigError(std::move(error));
+  }
+}
+
 void Engine::upsert_endpoint(Endpoint endpoint) {
   auto config = std::make_shared<const EndpointConfig>(std::move(endpoint), core_->retry, loops_.size());
+  check_proxy(config->endpoint);
   {
     const std::lock_guard<std::mutex> lock(config_mutex_);
     auto next = std::make_shared<std::vector<Registered>>(*endpoints_);

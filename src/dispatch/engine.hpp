@@ -65,10 +65,14 @@ class STATUSSTACK_WEBHOOKS_EXPORT Engine {
   struct Registered;
   std::shared_ptr<const std::vector<Registered>> snapshot() const;
   void refuse_on_io_thread(const char* call) const;
+  /// Throws ConfigError when a (validated) endpoint has a proxy that DispatcherOptions::network does
+  /// not allow.
+  void check_proxy(const Endpoint& endpoint) const;
   void stop(milliseconds deadline);
   Result<void> accept(const Event* events, std::size_t count, Accepted* accepted);
   void place(std::vector<Resumed> resumed, bool started);
 
+  NetworkPolicyPtr network_;  // DispatcherOptions::network, parsed once, shared by every transfer
   std::unique_ptr<Core> core_;
   const OverflowPolicy overflow_;
   const milliseconds block_timeout_;

@@ -9,6 +9,7 @@
 
 #include "dispatch/clock.hpp"
 #include "dispatch/endpoints.hpp"
+#include "network_guard.hpp"
 
 #include <memory>
 #include <vector>
@@ -40,7 +41,9 @@ class STATUSSTACK_WEBHOOKS_EXPORT Transport {
   virtual void abandon(std::vector<void*>& tokens) = 0;
 };
 
-/// The libcurl transport: one multi handle, its connections kept alive, easy handles reused.
-STATUSSTACK_WEBHOOKS_EXPORT std::unique_ptr<Transport> make_curl_transport();
+/// The libcurl transport: one multi handle, its connections kept alive, easy handles reused; every
+/// connection checked against `policy` (DispatcherOptions::network).
+STATUSSTACK_WEBHOOKS_EXPORT std::unique_ptr<Transport> make_curl_transport(
+    NetworkPolicyPtr policy = default_network_policy());
 
 }  // namespace statusstack::webhooks::detail

@@ -46,7 +46,8 @@ struct Recorder {
   }
 };
 
-/// An endpoint for a test server on 127.0.0.1: http allowed, a plain secret, a 2 s timeout.
+/// An endpoint for a test server on 127.0.0.1: http and private networks (loopback) allowed, a
+/// plain secret, a 2 s timeout.
 inline Endpoint local_endpoint(std::string name, const std::string& url,
                                std::vector<std::string> events = {}) {
   Endpoint endpoint;
@@ -55,6 +56,7 @@ inline Endpoint local_endpoint(std::string name, const std::string& url,
   endpoint.secret = "whsec-not-needed-plain-secret";
   endpoint.events.patterns = std::move(events);
   endpoint.options.allow_http = true;
+  endpoint.options.allow_private_network = true;
   endpoint.options.timeout = std::chrono::seconds(2);
   return endpoint;
 }

@@ -5,6 +5,7 @@
 #include <statusstack/webhooks/error.hpp>
 #include <statusstack/webhooks/export.hpp>
 #include <statusstack/webhooks/headers.hpp>
+#include <statusstack/webhooks/network.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -44,6 +45,11 @@ struct RequestOptions {
   std::string proxy;
   /// Offer HTTP/2 over TLS (ALPN); HTTP/1.1 otherwise and always for plain http://.
   bool http2 = false;
+  /// Let this request connect to loopback, private network, link-local and shared (carrier-grade
+  /// NAT) addresses: a receiver inside the sender's own network. Off: only global addresses and the
+  /// NetworkGuard's allowed_networks are reached. Unspecified, multicast, broadcast and reserved
+  /// addresses stay blocked either way (only allowed_networks lets them through).
+  bool allow_private_network = false;
 };
 
 /// One request: where, how, and the exact bytes. A plain value; build it, then send it.
@@ -68,6 +74,7 @@ enum class TransportError {
   reset,               ///< the connection was reset or closed before a complete response
   malformed_response,  ///< the peer answered something that is not HTTP
   too_large,           ///< the response exceeded a hard limit (e.g. an endless header block)
+  blocked,             ///< the address connected to is not allowed (NetworkGuard): nothing was sent
   other,               ///< anything else libcurl reports; see the message
 };
 
@@ -103,7 +110,8 @@ struct Outcome {
   /// A 2xx arrived.
   bool ok() const noexcept { return error == TransportError::none && status >= 200 && status < 300; }
   /// Worth another attempt: connection trouble, timeouts, 408, 425, 429 and 5xx. Not: other 4xx, 3xx
-  /// (redirects are never followed), invalid requests, untrusted certificates, too-large responses.
+  /// (redirects are never followed), invalid requests, untrusted certificates, too-large responses,
+  /// blocked addresses.
   STATUSSTACK_WEBHOOKS_EXPORT bool retryable() const noexcept;
   /// One line for people and logs: "HTTP 503", "timeout: Operation timed out after 5001 ms ...";
   /// "no attempt" for an Outcome that holds none (a report of a delivery never attempted).
@@ -141,10 +149,15 @@ STATUSSTACK_WEBHOOKS_EXPORT std::optional<std::chrono::seconds> parse_retry_afte
     std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 /// Sends one request at a time over libcurl and keeps its connections alive between calls.
+/// Every connection is checked against a NetworkGuard (default: global addresses only).
 /// Move-only; not thread-safe: use one WebhookClient per thread (they are cheap).
 class STATUSSTACK_WEBHOOKS_EXPORT WebhookClient {
  public:
+  /// With the default NetworkGuard: global addresses only (and allow_private_network's), no proxy.
   WebhookClient();
+  /// With this guard for every request. Throws ConfigError when one of its networks is invalid
+  /// (NetworkGuard::validate). A moved-from client that is used again has the default guard.
+  explicit WebhookClient(NetworkGuard guard);
   ~WebhookClient();
   WebhookClient(WebhookClient&&) noexcept;
   WebhookClient& operator=(WebhookClient&&) noexcept;
@@ -152,7 +165,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT WebhookClient {
   WebhookClient& operator=(const WebhookClient&) = delete;
 
   /// Sends the request and waits for the answer or the timeout. Never throws for network outcomes
-  /// or invalid requests: those are in the Outcome (TransportError::invalid_request).
+  /// or invalid requests: those are in the Outcome (TransportError::invalid_request, also for a
+  /// proxy without NetworkGuard::allow_proxy; TransportError::blocked for an address the guard refuses).
   Outcome send(const Request& request);
 
  private:

@@ -191,6 +191,11 @@ struct DispatcherOptions {
   /// With a path: every accepted delivery is kept in a SQLite file until it is final, and the next
   /// Dispatcher on that file resumes what was left (docs/durability.md). Without: in memory.
   StoreOptions store;
+  /// Which addresses deliveries may connect to (checked after DNS, the proxy's too): by default
+  /// global addresses only, and what an endpoint's options.allow_private_network lets through. A
+  /// delivery to any other fails at once as rejected, its last error TransportError::blocked.
+  /// Invalid networks, and an endpoint with a proxy without allow_proxy, throw ConfigError.
+  NetworkGuard network;
 };
 
 /// Delivers events to endpoints in the background. dispatch() is thread-safe and never touches the

@@ -11,7 +11,8 @@
 
 namespace statusstack::webhooks {
 
-/// Parses a rules file into DispatcherOptions (endpoints, retry, max_pending, io_threads); callbacks
+/// Parses a rules file into DispatcherOptions (endpoints, retry, max_pending, io_threads, network:
+/// "allowed_networks" and "allow_proxy"; an endpoint with a "proxy" needs "allow_proxy"); callbacks
 /// are left for the caller. The text is read as strictly as parse_event reads an event: exactly one
 /// JSON document, nesting at most max_json_depth deep, no key twice in one object. Errors name the
 /// place: "line 3, column 14: ..." for the JSON itself (`{"endpoints": [], "endpoints": []}` gives

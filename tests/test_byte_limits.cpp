@@ -125,6 +125,7 @@ TEST_CASE(
   Request request;
   request.url = server.url("/plain");
   request.options.allow_http = true;
+  request.options.allow_private_network = true;
   request.body = "{}";
   const Outcome outcome = client.send(request);
   CHECK(outcome.status == 500);

@@ -294,12 +294,12 @@ TEST_CASE("dispatch's summary names the endpoints whose breaker is not closed", 
   HttpTestServer down([](const RecordedRequest&) { return Reply{503, {}, "busy", {}}; });
   HttpTestServer up([](const RecordedRequest&) { return Reply{204, {}, "", {}}; });
   const TempDir dir;
+  // Both on this machine: allowed private networks (the guard would block them otherwise).
+  const std::string local = R"(", "allow_http": true, "allow_private_network": true, "secret": ")";
   const std::string rules =
-      dir.write("rules.json", R"({"endpoints": [
-      {"name": "down", "url": ")" +
-                                  down.url() + R"(", "secret": "first-cli-rules-secret", "allow_http": true},
-      {"name": "up", "url": ")" + up.url() +
-                                  R"(", "secret": "second-cli-rules-secret", "allow_http": true}],
+      dir.write("rules.json", R"({"endpoints": [{"name": "down", "url": ")" + down.url() + local +
+                                  R"(first-cli-rules-secret"}, {"name": "up", "url": ")" + up.url() + local +
+                                  R"(second-cli-rules-secret"}],
     "retry": {"max_attempts": 5, "initial_delay_ms": 10, "jitter": 0},
     "breaker": {"failure_threshold": 2, "cool_down_ms": 3600000, "max_cool_down_ms": 3600000}})");
   const std::string events =
@@ -341,8 +341,8 @@ TEST_CASE(
             R"(", "secret": "second-cli-rules-secret", "allow_http": true, "allow_private_network": true}],
       "retry": {"max_attempts": 5, "initial_delay_ms": 60000, "jitter": 0},
       "breaker": {"failure_threshold": 0},
-      "max_pending": )" + std::to_string(max_pending) +
-                         "}");
+      "max_pending": )" +
+            std::to_string(max_pending) + "}");
   };
   std::string lines;
   for (std::size_t i = 0; i < events; ++i) {

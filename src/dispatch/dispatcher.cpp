@@ -328,6 +328,8 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
     core.release(matching.size(), bytes);
     return refused(kept.error());
   }
+  // Counted before a loop can report them: stats() never shows more final than accepted.
+  core.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
   for (std::size_t m = 0; m < matching.size(); ++m) {
     const Registered& endpoint = *matching[m].endpoint;
     accepted[matching[m].event].deliveries.push_back({endpoint.slot->name, deliveries[m]->id});
@@ -335,7 +337,6 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
     endpoint.slot->queued.fetch_add(1, std::memory_order_relaxed);
     loops_[loop]->enqueue(std::move(deliveries[m]));
   }
-  core.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
   return {};
 }
 

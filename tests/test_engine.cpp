@@ -567,3 +567,22 @@ TEST_CASE("engine: dispatch() wakes a sleeping I/O loop, which would otherwise n
   CHECK(engine.flush(std::chrono::seconds(5)));
   engine.shutdown(std::chrono::seconds(5));
 }
+
+TEST_CASE("engine: a delivery keeps its id inline, and a longer one (from a damaged store) whole",
+          "[unit][dispatcher]") {
+  DeliveryId id;
+  const std::string made = new_delivery_id();
+  id = made;
+  CHECK(id.view() == made);
+  const std::string longer(200, 'x');
+  id = longer;
+  CHECK(id.view() == longer);
+  id = "dlv_short";
+  CHECK(id.str() == "dlv_short");
+  OrderKey key;
+  CHECK_FALSE(key.keyed());
+  CHECK(key.get().empty());
+  key.set("mon_1");
+  CHECK(key.keyed());
+  CHECK(key.get() == "mon_1");
+}

@@ -99,7 +99,7 @@ std::string Core::explain(const Delivery& delivery, FailureReason reason) {
 
 void Core::notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in) {
   if (!on_attempt) return;
-  AttemptReport report{delivery.id,       delivery.endpoint->name, delivery.event->type,
+  AttemptReport report{delivery.id.str(), delivery.endpoint->name, delivery.event->type,
                        delivery.attempts, delivery.last(),         explain(delivery, FailureReason::none),
                        retry_in};
   try {
@@ -147,7 +147,7 @@ void Core::report(std::unique_ptr<Delivery> delivery, bool delivered, FailureRea
   }
   if (on_report) {
     DeliveryReport report;
-    report.delivery_id = std::move(delivery->id);
+    report.delivery_id = delivery->id.str();
     report.endpoint = delivery->endpoint->name;
     report.event = delivery->event->type;
     report.delivered = delivered;

@@ -332,7 +332,7 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
   core.counters.accepted.fetch_add(matching.size(), std::memory_order_relaxed);
   for (std::size_t m = 0; m < matching.size(); ++m) {
     const Registered& endpoint = *matching[m].endpoint;
-    accepted[matching[m].event].deliveries.push_back({endpoint.slot->name, deliveries[m]->id});
+    accepted[matching[m].event].deliveries.push_back({endpoint.slot->name, deliveries[m]->id.str()});
     const std::size_t loop = endpoint.slot->pick_lane(*endpoint.config, *deliveries[m]);
     endpoint.slot->queued.fetch_add(1, std::memory_order_relaxed);
     loops_[loop]->enqueue(std::move(deliveries[m]));

@@ -86,18 +86,17 @@ void keep_response(Outcome& outcome, std::size_t limit) {
 
 std::size_t EndpointSlot::pick_lane(const EndpointConfig& config, const Delivery& delivery) noexcept {
   if (config.used_lanes == 1) return 0;
-  if (delivery.keyed) return std::hash<std::string>{}(delivery.order_key) % config.used_lanes;
+  if (delivery.order.keyed()) return std::hash<std::string>{}(delivery.order.get()) % config.used_lanes;
   return next_lane_.fetch_add(1, std::memory_order_relaxed) % config.used_lanes;
 }
 
 void assign_order_key(const EndpointConfig& config, const Event& event, Delivery& delivery) {
   switch (config.ordering) {
     case Ordering::none: return;
-    case Ordering::all: delivery.keyed = true; return;  // one key for everything
+    case Ordering::all: delivery.order.set({}); return;  // one key for everything
     case Ordering::by_key:
-      delivery.keyed = true;
-      delivery.order_key =
-          config.endpoint.format.format == Format::datadog ? aggregation_key(event) : dedup_key(event);
+      delivery.order.set(config.endpoint.format.format == Format::datadog ? aggregation_key(event)
+                                                                          : dedup_key(event));
       return;
   }
 }
@@ -131,8 +130,8 @@ Result<PreparedRequest> prepare_request(const std::shared_ptr<const EndpointConf
   }
   request.headers.reserve(8 + settings.endpoint.headers.size());
   settings.signer.append_headers(request.headers, settings.endpoint, format_headers,
-                                 to_string(delivery.event->type), delivery.id, delivery.signed_at,
-                                 settings.signer.sign(request.body, delivery.id, delivery.signed_at));
+                                 to_string(delivery.event->type), delivery.id.view(), delivery.signed_at,
+                                 settings.signer.sign(request.body, delivery.id.view(), delivery.signed_at));
   return request;
 }
 

@@ -25,9 +25,9 @@ void IoLoop::resume(std::unique_ptr<Delivery> delivery, SteadyTime due) {
     end(std::move(delivery), false, FailureReason::endpoint_removed, false);
     return;
   }
-  if (delivery->keyed) {
+  if (delivery->order.keyed()) {
     Lane& ours = lane(*delivery);
-    auto [held, first] = ours.held.try_emplace(delivery->order_key);
+    auto [held, first] = ours.held.try_emplace(delivery->order.get());
     if (!first) {
       held->second.push_back(std::move(delivery));
       return;
@@ -68,7 +68,7 @@ void IoLoop::report_committed() {
       continue;
     }
     const std::shared_ptr<EndpointSlot> slot = final.delivery->endpoint;
-    const std::string key = final.delivery->order_key;
+    const std::string key = final.delivery->order.get();
     core_.report(std::move(final.delivery), final.delivered, final.reason);
     release_key(*slot, key);
   }
@@ -193,9 +193,9 @@ void IoLoop::admit(std::unique_ptr<Delivery> delivery) {
     end(std::move(delivery), false, FailureReason::endpoint_removed, false);
     return;
   }
-  if (delivery->keyed) {
+  if (delivery->order.keyed()) {
     Lane& ours = lane(*delivery);
-    auto [held, first] = ours.held.try_emplace(delivery->order_key);
+    auto [held, first] = ours.held.try_emplace(delivery->order.get());
     if (!first) {
       held->second.push_back(std::move(delivery));
       return;
@@ -338,7 +338,7 @@ void IoLoop::start_attempt(std::unique_ptr<Delivery> delivery, Lane& ours) {
   ++ours.in_flight;
   core_.counters.in_flight.fetch_add(1, std::memory_order_relaxed);
   Delivery* token = delivery.get();
-  delivery->running_slot = running_.size();
+  delivery->running_slot = static_cast<std::uint32_t>(running_.size());  // bounded by max_in_flight
   running_.push_back(std::move(delivery));
   transport_->start(token, std::move(*request));
 }
@@ -351,7 +351,7 @@ void IoLoop::collect() {
     std::unique_ptr<Delivery> delivery = std::move(running_[slot]);
     if (slot + 1 != running_.size()) {
       running_[slot] = std::move(running_.back());
-      running_[slot]->running_slot = slot;
+      running_[slot]->running_slot = static_cast<std::uint32_t>(slot);
     }
     running_.pop_back();
 
@@ -445,7 +445,7 @@ bool IoLoop::judge_endpoint(Delivery& delivery, SteadyTime now) {
 // A delivery is final: its report (with a durable store, once its state is written), then the next
 // delivery with its order key gets its turn. `holds_key`: false for one that never took its key.
 void IoLoop::end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason, bool holds_key) {
-  holds_key = holds_key && delivery->keyed && !ending_all_;
+  holds_key = holds_key && delivery->order.keyed() && !ending_all_;
   if (core_.durable) {
     ++awaiting_;
     core_.store->finish(Final{std::move(delivery), delivered, reason, index_, holds_key});
@@ -456,7 +456,7 @@ void IoLoop::end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReas
     return;
   }
   const std::shared_ptr<EndpointSlot> slot = delivery->endpoint;
-  const std::string key = delivery->order_key;
+  const std::string key = delivery->order.get();
   core_.report(std::move(delivery), delivered, reason);
   release_key(*slot, key);
 }
@@ -504,9 +504,9 @@ std::vector<std::unique_ptr<Delivery>> IoLoop::take_timers_if(Predicate takes) {
 
 // Left pending in the store for the next Dispatcher, with the deliveries held behind its order key.
 void IoLoop::park(std::unique_ptr<Delivery> delivery) {
-  if (delivery->keyed) {
+  if (delivery->order.keyed()) {
     Lane& ours = lane(*delivery);
-    if (const auto held = ours.held.find(delivery->order_key); held != ours.held.end()) {
+    if (const auto held = ours.held.find(delivery->order.get()); held != ours.held.end()) {
       for (auto& next : held->second) core_.park(std::move(next));
       ours.held.erase(held);
     }

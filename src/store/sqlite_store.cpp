@@ -228,7 +228,7 @@ Result<void> SqliteStore::admit(const std::vector<const Delivery*>& deliveries) 
 
 void SqliteStore::reschedule(const Delivery& delivery, WallTime due) {
   start_writer();
-  Retry retry{delivery.id,
+  Retry retry{delivery.id.str(),
               delivery.attempts,
               to_ms(due),
               delivery.signed_at,
@@ -403,12 +403,12 @@ Result<void> SqliteStore::write(Queue& work, bool with_admissions) {
   if (with_admissions) {
     for (const Admission* admission : work.admissions) {
       for (const Delivery* delivery : *admission->deliveries) {
-        insert_.bind(1, std::string_view(delivery->id))
+        insert_.bind(1, delivery->id.view())
             .bind(2, std::string_view(delivery->endpoint->name))
             .bind(3, std::string_view(to_string(delivery->event->type)))
             .bind(4, std::string_view(delivery->event->json))
             .bind(6, to_ms(delivery->accepted_at));
-        if (delivery->keyed) insert_.bind(5, std::string_view(delivery->order_key));
+        if (delivery->order.keyed()) insert_.bind(5, std::string_view(delivery->order.get()));
         const int rc = insert_.step();
         insert_.reset();
         if (rc != SQLITE_DONE) return failed("cannot keep a delivery");
@@ -453,12 +453,12 @@ Result<void> SqliteStore::write_changes(const Queue& work) {
     if (final.delivery->attempts > 0 && !final.delivery->result) restore_outcome(*final.delivery);
     const Delivery& d = *final.delivery;
     if (final.delivered && options_.delivered_retention.count() <= 0) {
-      remove_.bind(1, std::string_view(d.id));
+      remove_.bind(1, d.id.view());
       if (auto done = step(remove_, "cannot remove a delivered delivery"); !done) return done;
       continue;
     }
     Stmt& stmt = final.delivered ? keep_delivered_ : fail_;
-    stmt.bind(1, std::string_view(d.id))
+    stmt.bind(1, d.id.view())
         .bind(2, d.attempts)
         .bind(3, now)
         .bind(4, to_ms(d.first_attempt_at))
@@ -523,7 +523,7 @@ Outcome restored_outcome(int status, std::string_view text) {
 }
 
 void SqliteStore::restore_outcome(Delivery& delivery) {
-  outcome_.bind(1, std::string_view(delivery.id));
+  outcome_.bind(1, delivery.id.view());
   if (outcome_.step() == SQLITE_ROW) {
     delivery.record_attempt().outcome =
         restored_outcome(static_cast<int>(outcome_.integer(0)), outcome_.view(1));
@@ -534,7 +534,7 @@ void SqliteStore::restore_outcome(Delivery& delivery) {
 Resumed SqliteStore::read_resumed(const Stmt& row) {
   Resumed resumed;
   auto delivery = std::make_unique<Delivery>();
-  delivery->id = row.text(0);
+  delivery->id = row.view(0);
   resumed.endpoint = row.text(1);
   // The body stays in the file until an attempt needs it: until then the delivery shares an empty
   // record of its type.
@@ -547,8 +547,7 @@ Resumed SqliteStore::read_resumed(const Stmt& row) {
   }
   delivery->event = shared;
   delivery->stored_row = row.integer(3);
-  delivery->keyed = !row.is_null(4);
-  if (delivery->keyed) delivery->order_key = row.text(4);
+  if (!row.is_null(4)) delivery->order.set(row.text(4));
   // A count from the file, read so that the next attempt cannot overflow it (a damaged file may
   // hold anything).
   delivery->attempts =

@@ -156,6 +156,10 @@ struct DispatcherStats {
 /// Renders the stats in the Prometheus text exposition format (metric prefix `statusstack_webhooks_`).
 STATUSSTACK_WEBHOOKS_EXPORT std::string to_prometheus(const DispatcherStats& stats);
 
+/// The most I/O threads DispatcherOptions::io_threads = 0 gives (one per hardware thread up to it):
+/// beyond four, threads add connections more than throughput.
+inline constexpr unsigned max_default_io_threads = 4;
+
 /// How a Dispatcher is set up.
 struct DispatcherOptions {
   std::vector<Endpoint> endpoints;
@@ -172,9 +176,10 @@ struct DispatcherOptions {
   /// With OverflowPolicy::block; milliseconds::max() waits without limit. Must not be negative.
   std::chrono::milliseconds block_timeout{1000};
   /// I/O threads, each running its own curl multi loop with its own connections. Every endpoint is
-  /// spread over all of them (its max_in_flight and rate limit split between them), so 2 lets one
-  /// busy endpoint use both cores of a 2-core machine.
-  unsigned io_threads = 1;
+  /// spread over all of them (its max_in_flight and rate limit split between them), so that one busy
+  /// endpoint can use several cores. 0 (the default): one per hardware thread, at most
+  /// max_default_io_threads.
+  unsigned io_threads = 0;
   /// Called once per (event, endpoint) when final, on an I/O thread: keep it quick. Exceptions are
   /// caught and counted (DispatcherStats::callback_errors). A callback may call dispatch(), stats(),
   /// endpoints(), upsert_endpoint() and remove_endpoint(); flush() and shutdown() would wait for the

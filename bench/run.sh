@@ -322,7 +322,7 @@ labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhoo
   echo
   echo "| scheme | sender | events/s best | events/s worst | ratio to wrk best | ratio to wrk worst | sender CPU µs/event (median) | receiver CPU µs/event (median) |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  jq -s -r --argjson runners "$runners" --argjson label "$labels" '
+  jq -s -r --argjson runners "$runners" --argjson names "$labels" '
     group_by(.scheme)[] as $s
     | ($s | map(select(.runner=="wrk")) | map({key:(.round|tostring), value:.events_per_sec}) | from_entries) as $wrk
     | $runners[] as $t
@@ -330,7 +330,7 @@ labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhoo
     | ($rows | map(.events_per_sec)) as $eps
     | ($rows | map(if ($wrk[.round|tostring] // 0) > 0 then .events_per_sec / $wrk[.round|tostring] else 0 end)) as $ratio
     | def median: sort | .[length / 2 | floor];
-    "| \($s[0].scheme) | \($label[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
+    "| \($s[0].scheme) | \($names[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
   ' "$out/rounds.jsonl"
   echo
   echo "The library with its defaults (webhook_bench, 1 I/O thread) next to each other sender: its rate"
@@ -339,7 +339,7 @@ labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhoo
   echo
   echo "| scheme | webhook_bench to | ratio best | ratio worst | target | |"
   echo "| --- | --- | ---: | ---: | ---: | --- |"
-  jq -s -r --argjson runners "$runners" --argjson label "$labels" '
+  jq -s -r --argjson runners "$runners" --argjson names "$labels" '
     group_by(.scheme)[] as $s
     | ($s | map(select(.runner=="lib"))) as $lib
     | ({"wrk":0.5,"raw":1.5,"go":1.8,"node":1.8} | to_entries[]) as {key:$t, value:$target}
@@ -347,8 +347,8 @@ labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhoo
     | [ $lib[] as $l
         | ($s | map(select(.runner==$t and .round==$l.round)) | first | .events_per_sec // 0) as $other
         | select($other > 0) | $l.events_per_sec / $other ] as $r
-    | if ($r | length) == 0 then "| \($s[0].scheme) | \($label[$t]) | - | - | ≥ \($target) | no figure |"
-      else "| \($s[0].scheme) | \($label[$t]) | \($r|max*100|round/100) | \($r|min*100|round/100) | ≥ \($target) | \(if ($r|min) >= $target then "met" elif ($r|max) < $target then "missed" else "met in some rounds" end) |"
+    | if ($r | length) == 0 then "| \($s[0].scheme) | \($names[$t]) | - | - | ≥ \($target) | no figure |"
+      else "| \($s[0].scheme) | \($names[$t]) | \($r|max*100|round/100) | \($r|min*100|round/100) | ≥ \($target) | \(if ($r|min) >= $target then "met" elif ($r|max) < $target then "missed" else "met in some rounds" end) |"
       end
   ' "$out/rounds.jsonl"
   echo
@@ -358,7 +358,7 @@ labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhoo
   echo
   echo "| scheme | sender | busiest thread µs/event | sender + receiver µs/event | capacity events/s | ratio to wrk |"
   echo "| --- | --- | ---: | ---: | ---: | ---: |"
-  jq -s -r --argjson cores "$(nproc)" --argjson runners "$runners" --argjson label "$labels" '
+  jq -s -r --argjson cores "$(nproc)" --argjson runners "$runners" --argjson names "$labels" '
     def median: sort | .[length / 2 | floor];
     group_by(.scheme)[] as $s
     | [ $runners[] as $t
@@ -374,7 +374,7 @@ labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhoo
             cap: (if $thread > 0 then [1e6 / $thread, $cores * 1e6 / ($cpu + $recv)] | min else 0 end) } ] as $caps
     | ($caps | map(select(.t=="wrk"))[0].cap) as $wrk
     | $caps[]
-    | "| \($s[0].scheme) | \(if .t == "lib" then "webhook_bench (I/O thread)" else $label[.t] end) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(if $wrk > 0 then .cap / $wrk * 100 | round / 100 else "-" end) |"
+    | "| \($s[0].scheme) | \(if .t == "lib" then "webhook_bench (I/O thread)" else $names[.t] end) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(if $wrk > 0 then .cap / $wrk * 100 | round / 100 else "-" end) |"
   ' "$out/rounds.jsonl"
   echo
   echo "webhook_bench, per round (dispatch() ns and delivery latency ms; the other senders' latency is the request's time on the wire):"

@@ -136,9 +136,9 @@ rm -f "$out"/*.jsonl
 # package-lock.json, installed into bench/node_sender/node_modules only when it is not there yet.
 echo "== building the Go sender and installing the Node sender's undici"
 (cd "$root/bench/go_sender" &&
-  GOPATH="$root/build/release/go" GOCACHE="$root/build/release/go-cache" GOPROXY=off GOFLAGS= CGO_ENABLED=0 \
+  GOPATH="$root/build/release/go" GOCACHE="$root/build/release/go-cache" GOPROXY=off GOFLAGS='' CGO_ENABLED=0 \
     timeout 600 go build -o "$bin/go_sender" .)
-senders="wrk raw lib lib2 go"
+senders=(wrk raw lib lib2 go)
 node_dir="$root/bench/node_sender"
 undici_locked=$(jq -r '.packages["node_modules/undici"].version' "$node_dir/package-lock.json")
 if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
@@ -147,7 +147,7 @@ if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number
 elif [ "$(jq -r .version "$node_dir/node_modules/undici/package.json" 2>/dev/null)" = "$undici_locked" ] ||
   (cd "$node_dir" && timeout 180 env npm_config_cache="$root/build/release/npm-cache" \
     npm ci --no-audit --no-fund --fetch-retries 1 >"$out/npm.log" 2>&1); then
-  senders="$senders node"
+  senders+=(node)
 else
   echo "run.sh: npm could not install undici $undici_locked (no registry?, see $out/npm.log): the Node sender is left out" >&2
 fi
@@ -289,8 +289,8 @@ run_node() {  # url concurrency seconds
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== $rounds rounds of ${seconds}s per sender, concurrency $concurrency, body $body_bytes bytes"
 for round in $(seq "$rounds"); do
-  order=$senders
-  [ $((round % 2)) -eq 1 ] || order=$(printf '%s\n' $senders | tac | tr '\n' ' ')
+  order="${senders[*]}"
+  [ $((round % 2)) -eq 1 ] || order=$(printf '%s\n' "${senders[@]}" | tac | tr '\n' ' ')
   for scheme in http https; do
     url=$http_url; [ "$scheme" = https ] && url=$https_url
     for tool in $order; do
@@ -310,7 +310,7 @@ done
 
 summary="$out/summary.md"
 # The runners of this run as a JSON list, and their names in the tables.
-runners=$(printf '%s\n' $senders | jq -R . | jq -s -c .)
+runners=$(printf '%s\n' "${senders[@]}" | jq -R . | jq -s -c .)
 labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhook_bench, 2 I/O threads",
          "go":"go_sender (Go net/http)","node":"node_sender (Node undici Pool)"}'
 {
@@ -318,7 +318,7 @@ labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhoo
     "kernel $(uname -r); load average before the rounds $load_before, after $(cut -d' ' -f1-3 /proc/loadavg);" \
     "$(curl-config --version 2>/dev/null || curl --version | head -n 1 | cut -d' ' -f1-2); $(openssl version | cut -d' ' -f1-2);" \
     "nginx $("$nginx_bin" -v 2>&1 | sed 's/.*\///'); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2);" \
-    "$(go version | cut -d' ' -f3); node $(node --version)$(case " $senders " in *" node "*) echo ", undici $undici_locked" ;; esac)"
+    "$(go version | cut -d' ' -f3); node $(node --version)$(case " ${senders[*]} " in *" node "*) echo ", undici $undici_locked" ;; esac)"
   echo
   echo "| scheme | sender | events/s best | events/s worst | ratio to wrk best | ratio to wrk worst | sender CPU µs/event (median) | receiver CPU µs/event (median) |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"

@@ -6,15 +6,19 @@
 #                [--store-dir DIR] [--chart FILE]
 #                [--chart-only]   (only redraw the chart from the last sweep's results)
 #
-# 1. Installs what it needs from Debian if missing (nginx, wrk, gnuplot-nox, libbenchmark-dev, jq)
-#    and builds the release preset.
+# 1. Installs what it needs from Debian if missing (nginx, wrk, gnuplot-nox, libbenchmark-dev, jq,
+#    golang-go, nodejs, npm), builds the release preset, the Go sender (bench/go_sender, `go build`
+#    into build/release/bench, its caches in build/release) and installs the Node sender's locked
+#    undici (bench/node_sender, `npm ci`); without the npm registry the Node sender is left out.
 # 2. Starts a private nginx on 127.0.0.1 (own prefix in a temp dir, free ports, access_log off) as a
 #    keep-alive receiver answering 200 to any POST, over HTTP and over HTTPS (generated certificate).
 # 3. Rounds, alternating the order of the senders: wrk (the receiver's ceiling with the same body
-#    size, headers and connections), raw_curl_multi (libcurl by hand), webhook_bench (the library)
-#    and webhook_bench with two I/O threads, over HTTP and HTTPS. Prints each rate,
-#    its ratio to the same round's wrk (best and worst over the rounds), CPU per event of sender and
-#    receiver and the capacity that follows; then dispatch() latency from a paced producer.
+#    size, headers and connections), raw_curl_multi (libcurl by hand), webhook_bench (the library),
+#    webhook_bench with two I/O threads, and the senders a user would write instead: Go net/http
+#    (go_sender) and Node undici Pool (node_sender), over HTTP and HTTPS. Prints each rate, its ratio
+#    to the same round's wrk (best and worst over the rounds), the library's defaults to wrk,
+#    raw_curl_multi, Go and Node, CPU per event of sender and receiver and the capacity that follows;
+#    then dispatch() latency from a paced producer.
 # 4. A concurrency sweep (1..256) over HTTP for the chart (gnuplot, PNG).
 # 5. Micro-benchmarks (signing, events, dispatch()) and the memory benchmark.
 # 6. The durable store (bench_store, about 90 s): a SQLite file in --store-dir (/var/tmp), each
@@ -50,7 +54,7 @@ while [ $# -gt 0 ]; do
     --store-dir) store_dir=$2; shift 2 ;;
     --chart) chart=$2; shift 2 ;;
     --chart-only) chart_only=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -101,6 +105,9 @@ command -v jq >/dev/null || need+=(jq)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 [ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
+command -v go >/dev/null || need+=(golang-go)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   as_root=""
@@ -123,6 +130,27 @@ echo "== building (release preset)"
     bench_events bench_dispatch bench_store >/dev/null)
 mkdir -p "$out"
 rm -f "$out"/*.jsonl
+
+# The senders a user would write instead of the library. Go: standard library only, so nothing is
+# fetched (GOPROXY=off); its caches stay in the build tree. Node: undici at the version locked in
+# package-lock.json, installed into bench/node_sender/node_modules only when it is not there yet.
+echo "== building the Go sender and installing the Node sender's undici"
+(cd "$root/bench/go_sender" &&
+  GOPATH="$root/build/release/go" GOCACHE="$root/build/release/go-cache" GOPROXY=off GOFLAGS='' CGO_ENABLED=0 \
+    timeout 600 go build -o "$bin/go_sender" .)
+senders=(wrk raw lib lib2 go)
+node_dir="$root/bench/node_sender"
+undici_locked=$(jq -r '.packages["node_modules/undici"].version' "$node_dir/package-lock.json")
+if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
+              process.exit(major > 18 || (major === 18 && minor >= 17) ? 0 : 1)'; then
+  echo "run.sh: node $(node --version) is older than undici $undici_locked supports (18.17): the Node sender is left out" >&2
+elif [ "$(jq -r .version "$node_dir/node_modules/undici/package.json" 2>/dev/null)" = "$undici_locked" ] ||
+  (cd "$node_dir" && timeout 180 env npm_config_cache="$root/build/release/npm-cache" \
+    npm ci --no-audit --no-fund --fetch-retries 1 >"$out/npm.log" 2>&1); then
+  senders+=(node)
+else
+  echo "run.sh: npm could not install undici $undici_locked (no registry?, see $out/npm.log): the Node sender is left out" >&2
+fi
 
 # --- 2. the private nginx -------------------------------------------------------------------------
 tmp=$(mktemp -d /tmp/ssw-bench.XXXXXX)
@@ -248,11 +276,21 @@ run_lib() {  # url concurrency seconds [more webhook_bench flags]
 # The same with two I/O threads (DispatcherOptions::io_threads = 2): the endpoint's connections are
 # split between two curl loops, one per core.
 run_lib2() { run_lib "$@" --io-threads 2; }
+# What a user would write instead of the library: Go net/http and Node undici (bench/*_sender).
+run_go() {  # url concurrency seconds
+  timeout $(( $3 + 60 )) "$bin/go_sender" --url "$1" --concurrency "$2" --events 20000000 \
+    --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" || true
+}
+run_node() {  # url concurrency seconds
+  timeout $(( $3 + 60 )) node "$node_dir/sender.mjs" --url "$1" --concurrency "$2" --events 20000000 \
+    --max-seconds "$3" --payload-bytes "$payload" --cacert "$tmp/cert.pem" || true
+}
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== $rounds rounds of ${seconds}s per sender, concurrency $concurrency, body $body_bytes bytes"
 for round in $(seq "$rounds"); do
-  if [ $((round % 2)) -eq 1 ]; then order="wrk raw lib lib2"; else order="lib2 lib raw wrk"; fi
+  order="${senders[*]}"
+  [ $((round % 2)) -eq 1 ] || order=$(printf '%s\n' "${senders[@]}" | tac | tr '\n' ' ')
   for scheme in http https; do
     url=$http_url; [ "$scheme" = https ] && url=$https_url
     for tool in $order; do
@@ -271,56 +309,83 @@ for round in $(seq "$rounds"); do
 done
 
 summary="$out/summary.md"
+# The runners of this run as a JSON list, and their names in the tables.
+runners=$(printf '%s\n' "${senders[@]}" | jq -R . | jq -s -c .)
+labels='{"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhook_bench, 2 I/O threads",
+         "go":"go_sender (Go net/http)","node":"node_sender (Node undici Pool)"}'
 {
   echo "$(date -u +%Y-%m-%dT%H:%MZ); $(nproc) cores: $(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo);" \
     "kernel $(uname -r); load average before the rounds $load_before, after $(cut -d' ' -f1-3 /proc/loadavg);" \
     "$(curl-config --version 2>/dev/null || curl --version | head -n 1 | cut -d' ' -f1-2); $(openssl version | cut -d' ' -f1-2);" \
-    "nginx $("$nginx_bin" -v 2>&1 | sed 's/.*\///'); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+    "nginx $("$nginx_bin" -v 2>&1 | sed 's/.*\///'); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2);" \
+    "$(go version | cut -d' ' -f3); node $(node --version)$(case " ${senders[*]} " in *" node "*) echo ", undici $undici_locked" ;; esac)"
   echo
   echo "| scheme | sender | events/s best | events/s worst | ratio to wrk best | ratio to wrk worst | sender CPU µs/event (median) | receiver CPU µs/event (median) |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  jq -s -r '
+  jq -s -r --argjson runners "$runners" --argjson names "$labels" '
     group_by(.scheme)[] as $s
     | ($s | map(select(.runner=="wrk")) | map({key:(.round|tostring), value:.events_per_sec}) | from_entries) as $wrk
-    | ["wrk","raw","lib","lib2"][] as $t
+    | $runners[] as $t
     | ($s | map(select(.runner==$t))) as $rows
     | ($rows | map(.events_per_sec)) as $eps
     | ($rows | map(if ($wrk[.round|tostring] // 0) > 0 then .events_per_sec / $wrk[.round|tostring] else 0 end)) as $ratio
     | def median: sort | .[length / 2 | floor];
-    "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench","lib2":"webhook_bench, 2 I/O threads"}[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
+    "| \($s[0].scheme) | \($names[$t]) | \($eps|max|floor) | \($eps|min|floor) | \($ratio|max*100|round/100) | \($ratio|min*100|round/100) | \($rows|map(.cpu_us_per_event)|median) | \($rows|map(.receiver_cpu_us_per_event)|median) |"
+  ' "$out/rounds.jsonl"
+  echo
+  echo "The library with its defaults (webhook_bench, 1 I/O thread) next to each other sender: its rate"
+  echo "divided by the other's in the same round, best and worst over the rounds, and the target of issue 16"
+  echo "(met: in every round; missed: in none)."
+  echo
+  echo "| scheme | webhook_bench to | ratio best | ratio worst | target | |"
+  echo "| --- | --- | ---: | ---: | ---: | --- |"
+  jq -s -r --argjson runners "$runners" --argjson names "$labels" '
+    group_by(.scheme)[] as $s
+    | ($s | map(select(.runner=="lib"))) as $lib
+    | ({"wrk":0.5,"raw":1.5,"go":1.8,"node":1.8} | to_entries[]) as {key:$t, value:$target}
+    | select($runners | index($t))
+    | [ $lib[] as $l
+        | ($s | map(select(.runner==$t and .round==$l.round)) | first | .events_per_sec // 0) as $other
+        | select($other > 0) | $l.events_per_sec / $other ] as $r
+    | if ($r | length) == 0 then "| \($s[0].scheme) | \($names[$t]) | - | - | ≥ \($target) | no figure |"
+      else "| \($s[0].scheme) | \($names[$t]) | \($r|max*100|round/100) | \($r|min*100|round/100) | ≥ \($target) | \(if ($r|min) >= $target then "met" elif ($r|max) < $target then "missed" else "met in some rounds" end) |"
+      end
   ' "$out/rounds.jsonl"
   echo
   echo "Capacity from CPU per event (medians; what the rates would be on two otherwise idle cores): a sender"
   echo "cannot go faster than its busiest thread allows (1 core), nor than sender + receiver CPU fit in $(nproc) cores."
+  echo "(wrk: 2 threads; Go: its CPU spread over GOMAXPROCS threads; Node: all of it counted on its one JS thread.)"
   echo
   echo "| scheme | sender | busiest thread µs/event | sender + receiver µs/event | capacity events/s | ratio to wrk |"
   echo "| --- | --- | ---: | ---: | ---: | ---: |"
-  jq -s -r --argjson cores "$(nproc)" '
+  jq -s -r --argjson cores "$(nproc)" --argjson runners "$runners" --argjson names "$labels" '
     def median: sort | .[length / 2 | floor];
     group_by(.scheme)[] as $s
-    | [ ["wrk","raw","lib","lib2"][] as $t
+    | [ $runners[] as $t
         | ($s | map(select(.runner==$t))) as $rows
         | ($rows | map(.cpu_us_per_event) | median) as $cpu
         | ($rows | map(.receiver_cpu_us_per_event) | median) as $recv
         | (if $t == "wrk" then $cpu / 2
            elif $t == "lib" then ($rows | map(.cpu_us_per_event - .producer_cpu_us_per_event) | median)
            elif $t == "lib2" then ($rows | map((.cpu_us_per_event - .producer_cpu_us_per_event) / 2) | median)
+           elif $t == "go" then ($rows | map(.cpu_us_per_event / ([.gomaxprocs // 1, $cores] | min)) | median)
            else $cpu end) as $thread
         | { t: $t, thread: $thread, total: ($cpu + $recv),
-            cap: ([1e6 / $thread, $cores * 1e6 / ($cpu + $recv)] | min) } ] as $caps
+            cap: (if $thread > 0 then [1e6 / $thread, $cores * 1e6 / ($cpu + $recv)] | min else 0 end) } ] as $caps
     | ($caps | map(select(.t=="wrk"))[0].cap) as $wrk
     | $caps[]
-    | "| \($s[0].scheme) | \({"wrk":"wrk","raw":"raw_curl_multi","lib":"webhook_bench (I/O thread)","lib2":"webhook_bench, 2 I/O threads"}[.t]) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(.cap / $wrk * 100 | round / 100) |"
+    | "| \($s[0].scheme) | \(if .t == "lib" then "webhook_bench (I/O thread)" else $names[.t] end) | \(.thread*100|round/100) | \(.total*100|round/100) | \(.cap|floor) | \(if $wrk > 0 then .cap / $wrk * 100 | round / 100 else "-" end) |"
   ' "$out/rounds.jsonl"
   echo
-  echo "webhook_bench, per round (dispatch() ns and delivery latency ms):"
+  echo "webhook_bench, per round (dispatch() ns and delivery latency ms; the other senders' latency is the request's time on the wire):"
   echo
-  echo "| scheme | round | dispatch p50 | dispatch p99 | dispatch max | producer preempted | producer CPU µs/event | latency p50 | latency p99 | peak RSS MiB | raw_curl_multi latency p50 / p99 |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| scheme | round | dispatch p50 | dispatch p99 | dispatch max | producer preempted | producer CPU µs/event | latency p50 | latency p99 | peak RSS MiB | raw_curl_multi latency p50 / p99 | go_sender latency p50 / p99 | node_sender latency p50 / p99 |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   jq -s -r '
-    (map(select(.runner=="raw")) | map({key:"\(.scheme)\(.round)", value:"\(.latency_ms_p50) / \(.latency_ms_p99)"}) | from_entries) as $raw
+    def latency($t): map(select(.runner==$t and .latency_ms_p50 != null)) | map({key:"\(.scheme)\(.round)", value:"\(.latency_ms_p50) / \(.latency_ms_p99)"}) | from_entries;
+    latency("raw") as $raw | latency("go") as $go | latency("node") as $node
     | map(select(.runner=="lib"))[]
-    | "| \(.scheme) | \(.round) | \(.dispatch_ns_p50) | \(.dispatch_ns_p99) | \(.dispatch_ns_max) | \(.producer_preempted) | \(.producer_cpu_us_per_event) | \(.latency_ms_p50) | \(.latency_ms_p99) | \(.peak_rss_mib) | \($raw["\(.scheme)\(.round)"] // "-") |"
+    | "| \(.scheme) | \(.round) | \(.dispatch_ns_p50) | \(.dispatch_ns_p99) | \(.dispatch_ns_max) | \(.producer_preempted) | \(.producer_cpu_us_per_event) | \(.latency_ms_p50) | \(.latency_ms_p99) | \(.peak_rss_mib) | \($raw["\(.scheme)\(.round)"] // "-") | \($go["\(.scheme)\(.round)"] // "-") | \($node["\(.scheme)\(.round)"] // "-") |"
   ' "$out/rounds.jsonl"
 } >"$summary"
 echo

@@ -1,0 +1,3 @@
+module statusstack-webhooks/bench/go_sender
+
+go 1.19

@@ -559,6 +559,7 @@ TEST_CASE("engine: dispatch() wakes a sleeping I/O loop, which would otherwise n
   };
   DispatcherOptions options;
   options.endpoints = {plain()};
+  options.io_threads = 1;                               // the one transport the test watches
   Engine engine(std::move(options), std::move(parts));  // with its thread
   REQUIRE(transport != nullptr);
   REQUIRE(transport->wait([](const SleepUntilWoken& t) { return t.sleeps_ >= 1; }));  // asleep, idle

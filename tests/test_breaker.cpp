@@ -32,8 +32,8 @@ CircuitBreakerPolicy policy(int threshold = 3) {
   return p;
 }
 
-const SteadyTime t0 = SteadyTime(std::chrono::hours(500));
-const WallTime w0 = WallTime(std::chrono::seconds(1'800'000'000));
+constexpr SteadyTime t0{std::chrono::hours(500)};
+constexpr WallTime w0{std::chrono::seconds(1'800'000'000)};
 
 using Verdict = Breaker::Verdict;
 using Gate = Breaker::Gate;
@@ -315,7 +315,7 @@ TEST_CASE(
   INFO("failed attempts while down: " << without.failed_attempts << " without the breaker, "
                                       << with.failed_attempts << " with it");
   for (const Outage* run : {&without, &with}) {
-    REQUIRE(run->reports.size() == 2 * 140);
+    REQUIRE(run->reports.size() == std::size_t{280});
     for (const DeliveryReport& report : run->reports) CHECK(report.delivered);
     CHECK(run->attempts_up == 140);  // each at its first attempt
   }

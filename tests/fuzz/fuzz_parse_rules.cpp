@@ -4,8 +4,9 @@
 // Checked on every input:
 // - never throws; every refusal has a message and a field;
 // - what parses is what the header promises: every endpoint passes validate_endpoint, names are
-//   unique, the retry policies (the file's and each endpoint's own) validate, max_pending is at
-//   least 1 and io_threads from 1 to 64; parsing the same text again gives the same endpoints;
+//   unique, the retry policies (the file's and each endpoint's own) and the breaker validate,
+//   max_pending is at least 1 and io_threads at most 64 (0: the default, one per hardware
+//   thread); parsing the same text again gives the same endpoints;
 // - secrets stay out of the messages: when the canary occurs only inside the values of "secret",
 //   "api_key" and "routing_key" members and of header values (as an independent JSON reader
 //   finds them), no error message shows it.
@@ -109,7 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check(rules->retry.validate().has_value(), "the retry policy does not validate", text);
   check(rules->max_pending >= 1, "max_pending below 1", text);
-  check(rules->io_threads >= 1 && rules->io_threads <= 64, "io_threads out of range", text);
+  check(rules->io_threads <= 64, "io_threads out of range", text);
+  check(rules->breaker.validate().has_value(), "the breaker policy does not validate", text);
   const auto again = ssw::parse_rules(text);
   check(again.has_value() && again->endpoints.size() == rules->endpoints.size(), "not deterministic", text);
   return 0;

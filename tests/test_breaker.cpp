@@ -422,6 +422,34 @@ TEST_CASE(
   CHECK_FALSE(bench.engine->health("nobody"));
 }
 
+TEST_CASE(
+    "engine: deliveries on the wire when their endpoint is disabled end with the others, not at "
+    "their retry",
+    "[unit][breaker][dispatcher]") {
+  DispatcherOptions options;
+  options.endpoints = {engine_endpoint("dead")};
+  options.retry = exact_retries(10);
+  options.breaker.failure_threshold = 2;
+  options.breaker.disable_after = 1ms;
+  Bench bench(options);
+  for (int i = 0; i < 3; ++i) REQUIRE(bench.engine->dispatch(example_event(EventType::monitor_down)));
+  bench.settle();
+  REQUIRE(bench.wire->waiting.size() == 3);  // all three on the wire
+  bench.wire->answer_next(503);              // the first failure: retried in 1 s
+  bench.settle();
+  bench.advance(2ms);
+  bench.wire->answer_next(503);  // the second opens the breaker, 2 ms into the streak: disabled
+  bench.settle();
+  bench.wire->answer_next(503);  // the third was still on the wire
+  bench.settle();
+  const auto reports = bench.reports();
+  INFO("breaker " << to_string(bench.engine->health("dead")->breaker) << ", failures "
+                  << bench.engine->health("dead")->consecutive_failures);
+  REQUIRE(reports.size() == 3);  // none waits for a retry
+  for (const DeliveryReport& report : reports) CHECK(report.reason == FailureReason::endpoint_disabled);
+  CHECK(bench.wire->sent.size() == 3);
+}
+
 TEST_CASE("dispatcher: an open breaker and a disabled endpoint survive a restart on the store",
           "[integration][breaker][store]") {
   HttpTestServer down([](const RecordedRequest&) { return Reply{503, {}, "busy", {}}; });

@@ -413,6 +413,12 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
         end(std::move(delivery), false, FailureReason::endpoint_removed);
         return;
       }
+      if (slot.disabled.load(std::memory_order_acquire)) {
+        // On the wire when its endpoint was disabled: it ends with the others, not at its retry.
+        core_.notify_attempt(*delivery, std::nullopt);
+        end(std::move(delivery), false, FailureReason::endpoint_disabled);
+        return;
+      }
       core_.store->reschedule(*delivery, core_.clock->wall() + decision.delay);
       core_.notify_attempt(*delivery, decision.delay);
       core_.counters.retries.fetch_add(1, std::memory_order_relaxed);

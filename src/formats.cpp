@@ -369,8 +369,7 @@ constexpr std::string_view ellipsis = "\xE2\x80\xA6";  // U+2026, 3 bytes
 // UTF-8 bytes, so the result is within `max` however a vendor counts.
 void cut_to(std::string& text, std::size_t max) {
   if (text.size() <= max) return;
-  std::size_t end = max >= ellipsis.size() ? max - ellipsis.size() : 0;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) --end;
+  std::size_t end = detail::utf8_prefix(text, max >= ellipsis.size() ? max - ellipsis.size() : 0);
   while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\n')) --end;  // no dangling space
   text.resize(end);
   if (max >= ellipsis.size()) text += ellipsis;
@@ -758,11 +757,7 @@ class Tags {
         tag += '_';
       }
     }
-    if (tag.size() > datadog_tag_max) {
-      std::size_t end = datadog_tag_max;
-      while (end > 0 && (static_cast<unsigned char>(tag[end]) & 0xC0U) == 0x80U) --end;
-      tag.resize(end);
-    }
+    tag.resize(detail::utf8_prefix(tag, datadog_tag_max));
     tags_.push_back(std::move(tag));
   }
   const std::vector<std::string>& list() const { return tags_; }

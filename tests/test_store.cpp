@@ -82,6 +82,21 @@ bool wait_for_retries(const Dispatcher& dispatcher, std::uint64_t n) {
   return false;
 }
 
+// A monitor.down delivery to `endpoint` (whose receiver answers 503) tried once and parked by
+// shutdown() with its retry 10 minutes away, `attempts` allowed in all: its id.
+std::string park_after_one_failure(const std::string& path, Endpoint endpoint, int attempts) {
+  Recorder recorder;
+  auto options = stored(path, {std::move(endpoint)}, recorder);
+  options.retry = quick_retries(attempts, 10min);
+  options.retry.max_delay = 10min;
+  Dispatcher dispatcher(std::move(options));
+  auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
+  REQUIRE(accepted);
+  REQUIRE(wait_for_retries(dispatcher, 1));
+  dispatcher.shutdown(0ms);
+  return accepted->deliveries[0].delivery_id;
+}
+
 std::multiset<std::string> delivery_ids_received(const HttpTestServer& server) {
   std::multiset<std::string> ids;
   for (const auto& request : server.requests()) {
@@ -221,19 +236,7 @@ TEST_CASE("store: a delivery parked for an endpoint that is gone at the next sta
   const std::string path = dir.file("deliveries.db");
   Switchable receiver;
   receiver.status = 503;
-  std::string id;
-  {
-    Recorder recorder;
-    auto options = stored(path, {local_endpoint("old", receiver.server.url())}, recorder);
-    options.retry = quick_retries(5, 10min);
-    options.retry.max_delay = 10min;
-    Dispatcher dispatcher(std::move(options));
-    auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
-    REQUIRE(accepted);
-    id = accepted->deliveries[0].delivery_id;
-    REQUIRE(wait_for_retries(dispatcher, 1));
-    dispatcher.shutdown(0ms);
-  }
+  const std::string id = park_after_one_failure(path, local_endpoint("old", receiver.server.url()), 5);
   Recorder recorder;
   Dispatcher again(stored(path, {local_endpoint("new", receiver.server.url())}, recorder));
   REQUIRE(again.flush(10s));
@@ -259,19 +262,7 @@ TEST_CASE("store: a damaged row's out-of-range times and attempt count are read 
   const std::string path = dir.file("deliveries.db");
   Switchable receiver;
   receiver.status = 503;
-  std::string id;
-  {
-    Recorder recorder;
-    auto options = stored(path, {local_endpoint("ops", receiver.server.url())}, recorder);
-    options.retry = quick_retries(3, 10min);
-    options.retry.max_delay = 10min;
-    Dispatcher dispatcher(std::move(options));
-    auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
-    REQUIRE(accepted);
-    id = accepted->deliveries[0].delivery_id;
-    REQUIRE(wait_for_retries(dispatcher, 1));
-    dispatcher.shutdown(0ms);
-  }
+  const std::string id = park_after_one_failure(path, local_endpoint("ops", receiver.server.url()), 3);
   // What a damaged file may hold: times no clock can represent, a count at the int's limit.
   run_sql(path,
           "UPDATE deliveries SET attempts = 2147483647, accepted_at = 9223372036854775807, "
@@ -304,19 +295,7 @@ TEST_CASE("store: max_age counts from acceptance across a restart", "[integratio
   const std::string path = dir.file("deliveries.db");
   Switchable receiver;
   receiver.status = 503;
-  std::string id;
-  {
-    Recorder recorder;
-    auto options = stored(path, {local_endpoint("ops", receiver.server.url())}, recorder);
-    options.retry = quick_retries(5, 10min);
-    options.retry.max_delay = 10min;
-    Dispatcher dispatcher(std::move(options));
-    auto accepted = dispatcher.dispatch(example_event(EventType::monitor_down));
-    REQUIRE(accepted);
-    id = accepted->deliveries[0].delivery_id;
-    REQUIRE(wait_for_retries(dispatcher, 1));
-    dispatcher.shutdown(0ms);
-  }
+  const std::string id = park_after_one_failure(path, local_endpoint("ops", receiver.server.url()), 5);
   // The host stays down for 25 hours (max_age is 24 h): accepted, and due, 25 hours ago.
   run_sql(path,
           "UPDATE deliveries SET accepted_at = accepted_at - 90000000, budget_from = budget_from - "

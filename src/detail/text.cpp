@@ -73,10 +73,7 @@ std::string repair_utf8(std::string_view text) {
 std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
   bool cut = false;
   if (text.size() > max_bytes) {
-    std::size_t end = max_bytes;
-    // Back off continuation bytes so a multi-byte character is never split.
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0u) == 0x80u) --end;
-    text = text.substr(0, end);
+    text = text.substr(0, utf8_prefix(text, max_bytes));
     cut = true;
   }
   static constexpr char hex[] = "0123456789abcdef";

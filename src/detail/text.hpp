@@ -31,6 +31,15 @@ inline bool word_needs_json_escape(std::uint64_t word) noexcept {
   return ((control | is_quote | is_backslash) & word_highs) != 0;
 }
 
+/// The length of the longest prefix of `text` of at most `limit` bytes that does not cut a UTF-8
+/// character in two (it backs off continuation bytes): where to cut text for a message or a limit.
+inline std::size_t utf8_prefix(std::string_view text, std::size_t limit) noexcept {
+  if (text.size() <= limit) return text.size();
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) --end;
+  return end;
+}
+
 /// True when `text` is well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
 bool is_valid_utf8(std::string_view text) noexcept;
 

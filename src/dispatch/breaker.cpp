@@ -181,27 +181,28 @@ void Breaker::restore(const EndpointState& saved, SteadyTime now, WallTime wall)
   }
 }
 
+// What save() and describe() both show, on the wall clock; the caller holds the lock.
+template <class Target>
+void Breaker::show(Target& target, SteadyTime now, WallTime wall) const {
+  target.breaker = state_;
+  target.failing_since = failing_.load(std::memory_order_relaxed) ? failing_since_wall_ : WallTime{};
+  target.open_until = state_ == BreakerState::open
+                          ? wall + std::chrono::duration_cast<WallTime::duration>(open_until_ - now)
+                          : WallTime{};
+  target.last_error = last_error_;
+}
+
 void Breaker::save(EndpointState& saved, SteadyTime now, WallTime wall) const {
   const std::lock_guard<std::mutex> lock(mutex_);
-  saved.breaker = state_;
+  show(saved, now, wall);
   saved.failures = failures_;
   saved.opened = opened_;
-  saved.failing_since = failing_.load(std::memory_order_relaxed) ? failing_since_wall_ : WallTime{};
-  saved.open_until = state_ == BreakerState::open
-                         ? wall + std::chrono::duration_cast<WallTime::duration>(open_until_ - now)
-                         : WallTime{};
-  saved.last_error = last_error_;
 }
 
 void Breaker::describe(EndpointHealth& health, SteadyTime now, WallTime wall) const {
   const std::lock_guard<std::mutex> lock(mutex_);
-  health.breaker = state_;
+  show(health, now, wall);
   health.consecutive_failures = failures_;
-  health.last_error = last_error_;
-  health.failing_since = failing_.load(std::memory_order_relaxed) ? failing_since_wall_ : WallTime{};
-  health.open_until = state_ == BreakerState::open
-                          ? wall + std::chrono::duration_cast<WallTime::duration>(open_until_ - now)
-                          : WallTime{};
 }
 
 }  // namespace detail

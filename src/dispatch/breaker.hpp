@@ -81,6 +81,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT Breaker {
   static constexpr SteadyTime::rep shut_gate = std::numeric_limits<SteadyTime::rep>::max();
   void set_gate(SteadyTime::rep until) noexcept { gate_until_.store(until, std::memory_order_release); }
   void open(SteadyTime now, const CircuitBreakerPolicy& policy);
+  template <class Target>
+  void show(Target& target, SteadyTime now, WallTime wall) const;
 
   std::atomic<SteadyTime::rep> gate_until_{closed_gate};
   mutable std::mutex mutex_;

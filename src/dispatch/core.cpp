@@ -1,5 +1,6 @@
 #include "dispatch/core.hpp"
 
+#include "detail/text.hpp"
 #include "dispatch/endpoints.hpp"
 
 #include <algorithm>
@@ -11,10 +12,7 @@ namespace {
 // Up to `limit` bytes of a receiver's answer: control characters become spaces, and a multi-byte
 // UTF-8 character is never cut in two.
 std::string excerpt(std::string_view body, std::size_t limit) {
-  std::size_t size = std::min(body.size(), limit);
-  if (size < body.size()) {
-    while (size > 0 && (static_cast<unsigned char>(body[size]) & 0xC0U) == 0x80U) --size;
-  }
+  const std::size_t size = utf8_prefix(body, limit);
   std::string text(body.substr(0, size));
   for (char& c : text) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';

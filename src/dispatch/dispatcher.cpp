@@ -89,8 +89,8 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
   if (auto valid = options.retry.validate(); !valid) throw ConfigError(valid.error());
   if (auto valid = options.breaker.validate(); !valid) throw ConfigError(valid.error());
   if (options.io_threads > 64) {
-    throw ConfigError(config_error("io_threads: must be between 1 and 64 (0: one per hardware thread)",
-                                   "io_threads"));
+    throw ConfigError(
+        config_error("io_threads: must be between 1 and 64 (0: one per hardware thread)", "io_threads"));
   }
   if (options.max_pending == 0)
     throw ConfigError(config_error("max_pending: must be at least 1", "max_pending"));
@@ -115,10 +115,10 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
   }
   network_ = std::move(network).value();
   // By default one loop per hardware thread (up to max_default_io_threads); one when turned by hand.
-  const std::size_t loops =
-      options.io_threads != 0 ? options.io_threads
-      : parts.threads         ? std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, max_default_io_threads)
-                              : 1;
+  const std::size_t loops = options.io_threads != 0 ? options.io_threads
+                            : parts.threads ? std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
+                                                                      max_default_io_threads)
+                                            : 1;
   auto clock = parts.clock ? parts.clock : std::make_shared<const Clock>();
   if (!parts.store && !options.store.path.empty()) {
     auto opened = open_sqlite_store(options.store, clock);

@@ -1,5 +1,7 @@
 #include "dispatch/endpoints.hpp"
 
+#include "detail/text.hpp"
+
 #include <algorithm>
 #include <functional>
 
@@ -77,9 +79,7 @@ EndpointState EndpointSlot::state(SteadyTime now, WallTime wall) const {
 void keep_response(Outcome& outcome, std::size_t limit) {
   std::string& body = outcome.body;
   if (body.size() <= limit) return;
-  std::size_t size = limit;
-  while (size > 0 && (static_cast<unsigned char>(body[size]) & 0xC0U) == 0x80U) --size;
-  body.resize(size);
+  body.resize(utf8_prefix(body, limit));
   body.shrink_to_fit();
   outcome.body_truncated = true;
 }

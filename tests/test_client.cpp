@@ -116,6 +116,18 @@ TEST_CASE("HTTPS with the test CA works, and without it or for the wrong host it
     CHECK(outcome.timings.tls > 0us);
     CHECK(server.request_count() == 1);
   }
+  SECTION("a body larger than libcurl's TLS upload buffer (16 KiB here) arrives whole, twice") {
+    HttpTestServer server(certs);
+    std::string body(100 * 1024 + 7, 'x');
+    for (std::size_t i = 0; i < body.size(); i += 97) body[i] = static_cast<char>('a' + i % 26);
+    Request request = local_post(server.url(), body);
+    request.options.ca_file = certs.ca_file();
+    REQUIRE(client.send(request).ok());
+    REQUIRE(client.send(request).ok());
+    REQUIRE(server.request_count() == 2);
+    CHECK(server.requests().at(0).body == body);
+    CHECK(server.requests().at(1).body == body);
+  }
   SECTION("no CA given: the system store does not know the test CA") {
     HttpTestServer server(certs);
     const Outcome outcome = client.send(local_post(server.url()));

@@ -543,6 +543,7 @@ TEST_CASE("with two I/O threads one endpoint uses both, within its max_in_flight
   REQUIRE(dispatcher.flush(generous));
   CHECK(server.request_count() == 40);
   CHECK(dispatcher.stats().delivered == 40);
+  CHECK(dispatcher.stats().io_threads == 2);
   const std::lock_guard<std::mutex> lock(mutex);
   CHECK(most == 5);
 }

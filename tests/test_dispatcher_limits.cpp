@@ -500,6 +500,11 @@ TEST_CASE("the documented Dispatcher configuration errors, word for word", "[uni
   options = DispatcherOptions{};
   options.io_threads = 0;  // one per hardware thread
   CHECK(message_for(options) == "no error");
+  {
+    const unsigned hardware = std::max(1U, std::thread::hardware_concurrency());
+    Dispatcher chosen{DispatcherOptions{}};
+    CHECK(chosen.stats().io_threads == std::min(hardware, max_default_io_threads));
+  }
   options.io_threads = 65;
   CHECK(message_for(options) == "io_threads: must be between 1 and 64 (0: one per hardware thread)");
   options.io_threads = 64;

@@ -558,6 +558,7 @@ DispatcherStats Engine::stats() const {
   stats.redelivered = c.redelivered.load(std::memory_order_relaxed);
   stats.parked = c.parked.load(std::memory_order_relaxed);
   stats.store_errors = core_->store->errors();
+  stats.io_threads = static_cast<unsigned>(loops_.size());
   for (std::size_t i = 0; i < stats.latency_buckets.size(); ++i) {
     stats.latency_buckets[i] = c.latency_buckets[i].load(std::memory_order_relaxed);
   }

@@ -151,6 +151,7 @@ struct DispatcherStats {
   double latency_sum_ms = 0;
   /// Every configured endpoint's health, in configuration order.
   std::vector<EndpointHealth> endpoints;
+  unsigned io_threads = 0;  ///< I/O loops this Dispatcher runs (what io_threads = 0 chose)
 };
 
 /// Renders the stats in the Prometheus text exposition format (metric prefix `statusstack_webhooks_`).

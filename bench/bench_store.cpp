@@ -504,6 +504,9 @@ void fill_pending(const Setup& setup, const std::string& path, const std::string
   ssw::DispatcherOptions options = options_for(url, path, ssw::Durability::power_loss, 8);
   options.retry.max_attempts = 8;
   options.retry.schedule = {std::chrono::hours(1)};
+  // Every delivery makes its first attempt: an open breaker would keep all but the first few waiting
+  // without one.
+  options.breaker.failure_threshold = 0;
   ssw::Dispatcher dispatcher(std::move(options));
   const std::vector<ssw::Event> events(1000, setup.event);
   for (std::size_t sent = 0; sent < count; sent += events.size()) {

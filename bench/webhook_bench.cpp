@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
   // dispatch() at once (the same call with warm caches). The events per second double.
   const bool controls = rate > 0 && flags.integer("controls") != 0;
   std::vector<std::uint32_t> probe_ns;
-  [[maybe_unused]] volatile std::size_t probe_bytes = 0;  // the probe's result, kept so that it is not optimised away
+  // The probe's result, kept so that the call is not optimised away.
+  [[maybe_unused]] volatile std::size_t probe_bytes = 0;
   std::vector<std::uint32_t> second_ns;
 
   const ssw::Event event = bench::event_of_size(static_cast<std::size_t>(flags.integer("payload-bytes")));
@@ -198,15 +199,15 @@ int main(int argc, char** argv) {
       "\"io_threads\":%u,\"concurrency\":%zu,\"window\":%zu,\"payload_bytes\":%zu,\"seconds\":%.3f,"
       "\"events_per_sec\":%.0f,\"cpu_us_per_event\":%.2f,\"producer_cpu_us_per_event\":%.2f,"
       "\"delivered\":%llu,\"failed\":%llu,\"refused\":%zu,\"flushed\":%s,\"dispatch_ns_p50\":%u,\"dispatch_"
-      "ns_p99\":%u,\"dispatch_ns_max\":%u,\"probe_ns_p50\":%u,\"probe_ns_p99\":%u,\"second_call_ns_p50\":%u,\"second_call_"
+      "ns_p99\":%u,\"dispatch_ns_max\":%u,\"probe_ns_p50\":%u,\"probe_ns_p99\":%u,\"second_call_ns_p50\":%u,"
+      "\"second_call_"
       "ns_p99\":%u,"
       "\"producer_preempted\":%ld,\"latency_ms_p50\":%.3f,\"latency_ms_p99\":%.3f,\"peak_rss_mib\":%.1f}\n",
-      url.c_str(), rate, sent, endpoints, stats.io_threads, concurrency,
-      window, payload_bytes, seconds, static_cast<double>(ok) / seconds,
-      cpu_us / static_cast<double>(std::max<std::uint64_t>(ok, 1)),
+      url.c_str(), rate, sent, endpoints, stats.io_threads, concurrency, window, payload_bytes, seconds,
+      static_cast<double>(ok) / seconds, cpu_us / static_cast<double>(std::max<std::uint64_t>(ok, 1)),
       producer_cpu_us / static_cast<double>(std::max<std::uint64_t>(ok, 1)),
       static_cast<unsigned long long>(ok), static_cast<unsigned long long>(stats.failed), refused,
-      flushed ? "true" : "false", dispatch_p50, dispatch_p99, dispatch_max, probe_p50, probe_p99, second_p50, second_p99, producer.ru_nivcsw, latency_p50,
-      latency_p99, peak_rss);
+      flushed ? "true" : "false", dispatch_p50, dispatch_p99, dispatch_max, probe_p50, probe_p99, second_p50,
+      second_p99, producer.ru_nivcsw, latency_p50, latency_p99, peak_rss);
   return flushed && stats.failed == 0 && refused == 0 ? 0 : 1;
 }

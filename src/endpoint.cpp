@@ -210,7 +210,7 @@ class RandomBlock {
   // A call costs about 2 us plus 0.15 ns a byte: 16 KiB (about 1,500 ids) makes it rare enough to stay
   // out of dispatch()'s 99th percentile. On the heap, so that threads which never make an id do not
   // carry it in their thread-local storage.
-  static constexpr std::size_t block_bytes = 16 * 1024;
+  static constexpr std::size_t block_bytes = std::size_t{16} * 1024;
   std::unique_ptr<unsigned char[]> bytes_;
   std::size_t used_ = block_bytes;
   std::uint64_t generation_ = 0;

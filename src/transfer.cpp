@@ -116,45 +116,49 @@ Transfer::Transfer(NetworkPolicyPtr policy) : policy_(std::move(policy)) {
     default_ca_path_ = text;
 }
 
-Transfer::~Transfer() {
-  curl_easy_cleanup(easy_);
-  curl_slist_free_all(header_list_);
-}
+Transfer::~Transfer() { curl_easy_cleanup(easy_); }
 
 void Transfer::set_header_list(const Headers& headers) {
-  curl_slist_free_all(header_list_);
-  header_list_ = nullptr;
-  std::string line;
-  for (const Header& header : headers) {
-    line.assign(header.name);
+  const std::size_t count = headers.size() + 1;
+  if (header_lines_.size() < count) header_lines_.resize(count);
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    std::string& line = header_lines_[i];
+    line.assign(headers[i].name);
     // "Name;" is curl's way to send a header with an empty value ("Name:" would remove it).
-    if (header.value.empty()) {
+    if (headers[i].value.empty()) {
       line += ';';
     } else {
       line += ": ";
-      line += header.value;
+      line += headers[i].value;
     }
-    header_list_ = curl_slist_append(header_list_, line.c_str());
   }
   // A signed body goes in one request; never wait for 100-continue.
-  header_list_ = curl_slist_append(header_list_, "Expect:");
-  if (header_list_ == nullptr) throw std::bad_alloc();
+  header_lines_[headers.size()].assign("Expect:");
+  header_nodes_.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    header_nodes_[i].data = header_lines_[i].data();
+    header_nodes_[i].next = i + 1 < count ? &header_nodes_[i + 1] : nullptr;
+  }
 }
 
 void Transfer::prepare(const std::string& url, HttpMethod method, const Headers& headers,
-                       std::string_view body, const RequestOptions& options) {
+                       std::string_view body, const RequestOptions& options,
+                       std::shared_ptr<const void> settings) {
   response_ = Outcome{};
   body_limit_ = options.max_response_body;
   error_buffer_[0] = '\0';
   allow_private_network_ = options.allow_private_network;
   blocked_.reset();
 
-  curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method == HttpMethod::post ? nullptr : to_string(method));
   set_header_list(headers);
-  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_);
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_nodes_.data());
+
+  if (settings && settings == settings_) return;  // the rest is already these settings'
+  settings_ = std::move(settings);
+  curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method == HttpMethod::post ? nullptr : to_string(method));
 
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,

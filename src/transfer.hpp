@@ -10,8 +10,10 @@
 
 #include <curl/curl.h>
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace statusstack::webhooks::detail {
 
@@ -46,9 +48,12 @@ class STATUSSTACK_WEBHOOKS_EXPORT Transfer {
     prepare(request.url, request.method, request.headers, request.body, request.options);
   }
   /// The same from parts, so a caller that keeps the body elsewhere need not copy it. `url` and the
-  /// bytes of `body` must outlive the transfer; headers are copied.
+  /// bytes of `body` must outlive the transfer; headers are copied. `settings` (optional) is the
+  /// immutable object that `url`, `method` and `options` belong to (an endpoint's configuration):
+  /// when it is the one of this handle's last request, what comes from it is not set again (libcurl
+  /// copies every string option). The handle keeps it alive meanwhile.
   void prepare(const std::string& url, HttpMethod method, const Headers& headers, std::string_view body,
-               const RequestOptions& options);
+               const RequestOptions& options, std::shared_ptr<const void> settings = nullptr);
   /// Builds the outcome of the finished transfer from libcurl's result code and what was received;
   /// a transfer that failed after the policy refused an address is TransportError::blocked.
   Outcome finish(CURLcode code);
@@ -66,10 +71,14 @@ class STATUSSTACK_WEBHOOKS_EXPORT Transfer {
   void set_header_list(const Headers& headers);
 
   NetworkPolicyPtr policy_;
+  std::shared_ptr<const void> settings_;  // whose url, method and options are set (null: nobody's)
   bool allow_private_network_ = false;  // the current request's RequestOptions::allow_private_network
   std::optional<Blocked> blocked_;      // the last address refused during the current request
   CURL* easy_ = nullptr;
-  curl_slist* header_list_ = nullptr;
+  // The request's header list for CURLOPT_HTTPHEADER. libcurl only reads it, so its nodes and lines
+  // are the handle's own and keep their memory from request to request: no allocation per header.
+  std::vector<std::string> header_lines_;
+  std::vector<curl_slist> header_nodes_;
   std::string default_ca_file_;
   std::string default_ca_path_;
   Outcome response_;  // headers and body as they arrive

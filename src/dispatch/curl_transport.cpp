@@ -57,7 +57,7 @@ class CurlTransport final : public Transport {
     }
     const EndpointConfig& config = *request->prepared.config;
     request->transfer->prepare(config.url, config.endpoint.method, request->prepared.headers,
-                               request->prepared.body, config.transfer_options);
+                               request->prepared.body, config.transfer_options, request->prepared.config);
     CURL* handle = request->transfer->handle();
     request->slot = running_.size();
     curl_easy_setopt(handle, CURLOPT_PRIVATE, request.get());

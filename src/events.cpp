@@ -372,27 +372,30 @@ bool operator==(const MaintenanceScheduled& a, const MaintenanceScheduled& b) {
 
 namespace detail {
 
-std::optional<Error> check_id(const std::string& field, std::string_view id) {
-  if (id.empty()) return Error{ErrorCode::invalid_value, field + ": must not be empty", field};
+// The field names are views: a valid event (the common case) makes no string.
+std::optional<Error> check_id(std::string_view field, std::string_view id) {
+  if (id.empty())
+    return Error{ErrorCode::invalid_value, std::string(field) + ": must not be empty", std::string(field)};
   return std::nullopt;
 }
 
-std::optional<Error> check_range(const std::string& field, std::int64_t value, std::int64_t min,
+std::optional<Error> check_range(std::string_view field, std::int64_t value, std::int64_t min,
                                  std::int64_t max) {
   if (value < min || value > max) {
     return Error{ErrorCode::invalid_value,
-                 field + ": must be an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-                     " (got " + std::to_string(value) + ")",
-                 field};
+                 std::string(field) + ": must be an integer from " + std::to_string(min) + " to " +
+                     std::to_string(max) + " (got " + std::to_string(value) + ")",
+                 std::string(field)};
   }
   return std::nullopt;
 }
 
-std::optional<Error> check_timestamp(const std::string& field, Timestamp timestamp) {
+std::optional<Error> check_timestamp(std::string_view field, Timestamp timestamp) {
   const std::int64_t micros = timestamp.unix_microseconds();
   if (micros < min_timestamp_micros() || micros > max_timestamp_micros()) {
     return Error{ErrorCode::invalid_value,
-                 field + ": is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z", field};
+                 std::string(field) + ": is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+                 std::string(field)};
   }
   return std::nullopt;
 }
@@ -441,7 +444,9 @@ void check_monitor(Checker& c, const Monitor& m) {
 void check_incident(Checker& c, const Incident& incident) {
   c.add(check_id("incident.id", incident.id));
   for (std::size_t i = 0; i < incident.components.size(); ++i) {
-    c.add(check_id("incident.components[" + std::to_string(i) + "].id", incident.components[i].id));
+    if (incident.components[i].id.empty()) {
+      c.add(check_id("incident.components[" + std::to_string(i) + "].id", incident.components[i].id));
+    }
   }
   if (incident.latest_update) {
     c.add(check_timestamp("incident.latest_update.created_at", incident.latest_update->created_at));
@@ -492,7 +497,9 @@ struct Validate {
     c.add(check_timestamp("maintenance.scheduled_end", m.scheduled_end));
     c.add(detail::check_maintenance_window(m.scheduled_start, m.scheduled_end));
     for (std::size_t i = 0; i < m.components.size(); ++i) {
-      c.add(check_id("maintenance.components[" + std::to_string(i) + "].id", m.components[i].id));
+      if (m.components[i].id.empty()) {
+        c.add(check_id("maintenance.components[" + std::to_string(i) + "].id", m.components[i].id));
+      }
     }
   }
 };

@@ -368,7 +368,7 @@ class LoggingStore final : public DeliveryStore {
  public:
   LoggingStore(std::shared_ptr<StoreLog> log, std::shared_ptr<ManualClock> clock)
       : log_(std::move(log)), clock_(std::move(clock)) {}
-  Result<void> admit(const std::vector<const Delivery*>& deliveries) override {
+  Result<void> admit(const std::vector<std::unique_ptr<Delivery>>& deliveries) override {
     if (log_->refuse) return Error{ErrorCode::invalid_config, "store: disk full", ""};
     log_->events.push_back("admit " + std::to_string(deliveries.size()));
     return {};

@@ -716,6 +716,16 @@ TEST_CASE("rules specific to a type are enforced on parse and by validate_event"
   CHECK(e.field == "incident.components[0].id");
   CHECK(e.message == "incident.components[0].id: must not be empty");
   CHECK(validate_event(created).error().message == e.message);
+  // The second component's empty id is named by its index (the first is fine).
+  created = std::get<IncidentCreated>(example_event(EventType::incident_created));
+  created.incident.components.push_back(created.incident.components[0]);
+  created.incident.components[1].id.clear();
+  CHECK(validate_event(created).error().field == "incident.components[1].id");
+  auto planned = std::get<MaintenanceScheduled>(example_event(EventType::maintenance_scheduled));
+  REQUIRE(!planned.maintenance.components.empty());
+  planned.maintenance.components.back().id.clear();
+  const std::string last = std::to_string(planned.maintenance.components.size() - 1);
+  CHECK(validate_event(planned).error().message == "maintenance.components[" + last + "].id: must not be empty");
 
   auto changed = std::get<ComponentStatusChanged>(example_event(EventType::component_status_changed));
   changed.stack.id.clear();

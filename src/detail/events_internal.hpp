@@ -37,10 +37,10 @@ std::int64_t max_timestamp_micros() noexcept;  ///< 9999-12-31T23:59:59.999999Z
 std::size_t format_rfc3339(Timestamp timestamp, char* out) noexcept;
 
 // Validation rules; each returns the Error for `field` when the value breaks the rule.
-std::optional<Error> check_id(const std::string& field, std::string_view id);
-std::optional<Error> check_range(const std::string& field, std::int64_t value, std::int64_t min,
+std::optional<Error> check_id(std::string_view field, std::string_view id);
+std::optional<Error> check_range(std::string_view field, std::int64_t value, std::int64_t min,
                                  std::int64_t max);
-std::optional<Error> check_timestamp(const std::string& field, Timestamp timestamp);
+std::optional<Error> check_timestamp(std::string_view field, Timestamp timestamp);
 std::optional<Error> check_maintenance_window(Timestamp start, Timestamp end);
 Error missing(const std::string& field);
 

@@ -313,9 +313,7 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
   const WallTime now = core.clock->wall();
   const SteadyTime now_steady = core.clock->now();
   std::vector<std::unique_ptr<Delivery>> deliveries;
-  std::vector<const Delivery*> admitted;
   deliveries.reserve(matching.size());
-  admitted.reserve(matching.size());
   for (const Match& match : matching) {
     auto delivery = std::make_unique<Delivery>();
     delivery->id = new_delivery_id();
@@ -325,11 +323,10 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
     delivery->accepted_at = now;
     delivery->accepted_steady = now_steady;
     assign_order_key(*match.endpoint->config, events[match.event], *delivery);
-    admitted.push_back(delivery.get());
     deliveries.push_back(std::move(delivery));
   }
   // With a durable store: committed before the caller hears of them.
-  if (auto kept = core.store->admit(admitted); !kept) {
+  if (auto kept = core.store->admit(deliveries); !kept) {
     core.release(matching.size(), bytes);
     return refused(kept.error());
   }

@@ -60,7 +60,7 @@ class DeliveryStore {
   virtual Result<std::vector<Resumed>> resume() { return std::vector<Resumed>{}; }
   virtual std::vector<EndpointState> endpoint_states() { return {}; }
   /// Keeps newly accepted deliveries; an error refuses them all (dispatch() returns it).
-  virtual Result<void> admit(const std::vector<const Delivery*>& deliveries) = 0;
+  virtual Result<void> admit(const std::vector<std::unique_ptr<Delivery>>& deliveries) = 0;
   /// The delivery waits for its next attempt, due at `due`.
   virtual void reschedule(const Delivery& delivery, WallTime due) = 0;
   /// A durable store writes the final state, then passes it to on_committed (set before any
@@ -94,7 +94,7 @@ class DeliveryStore {
 class MemoryStore final : public DeliveryStore {
  public:
   bool durable() const noexcept override { return false; }
-  Result<void> admit(const std::vector<const Delivery*>&) override { return {}; }
+  Result<void> admit(const std::vector<std::unique_ptr<Delivery>>&) override { return {}; }
   void reschedule(const Delivery&, WallTime) override {}
   void finish(Final) override {}
   void save_endpoint(const EndpointState&) override {}

@@ -67,7 +67,7 @@ class SqliteStore final : public DeliveryStore {
   bool durable() const noexcept override { return true; }
   Result<std::vector<Resumed>> resume() override;
   std::vector<EndpointState> endpoint_states() override;
-  Result<void> admit(const std::vector<const Delivery*>& deliveries) override;
+  Result<void> admit(const std::vector<std::unique_ptr<Delivery>>& deliveries) override;
   void reschedule(const Delivery& delivery, WallTime due) override;
   void finish(Final final) override;
   void save_endpoint(const EndpointState& state) override;
@@ -93,7 +93,7 @@ class SqliteStore final : public DeliveryStore {
  private:
   // One dispatch() call's deliveries, waiting for their commit.
   struct Admission {
-    const std::vector<const Delivery*>* deliveries;
+    const std::vector<std::unique_ptr<Delivery>>* deliveries;
     bool done = false;
     std::optional<Error> error;
     std::condition_variable committed;  // only this caller wakes for its commit
@@ -214,7 +214,7 @@ void SqliteStore::prepare() {
       "finished_at < ?1 LIMIT ?2)");
 }
 
-Result<void> SqliteStore::admit(const std::vector<const Delivery*>& deliveries) {
+Result<void> SqliteStore::admit(const std::vector<std::unique_ptr<Delivery>>& deliveries) {
   start_writer();
   Admission admission{&deliveries, false, std::nullopt, {}};
   std::unique_lock<std::mutex> lock(mutex_);
@@ -402,7 +402,7 @@ Result<void> SqliteStore::write(Queue& work, bool with_admissions) {
   };
   if (with_admissions) {
     for (const Admission* admission : work.admissions) {
-      for (const Delivery* delivery : *admission->deliveries) {
+      for (const auto& delivery : *admission->deliveries) {
         insert_.bind(1, delivery->id.view())
             .bind(2, std::string_view(delivery->endpoint->name))
             .bind(3, std::string_view(to_string(delivery->event->type)))

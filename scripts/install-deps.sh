@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev libbenchmark-dev
   openssl python3 clang libclang-rt-14-dev
   golang-go  # the Go receiver of docs/receivers.md is built and run by the tests (~65 MB download)
+  libpq-dev postgresql  # the PostgreSQL store, tested against private servers the tests start
   "$@"
 )
 
@@ -27,6 +28,12 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+# The tests start PostgreSQL servers of their own: the package need not make and start the system's
+# default cluster (unless this machine's configuration already says otherwise).
+if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  $sudo mkdir -p /etc/postgresql-common
+  echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,242 @@
+#include "store/pg_queue.hpp"
+
+#include <libpq-fe.h>
+
+#include <array>
+#include <cstdlib>
+#include <string_view>
+
+namespace statusstack::webhooks::detail::pg {
+
+namespace {
+
+// Taken by every schema change, in the transaction that makes it: one instance migrates, the others
+// wait, then find the schema in place. An arbitrary key of this library's own.
+constexpr const char* migration_lock = "7236593104617226001";
+
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE statusstack_deliveries (
+  seq         bigserial PRIMARY KEY,        -- enqueue order
+  id          text NOT NULL UNIQUE,         -- dlv_...
+  endpoint    text NOT NULL,
+  event_type  text NOT NULL,
+  event       text,                         -- the event's JSON; NULL once delivered
+  order_key   text,                         -- NULL: any order
+  state       smallint NOT NULL DEFAULT 0,  -- 0 pending, 1 failed, 2 delivered
+  attempts    integer NOT NULL DEFAULT 0,
+  claim       bigint NOT NULL DEFAULT 0,    -- bumped by every claim: fences outcomes
+  accepted_at bigint NOT NULL,              -- Unix milliseconds, like every time here
+  budget_from bigint NOT NULL,              -- max_age counts from here
+  due_at      bigint NOT NULL,              -- pending: when due; claimed: when the lease ends
+  signed_at   bigint NOT NULL DEFAULT 0,    -- Unix seconds of the signature's timestamp
+  finished_at bigint,
+  last_status integer NOT NULL DEFAULT 0,
+  last_error  text NOT NULL DEFAULT ''
+);
+CREATE INDEX statusstack_deliveries_due ON statusstack_deliveries (due_at, seq) WHERE state = 0;
+)sql";
+
+constexpr const char* insert_sql =
+    "INSERT INTO statusstack_deliveries (id, endpoint, event_type, event, order_key, accepted_at, "
+    "budget_from, due_at) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $6, $7)";
+
+constexpr const char* claim_sql = R"sql(
+UPDATE statusstack_deliveries AS d
+   SET due_at = $1::bigint + $2::bigint, claim = d.claim + 1
+  FROM (SELECT seq FROM statusstack_deliveries
+         WHERE state = 0 AND due_at <= $1::bigint
+         ORDER BY due_at, seq
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED) AS due
+ WHERE d.seq = due.seq
+RETURNING d.id, d.endpoint, d.event_type, d.event, COALESCE(d.order_key, ''), d.attempts, d.claim,
+          d.accepted_at, d.budget_from, d.signed_at
+)sql";
+
+constexpr const char* finish_sql = R"sql(
+UPDATE statusstack_deliveries
+   SET state = $3::smallint, attempts = $4, last_status = $5, last_error = $6, signed_at = $7,
+       finished_at = $8, event = CASE WHEN $3::smallint = 2 THEN NULL ELSE event END
+ WHERE id = $1 AND claim = $2 AND state = 0
+)sql";
+
+constexpr const char* retry_sql = R"sql(
+UPDATE statusstack_deliveries
+   SET due_at = $3, attempts = $4, last_status = $5, last_error = $6, signed_at = $7
+ WHERE id = $1 AND claim = $2 AND state = 0
+)sql";
+
+Error pg_error(std::string_view doing, pg_conn* connection) {
+  std::string detail = connection != nullptr ? PQerrorMessage(connection) : "out of memory";
+  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  return Error{ErrorCode::store_error, "postgresql: " + std::string(doing) + ": " + detail, "store"};
+}
+
+// A result that clears itself.
+class PgResult {
+ public:
+  explicit PgResult(PGresult* result) : result_(result) {}
+  ~PgResult() { PQclear(result_); }
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+  PGresult* get() const { return result_; }
+  bool ok() const {
+    const ExecStatusType status = PQresultStatus(result_);
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+  }
+  std::string text(int row, int column) const { return {PQgetvalue(result_, row, column)}; }
+  std::int64_t integer(int row, int column) const {
+    return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10);
+  }
+  /// Rows an UPDATE changed.
+  std::int64_t changed() const { return std::strtoll(PQcmdTuples(result_), nullptr, 10); }
+
+ private:
+  PGresult* result_;
+};
+
+// Text parameters for PQexecParams (libpq copies nothing: the strings must live through the call).
+template <std::size_t N>
+PGresult* run(pg_conn* connection, const char* sql, const std::array<std::string, N>& values) {
+  std::array<const char*, N> pointers{};
+  for (std::size_t i = 0; i < N; ++i) pointers[i] = values[i].c_str();
+  return PQexecParams(connection, sql, static_cast<int>(N), nullptr, pointers.data(), nullptr, nullptr, 0);
+}
+
+Result<void> exec(pg_conn* connection, const char* sql, std::string_view doing) {
+  const PgResult result(PQexec(connection, sql));
+  if (!result.ok()) return pg_error(doing, connection);
+  return {};
+}
+
+Result<void> insert_rows(pg_conn* connection, const std::vector<NewRow>& rows) {
+  for (const NewRow& row : rows) {
+    const PgResult result(run<7>(connection, insert_sql,
+                                 {row.id, row.endpoint, row.event_type, row.event, row.order_key,
+                                  std::to_string(row.accepted_at), std::to_string(row.due_at)}));
+    if (!result.ok()) return pg_error("cannot enqueue delivery " + row.id, connection);
+  }
+  return exec(connection, "NOTIFY statusstack_deliveries", "cannot notify the instances");
+}
+
+// In one transaction under the migration lock: creates the schema, or checks the one in place.
+Result<void> migrate(pg_conn* connection) {
+  if (auto begun = exec(connection, "BEGIN", "cannot begin"); !begun) return begun;
+  auto failed = [connection](Error error) {
+    static_cast<void>(exec(connection, "ROLLBACK", "rollback"));
+    return error;
+  };
+  const std::string lock = std::string("SELECT pg_advisory_xact_lock(") + migration_lock + ")";
+  if (auto locked = exec(connection, lock.c_str(), "cannot take the migration lock"); !locked) {
+    return failed(locked.error());
+  }
+  if (auto made = exec(connection, "CREATE TABLE IF NOT EXISTS statusstack_schema (version integer NOT NULL)",
+                       "cannot create the schema table");
+      !made) {
+    return failed(made.error());
+  }
+  const PgResult found(PQexec(connection, "SELECT max(version) FROM statusstack_schema"));
+  if (!found.ok()) return failed(pg_error("cannot read the schema version", connection));
+  const int version = PQgetisnull(found.get(), 0, 0) ? 0 : static_cast<int>(found.integer(0, 0));
+  if (version > schema_version) {
+    return failed(Error{ErrorCode::store_error,
+                        "postgresql: the database has schema version " + std::to_string(version) +
+                            ", newer than this library's (" + std::to_string(schema_version) +
+                            "): upgrade the library",
+                        "store"});
+  }
+  if (version < 1) {
+    if (auto made = exec(connection, schema_v1, "cannot create the deliveries table"); !made) {
+      return failed(made.error());
+    }
+    if (auto noted = exec(connection, "INSERT INTO statusstack_schema VALUES (1)", "cannot note the schema");
+        !noted) {
+      return failed(noted.error());
+    }
+  }
+  return exec(connection, "COMMIT", "cannot commit the schema");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Queue>> Queue::open(const std::string& conninfo) {
+  pg_conn* connection = PQconnectdb(conninfo.c_str());
+  std::unique_ptr<Queue> queue(new Queue(connection));
+  if (connection == nullptr || PQstatus(connection) != CONNECTION_OK)
+    return pg_error("cannot connect", connection);
+  // Quiet: the server's notices (NOTICE: relation exists) are not the host's business.
+  PQsetNoticeProcessor(
+      connection, [](void*, const char*) {}, nullptr);
+  if (auto migrated = migrate(connection); !migrated) return migrated.error();
+  return queue;
+}
+
+Queue::~Queue() { PQfinish(connection_); }
+
+Result<void> Queue::enqueue(const std::vector<NewRow>& rows) {
+  if (auto begun = exec(connection_, "BEGIN", "cannot begin"); !begun) return begun;
+  if (auto inserted = insert_rows(connection_, rows); !inserted) {
+    static_cast<void>(exec(connection_, "ROLLBACK", "rollback"));
+    return inserted;
+  }
+  return exec(connection_, "COMMIT", "cannot commit the deliveries");
+}
+
+Result<std::vector<ClaimedRow>> Queue::claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms) {
+  const PgResult result(
+      run<3>(connection_, claim_sql, {std::to_string(now), std::to_string(lease_ms), std::to_string(limit)}));
+  if (!result.ok()) return pg_error("cannot claim deliveries", connection_);
+  std::vector<ClaimedRow> rows(static_cast<std::size_t>(PQntuples(result.get())));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const int r = static_cast<int>(i);
+    ClaimedRow& row = rows[i];
+    row.id = result.text(r, 0);
+    row.endpoint = result.text(r, 1);
+    row.event_type = result.text(r, 2);
+    row.event = result.text(r, 3);
+    row.order_key = result.text(r, 4);
+    row.attempts = static_cast<int>(result.integer(r, 5));
+    row.claim = result.integer(r, 6);
+    row.accepted_at = result.integer(r, 7);
+    row.budget_from = result.integer(r, 8);
+    row.signed_at = result.integer(r, 9);
+  }
+  return rows;
+}
+
+Result<bool> Queue::finish(const std::string& id, std::int64_t claim, bool delivered, const Outcome& outcome,
+                           std::int64_t now) {
+  const PgResult result(run<8>(connection_, finish_sql,
+                               {id, std::to_string(claim), delivered ? "2" : "1",
+                                std::to_string(outcome.attempts), std::to_string(outcome.last_status),
+                                outcome.last_error, std::to_string(outcome.signed_at), std::to_string(now)}));
+  if (!result.ok()) return pg_error("cannot finish delivery " + id, connection_);
+  return result.changed() == 1;
+}
+
+Result<bool> Queue::retry_at(const std::string& id, std::int64_t claim, std::int64_t due_at,
+                             const Outcome& outcome) {
+  const PgResult result(
+      run<7>(connection_, retry_sql,
+             {id, std::to_string(claim), std::to_string(due_at), std::to_string(outcome.attempts),
+              std::to_string(outcome.last_status), outcome.last_error, std::to_string(outcome.signed_at)}));
+  if (!result.ok()) return pg_error("cannot reschedule delivery " + id, connection_);
+  return result.changed() == 1;
+}
+
+Result<void> enqueue_in(pg_conn* host, const std::vector<NewRow>& rows) {
+  if (host == nullptr || PQstatus(host) != CONNECTION_OK) {
+    return Error{ErrorCode::store_error, "postgresql: the host's connection is not open", "store"};
+  }
+  if (PQtransactionStatus(host) != PQTRANS_INTRANS) {
+    return Error{ErrorCode::store_error,
+                 "postgresql: enqueue_in needs the host's connection inside a transaction (BEGIN first): "
+                 "outside one the deliveries would not share the fate of the host's own writes",
+                 "store"};
+  }
+  // A failed insert leaves the host's transaction aborted: the host rolls it back, its own writes
+  // with it, which is the point.
+  return insert_rows(host, rows);
+}
+
+}  // namespace statusstack::webhooks::detail::pg

@@ -1,0 +1,97 @@
+#pragma once
+
+// The shared queue in PostgreSQL, as SQL (issue 17, first part): one table of deliveries that any
+// number of instances enqueue into and claim from. Internal: the Dispatcher's PostgreSQL store is
+// built on it. libpq stays in this file's source and its tests.
+//
+//   enqueue      inserts rows (and NOTIFY statusstack_deliveries, delivered at commit); or, with
+//                enqueue_in(), on the host's own connection inside the host's transaction
+//   claim        takes up to N due rows with SELECT ... FOR UPDATE SKIP LOCKED in one short
+//                statement: each gets a lease (its due time moved to now + lease) and a new claim
+//                number. A row whose holder dies becomes due again when the lease ends: no reaper.
+//   finish,      the outcome of an attempt, fenced: written only when the row still carries the
+//   retry_at     claim number the writer got, so an instance that lost its lease cannot overwrite
+//                the outcome of the one that took over
+//
+// Times are Unix milliseconds given by the caller (the tests give their own).
+
+#include <statusstack/webhooks/error.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct pg_conn;  // libpq's PGconn
+
+namespace statusstack::webhooks::detail::pg {
+
+/// The schema this code writes and reads.
+inline constexpr int schema_version = 1;
+
+/// A delivery as enqueued.
+struct NewRow {
+  std::string id;
+  std::string endpoint;
+  std::string event_type;
+  std::string event;      ///< the event's JSON
+  std::string order_key;  ///< empty: any order
+  std::int64_t accepted_at = 0;
+  std::int64_t due_at = 0;
+};
+
+/// A delivery as claimed: what the attempt needs, and the claim number that fences its outcome.
+struct ClaimedRow {
+  std::string id;
+  std::string endpoint;
+  std::string event_type;
+  std::string event;
+  std::string order_key;
+  int attempts = 0;
+  std::int64_t claim = 0;
+  std::int64_t accepted_at = 0;
+  std::int64_t budget_from = 0;
+  std::int64_t signed_at = 0;
+};
+
+/// What an attempt's end writes: final (delivered or failed) or due again at `due_at`.
+struct Outcome {
+  int attempts = 0;
+  int last_status = 0;
+  std::string last_error;
+  std::int64_t signed_at = 0;
+};
+
+/// One connection to the queue's database, the schema in place. Not thread-safe: one per thread.
+class Queue {
+ public:
+  /// Connects (a libpq URI or key=value string) and creates or migrates the schema under an
+  /// advisory lock, so instances starting at once on an empty database all come up. A database
+  /// whose schema is newer than this code is refused.
+  static Result<std::unique_ptr<Queue>> open(const std::string& conninfo);
+  ~Queue();
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+
+  /// Inserts the rows in one transaction.
+  Result<void> enqueue(const std::vector<NewRow>& rows);
+  /// Claims up to `limit` rows due at `now`, oldest due first, each leased until now + lease_ms.
+  Result<std::vector<ClaimedRow>> claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms);
+  /// Final: delivered (the body dropped) or failed. False when the claim was lost (fenced out).
+  Result<bool> finish(const std::string& id, std::int64_t claim, bool delivered, const Outcome& outcome,
+                      std::int64_t now);
+  /// Not final: pending again, due at `due_at`. False when the claim was lost.
+  Result<bool> retry_at(const std::string& id, std::int64_t claim, std::int64_t due_at,
+                        const Outcome& outcome);
+
+ private:
+  explicit Queue(pg_conn* connection) : connection_(connection) {}
+  pg_conn* connection_;
+};
+
+/// The transactional outbox: inserts the rows on the host's own connection, inside the transaction
+/// the host opened (refused otherwise, and when the schema is not in place). They become visible
+/// to the instances when the host commits, and vanish if it rolls back.
+Result<void> enqueue_in(pg_conn* host, const std::vector<NewRow>& rows);
+
+}  // namespace statusstack::webhooks::detail::pg

@@ -1,0 +1,237 @@
+// The shared queue in PostgreSQL (src/store/pg_queue): a real server, private to each test, on
+// 127.0.0.1 (tests/support/postgres_server). Times are given by the tests, never slept.
+
+#include "store/pg_queue.hpp"
+
+#include "support/postgres_server.hpp"
+
+#include <libpq-fe.h>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace statusstack::webhooks;
+using namespace statusstack::webhooks::detail;
+using statusstack::webhooks::testing::PostgresServer;
+
+namespace {
+
+std::unique_ptr<pg::Queue> open_queue(const std::string& uri) {
+  auto opened = pg::Queue::open(uri);
+  if (!opened) FAIL("Queue::open: " << opened.error().message);
+  return std::move(*opened);
+}
+
+std::vector<pg::NewRow> rows(int count, std::int64_t due_at, const std::string& prefix = "dlv_") {
+  std::vector<pg::NewRow> made;
+  for (int i = 0; i < count; ++i) {
+    pg::NewRow row;
+    row.id = prefix + std::to_string(i);
+    row.endpoint = "receiver";
+    row.event_type = "monitor.down";
+    row.event = R"({"n":)" + std::to_string(i) + "}";
+    row.accepted_at = due_at;
+    row.due_at = due_at;
+    made.push_back(row);
+  }
+  return made;
+}
+
+// A libpq connection of the test's own, as a host application would hold one.
+struct HostConnection {
+  explicit HostConnection(const std::string& uri) : connection(PQconnectdb(uri.c_str())) {
+    REQUIRE(PQstatus(connection) == CONNECTION_OK);
+  }
+  ~HostConnection() { PQfinish(connection); }
+  HostConnection(const HostConnection&) = delete;
+  HostConnection& operator=(const HostConnection&) = delete;
+  void exec(const char* sql) const {
+    PGresult* result = PQexec(connection, sql);
+    const ExecStatusType status = PQresultStatus(result);
+    PQclear(result);
+    REQUIRE((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK));
+  }
+  PGconn* connection;
+};
+
+}  // namespace
+
+TEST_CASE("instances starting at once on an empty database all come up, with one schema",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("race");
+  constexpr int instances = 6;
+  std::vector<std::string> errors(instances);
+  std::vector<std::thread> threads;
+  threads.reserve(instances);
+  for (int i = 0; i < instances; ++i) {
+    threads.emplace_back([&, i] {
+      auto opened = pg::Queue::open(uri);
+      if (!opened) errors[static_cast<std::size_t>(i)] = opened.error().message;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& error : errors) CHECK(error.empty());
+  CHECK(server.sql("SELECT count(*), max(version) FROM statusstack_schema", "race") == "1|1\n");
+  // Opening again finds it in place.
+  open_queue(uri);
+  CHECK(server.sql("SELECT count(*) FROM statusstack_schema", "race") == "1\n");
+}
+
+TEST_CASE("a database whose schema is newer than the library is refused, by name",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("newer");
+  open_queue(uri);
+  server.sql("INSERT INTO statusstack_schema VALUES (99)", "newer");
+  auto opened = pg::Queue::open(uri);
+  REQUIRE_FALSE(opened);
+  CHECK(opened.error().code == ErrorCode::store_error);
+  CHECK(opened.error().message ==
+        "postgresql: the database has schema version 99, newer than this library's (1): upgrade the library");
+  auto unreachable = pg::Queue::open("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2");
+  REQUIRE_FALSE(unreachable);
+  CHECK(unreachable.error().message.rfind("postgresql: cannot connect: ", 0) == 0);
+}
+
+TEST_CASE("instances claiming at once each get different deliveries, and every one is claimed once",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("claims");
+  REQUIRE(open_queue(uri)->enqueue(rows(600, 1000)));
+  constexpr int instances = 3;
+  std::vector<std::unique_ptr<pg::Queue>> queues(instances);
+  for (auto& queue : queues) queue = open_queue(uri);
+  std::vector<std::vector<std::string>> taken(instances);
+  std::atomic<int> waiting{instances};
+  std::vector<std::thread> threads;
+  threads.reserve(instances);
+  for (int i = 0; i < instances; ++i) {
+    threads.emplace_back([&, i] {
+      waiting.fetch_sub(1);
+      while (waiting.load() > 0) std::this_thread::yield();  // all start claiming together
+      for (int round = 0; round < 1000; ++round) {           // bounded: 600 rows, at least one per round
+        auto claimed = queues[static_cast<std::size_t>(i)]->claim(25, 2000, 60000);
+        if (!claimed || claimed->empty()) return;
+        for (const auto& row : *claimed) taken[static_cast<std::size_t>(i)].push_back(row.id);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::multiset<std::string> all;
+  for (const auto& ids : taken) all.insert(ids.begin(), ids.end());
+  CHECK(all.size() == 600);
+  CHECK(std::set<std::string>(all.begin(), all.end()).size() == 600);
+}
+
+TEST_CASE("rows another transaction holds are skipped by a claim, not waited for",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("skipped");
+  // Bounded: a claim that waited for the lock would fail after 5 s instead of hanging the test.
+  auto queue = open_queue(uri + "?options=-c%20statement_timeout%3D5000");
+  REQUIRE(queue->enqueue(rows(4, 1000)));
+  const HostConnection other(uri);
+  other.exec("BEGIN");
+  other.exec("SELECT 1 FROM statusstack_deliveries WHERE id IN ('dlv_0', 'dlv_1') FOR UPDATE");
+  auto claimed = queue->claim(10, 1000, 500);  // would block until the ROLLBACK without SKIP LOCKED
+  REQUIRE(claimed);
+  REQUIRE(claimed->size() == 2);
+  CHECK((*claimed)[0].id == "dlv_2");
+  CHECK((*claimed)[1].id == "dlv_3");
+  other.exec("ROLLBACK");
+  CHECK(queue->claim(10, 1000, 500)->size() == 2);
+}
+
+TEST_CASE("a claim is a lease: nothing is due again until it ends, then the row is claimed anew",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("leases");
+  auto queue = open_queue(uri);
+  REQUIRE(queue->enqueue(rows(3, 1000)));
+  CHECK(queue->claim(10, 999, 500)->empty());  // not due yet
+  auto first = queue->claim(2, 1000, 500);
+  REQUIRE(first);
+  REQUIRE(first->size() == 2);
+  CHECK((*first)[0].id == "dlv_0");  // oldest due first, then enqueue order
+  CHECK((*first)[1].id == "dlv_1");
+  CHECK((*first)[0].claim == 1);
+  CHECK((*first)[0].event == R"({"n":0})");
+  auto rest = queue->claim(10, 1000, 500);
+  REQUIRE(rest->size() == 1);  // the two leased ones are not offered again
+  CHECK((*rest)[0].id == "dlv_2");
+  CHECK(queue->claim(10, 1499, 500)->empty());  // leases run to 1500
+  auto again = queue->claim(10, 1500, 500);     // the holder died: its rows come back
+  REQUIRE(again->size() == 3);
+  CHECK((*again)[0].claim == 2);
+}
+
+TEST_CASE("an instance that lost its lease cannot overwrite the outcome of the one that took over",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("fencing");
+  auto slow = open_queue(uri);
+  auto other = open_queue(uri);
+  REQUIRE(slow->enqueue(rows(1, 1000)));
+  const auto lost = slow->claim(1, 1000, 500)->at(0);    // leased to 1500, then the holder stalls
+  const auto taken = other->claim(1, 1600, 500)->at(0);  // taken over after the lease
+  REQUIRE(taken.claim == lost.claim + 1);
+  pg::Outcome ok{1, 200, "", 1};
+  CHECK(*other->finish(taken.id, taken.claim, true, ok, 1700));
+  // The stalled instance wakes up with an outcome of its own: refused, both as final and as retry.
+  pg::Outcome failed{1, 503, "503 Service Unavailable", 1};
+  CHECK_FALSE(*slow->finish(lost.id, lost.claim, false, failed, 1800));
+  CHECK_FALSE(*slow->retry_at(lost.id, lost.claim, 9000, failed));
+  CHECK(server.sql("SELECT state, attempts, last_status, event IS NULL FROM statusstack_deliveries",
+                   "fencing") == "2|1|200|t\n");
+  // A retry by the current holder makes the row due again, for the next claim.
+  REQUIRE(other->enqueue(rows(1, 1000, "dlv_retry_")));
+  const auto retried = other->claim(1, 2000, 500)->at(0);
+  CHECK(*other->retry_at(retried.id, retried.claim, 5000, failed));
+  CHECK(other->claim(1, 4999, 500)->empty());
+  const auto next = other->claim(1, 5000, 500)->at(0);
+  CHECK(next.attempts == 1);
+  CHECK(next.claim == retried.claim + 1);
+}
+
+TEST_CASE("deliveries enqueued in the host's transaction share its fate: kept on commit, gone on rollback",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("outbox");
+  auto queue = open_queue(uri);
+  const HostConnection host(uri);
+  host.exec("CREATE TABLE incidents (id text PRIMARY KEY)");
+
+  SECTION("rolled back: neither the host's row nor the deliveries") {
+    host.exec("BEGIN");
+    host.exec("INSERT INTO incidents VALUES ('inc_1')");
+    REQUIRE(pg::enqueue_in(host.connection, rows(2, 1000, "dlv_rolled_")));
+    CHECK(queue->claim(10, 1000, 500)->empty());  // not visible before the commit
+    host.exec("ROLLBACK");
+    CHECK(queue->claim(10, 1000, 500)->empty());
+    CHECK(server.sql("SELECT count(*) FROM incidents", "outbox") == "0\n");
+  }
+  SECTION("committed: both") {
+    host.exec("BEGIN");
+    host.exec("INSERT INTO incidents VALUES ('inc_2')");
+    REQUIRE(pg::enqueue_in(host.connection, rows(2, 1000, "dlv_kept_")));
+    CHECK(queue->claim(10, 1000, 500)->empty());
+    host.exec("COMMIT");
+    CHECK(queue->claim(10, 1000, 500)->size() == 2);
+    CHECK(server.sql("SELECT count(*) FROM incidents", "outbox") == "1\n");
+  }
+  SECTION("outside a transaction: refused, nothing written") {
+    auto refused = pg::enqueue_in(host.connection, rows(1, 1000));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message ==
+          "postgresql: enqueue_in needs the host's connection inside a transaction (BEGIN first): "
+          "outside one the deliveries would not share the fate of the host's own writes");
+    CHECK(server.sql("SELECT count(*) FROM statusstack_deliveries", "outbox") == "0\n");
+  }
+}

@@ -200,6 +200,92 @@ TEST_CASE("an instance that lost its lease cannot overwrite the outcome of the o
   CHECK(next.claim == retried.claim + 1);
 }
 
+TEST_CASE("dead letters are redelivered with the same id, old final rows are removed in batches",
+          "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("letters");
+  auto queue = open_queue(uri);
+  REQUIRE(queue->enqueue(rows(4, 1000)));
+  const auto claimed = *queue->claim(4, 1000, 60000);  // dlv_3 stays leased throughout
+  REQUIRE(claimed.size() == 4);
+  const pg::Outcome gone_wrong{3, 500, "500 Internal Server Error", 1};
+  const pg::Outcome fine{1, 200, "", 1};
+  REQUIRE(*queue->finish("dlv_0", claimed[0].claim, false, gone_wrong, 2000));  // failed at 2000
+  REQUIRE(*queue->finish("dlv_1", claimed[1].claim, false, gone_wrong, 5000));  // failed at 5000
+  REQUIRE(*queue->finish("dlv_2", claimed[2].claim, true, fine, 2000));         // delivered at 2000
+
+  CHECK(*queue->redeliver("dlv_0", 6000));
+  CHECK_FALSE(*queue->redeliver("dlv_0", 6000));  // pending now, not failed
+  CHECK_FALSE(*queue->redeliver("dlv_2", 6000));  // delivered
+  CHECK_FALSE(*queue->redeliver("dlv_3", 6000));  // still claimed, not final
+  CHECK_FALSE(*queue->redeliver("dlv_none", 6000));
+  const auto again = *queue->claim(10, 6000, 500);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].id == "dlv_0");
+  CHECK(again[0].attempts == 0);
+  CHECK(again[0].budget_from == 6000);
+
+  // Delivered before 3000 and failed before 4000 go: dlv_2 only (dlv_1 failed at 5000).
+  CHECK(*queue->prune(3000, 4000, 100) == 1);
+  CHECK(*queue->prune(3000, 6000, 100) == 1);  // now dlv_1
+  CHECK(*queue->prune(3000, 6000, 100) == 0);
+  CHECK(server.sql("SELECT id FROM statusstack_deliveries ORDER BY id", "letters") == "dlv_0\ndlv_3\n");
+}
+
+TEST_CASE("every instance reads the endpoint states any of them wrote", "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("endpoints");
+  auto one = open_queue(uri);
+  auto other = open_queue(uri);
+  pg::EndpointRow row;
+  row.name = "pagerduty";
+  row.breaker = "open";
+  row.failures = 5;
+  row.opened = 1;
+  row.failing_since = 1000;
+  row.open_until = 6000;
+  row.last_error = "503 Service Unavailable";
+  REQUIRE(one->save_endpoint(row));
+  pg::EndpointRow gone;
+  gone.name = "old-receiver";
+  gone.gone = true;
+  REQUIRE(other->save_endpoint(gone));
+  row.breaker = "closed";  // recovered: written again, replaces
+  row.failures = 0;
+  REQUIRE(other->save_endpoint(row));
+  const auto read = *one->endpoints();
+  REQUIRE(read.size() == 2);
+  CHECK(read[0].name == "old-receiver");
+  CHECK(read[0].gone);
+  CHECK(read[1].name == "pagerduty");
+  CHECK(read[1].breaker == "closed");
+  CHECK(read[1].failures == 0);
+  CHECK(read[1].opened == 1);
+  CHECK(read[1].open_until == 6000);
+  CHECK(read[1].last_error == "503 Service Unavailable");
+}
+
+TEST_CASE("an idle instance hears of new deliveries, and of committed ones only", "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("news");
+  auto idle = open_queue(uri);
+  auto busy = open_queue(uri);
+  REQUIRE(idle->listen());
+  CHECK_FALSE(*idle->wait_for_news(50));  // nothing yet: the wait ends with its timeout
+  REQUIRE(busy->enqueue(rows(2, 1000)));
+  CHECK(*idle->wait_for_news(10000));     // at once, not after 10 s (bounded either way)
+  CHECK_FALSE(*idle->wait_for_news(50));  // consumed
+  const HostConnection host(uri);
+  host.exec("BEGIN");
+  REQUIRE(pg::enqueue_in(host.connection, rows(1, 1000, "dlv_rolled_")));
+  host.exec("ROLLBACK");
+  CHECK_FALSE(*idle->wait_for_news(200));  // a rolled-back enqueue says nothing
+  host.exec("BEGIN");
+  REQUIRE(pg::enqueue_in(host.connection, rows(1, 1000, "dlv_kept_")));
+  host.exec("COMMIT");
+  CHECK(*idle->wait_for_news(10000));
+}
+
 TEST_CASE("deliveries enqueued in the host's transaction share its fate: kept on commit, gone on rollback",
           "[integration][postgres]") {
   const PostgresServer server;

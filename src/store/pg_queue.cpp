@@ -2,7 +2,11 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
 #include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <string_view>
 
@@ -34,6 +38,17 @@ CREATE TABLE statusstack_deliveries (
   last_error  text NOT NULL DEFAULT ''
 );
 CREATE INDEX statusstack_deliveries_due ON statusstack_deliveries (due_at, seq) WHERE state = 0;
+CREATE INDEX statusstack_deliveries_final ON statusstack_deliveries (state, finished_at) WHERE state != 0;
+CREATE TABLE statusstack_endpoints (
+  name          text PRIMARY KEY,
+  gone          boolean NOT NULL DEFAULT false,  -- answered 410 Gone: paused until replaced
+  breaker       text NOT NULL DEFAULT 'closed',
+  failures      integer NOT NULL DEFAULT 0,
+  opened        integer NOT NULL DEFAULT 0,
+  failing_since bigint NOT NULL DEFAULT 0,
+  open_until    bigint NOT NULL DEFAULT 0,
+  last_error    text NOT NULL DEFAULT ''
+);
 )sql";
 
 constexpr const char* insert_sql =
@@ -64,6 +79,30 @@ constexpr const char* retry_sql = R"sql(
 UPDATE statusstack_deliveries
    SET due_at = $3, attempts = $4, last_status = $5, last_error = $6, signed_at = $7
  WHERE id = $1 AND claim = $2 AND state = 0
+)sql";
+
+constexpr const char* redeliver_sql = R"sql(
+UPDATE statusstack_deliveries
+   SET state = 0, attempts = 0, due_at = $2, budget_from = $2, finished_at = NULL, last_status = 0,
+       last_error = ''
+ WHERE id = $1 AND state = 1 AND event IS NOT NULL
+)sql";
+
+// `state != 0` as in the partial index's condition, so that the planner uses it.
+constexpr const char* prune_sql = R"sql(
+DELETE FROM statusstack_deliveries
+ WHERE seq IN (SELECT seq FROM statusstack_deliveries
+                WHERE state != 0 AND ((state = 2 AND finished_at < $1) OR (state = 1 AND finished_at < $2))
+                LIMIT $3)
+)sql";
+
+constexpr const char* save_endpoint_sql = R"sql(
+INSERT INTO statusstack_endpoints (name, gone, breaker, failures, opened, failing_since, open_until, last_error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (name) DO UPDATE
+   SET gone = EXCLUDED.gone, breaker = EXCLUDED.breaker, failures = EXCLUDED.failures,
+       opened = EXCLUDED.opened, failing_since = EXCLUDED.failing_since,
+       open_until = EXCLUDED.open_until, last_error = EXCLUDED.last_error
 )sql";
 
 Error pg_error(std::string_view doing, pg_conn* connection) {
@@ -222,6 +261,79 @@ Result<bool> Queue::retry_at(const std::string& id, std::int64_t claim, std::int
               std::to_string(outcome.last_status), outcome.last_error, std::to_string(outcome.signed_at)}));
   if (!result.ok()) return pg_error("cannot reschedule delivery " + id, connection_);
   return result.changed() == 1;
+}
+
+Result<bool> Queue::redeliver(const std::string& id, std::int64_t now) {
+  const PgResult result(run<2>(connection_, redeliver_sql, {id, std::to_string(now)}));
+  if (!result.ok()) return pg_error("cannot redeliver " + id, connection_);
+  return result.changed() == 1;
+}
+
+Result<std::int64_t> Queue::prune(std::int64_t delivered_before, std::int64_t failed_before,
+                                  std::size_t limit) {
+  const PgResult result(
+      run<3>(connection_, prune_sql,
+             {std::to_string(delivered_before), std::to_string(failed_before), std::to_string(limit)}));
+  if (!result.ok()) return pg_error("cannot remove old deliveries", connection_);
+  return result.changed();
+}
+
+Result<void> Queue::save_endpoint(const EndpointRow& row) {
+  const PgResult result(
+      run<8>(connection_, save_endpoint_sql,
+             {row.name, row.gone ? "true" : "false", row.breaker, std::to_string(row.failures),
+              std::to_string(row.opened), std::to_string(row.failing_since), std::to_string(row.open_until),
+              row.last_error}));
+  if (!result.ok()) return pg_error("cannot keep the state of endpoint " + row.name, connection_);
+  return {};
+}
+
+Result<std::vector<EndpointRow>> Queue::endpoints() {
+  const PgResult result(PQexec(connection_,
+                               "SELECT name, gone, breaker, failures, opened, failing_since, open_until, "
+                               "last_error FROM statusstack_endpoints ORDER BY name"));
+  if (!result.ok()) return pg_error("cannot read the endpoints' states", connection_);
+  std::vector<EndpointRow> rows(static_cast<std::size_t>(PQntuples(result.get())));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const int r = static_cast<int>(i);
+    rows[i].name = result.text(r, 0);
+    rows[i].gone = result.text(r, 1) == "t";
+    rows[i].breaker = result.text(r, 2);
+    rows[i].failures = static_cast<int>(result.integer(r, 3));
+    rows[i].opened = static_cast<int>(result.integer(r, 4));
+    rows[i].failing_since = result.integer(r, 5);
+    rows[i].open_until = result.integer(r, 6);
+    rows[i].last_error = result.text(r, 7);
+  }
+  return rows;
+}
+
+Result<void> Queue::listen() { return exec(connection_, "LISTEN statusstack_deliveries", "cannot listen"); }
+
+Result<bool> Queue::wait_for_news(int timeout_ms) {
+  // Drains what has arrived; true when it held a notification.
+  auto drain = [this]() -> Result<bool> {
+    if (PQconsumeInput(connection_) == 0) return pg_error("cannot read notifications", connection_);
+    bool heard = false;
+    while (PGnotify* notification = PQnotifies(connection_)) {
+      heard = true;
+      PQfreemem(notification);
+    }
+    return heard;
+  };
+  // Until the deadline: a readable socket may carry other messages, or part of one.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto heard = drain();
+    if (!heard || *heard) return heard;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd watched{PQsocket(connection_), POLLIN, 0};
+    if (::poll(&watched, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+      return Error{ErrorCode::store_error, "postgresql: cannot wait for notifications: poll failed", "store"};
+    }
+  }
 }
 
 Result<void> enqueue_in(pg_conn* host, const std::vector<NewRow>& rows) {

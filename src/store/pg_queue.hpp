@@ -62,6 +62,19 @@ struct Outcome {
   std::int64_t signed_at = 0;
 };
 
+/// An endpoint's state shared by every instance: its 410 pause and its circuit breaker (the
+/// Dispatcher's EndpointState, as stored).
+struct EndpointRow {
+  std::string name;
+  bool gone = false;
+  std::string breaker = "closed";  ///< closed, open, half_open or disabled
+  int failures = 0;
+  int opened = 0;
+  std::int64_t failing_since = 0;  ///< 0: not failing
+  std::int64_t open_until = 0;
+  std::string last_error;
+};
+
 /// One connection to the queue's database, the schema in place. Not thread-safe: one per thread.
 class Queue {
  public:
@@ -83,6 +96,25 @@ class Queue {
   /// Not final: pending again, due at `due_at`. False when the claim was lost.
   Result<bool> retry_at(const std::string& id, std::int64_t claim, std::int64_t due_at,
                         const Outcome& outcome);
+
+  /// A failed delivery made pending again, due at `now` with a fresh attempt budget (same id). False
+  /// when `id` is not a failed delivery that still has its body.
+  Result<bool> redeliver(const std::string& id, std::int64_t now);
+  /// Removes up to `limit` delivered rows finished before `delivered_before` and failed ones
+  /// finished before `failed_before` (retention, a batch at a time); returns how many.
+  Result<std::int64_t> prune(std::int64_t delivered_before, std::int64_t failed_before, std::size_t limit);
+
+  /// Writes an endpoint's state (the last writer wins), and reads them all.
+  Result<void> save_endpoint(const EndpointRow& row);
+  Result<std::vector<EndpointRow>> endpoints();
+
+  /// From now on, this connection hears of new deliveries (LISTEN): wait_for_news() can sleep until
+  /// another instance, or a host's committed transaction, enqueues.
+  Result<void> listen();
+  /// Sleeps until a notification of new deliveries arrives or `timeout_ms` passes (an idle instance
+  /// polls anyway: notifications are an optimisation, not the source of truth). True when one came;
+  /// every notification that arrived meanwhile is consumed.
+  Result<bool> wait_for_news(int timeout_ms);
 
  private:
   explicit Queue(pg_conn* connection) : connection_(connection) {}

@@ -149,6 +149,40 @@ TEST_CASE("rows another transaction holds are skipped by a claim, not waited for
   CHECK(queue->claim(10, 1000, 500)->size() == 2);
 }
 
+TEST_CASE(
+    "a batch of outcomes is written in one statement, the fenced ones named, and bodies survive "
+    "the trip byte for byte",
+    "[integration][postgres]") {
+  const PostgresServer server;
+  const std::string uri = server.create_database("batches");
+  auto queue = open_queue(uri);
+  auto made = rows(3, 1000);
+  // Quotes, backslashes, braces, commas and non-ASCII: what an array literal must escape or carry.
+  made[0].event = R"({"text":"a \"quoted\" {brace}, comma \\ back","city":"Zürich"})";
+  made[1].order_key = "dedup,\"key\"";
+  REQUIRE(queue->enqueue(made));
+  auto claimed = *queue->claim(3, 1000, 500);
+  REQUIRE(claimed.size() == 3);
+  CHECK(claimed[0].event == made[0].event);
+  CHECK(claimed[1].order_key == made[1].order_key);
+  CHECK(claimed[2].order_key.empty());
+  // dlv_2's lease ran out and another instance took it: its outcome from here is fenced out.
+  auto other = open_queue(uri);
+  const auto taken = other->claim(1, 1600, 500)->at(0);
+  REQUIRE(taken.id == "dlv_0");  // all three are due again at 1500; the oldest goes first
+  const pg::Outcome ok{1, 200, "", 1};
+  const pg::Outcome failed{2, 0, "timeout: \"5 s\", then {nothing}", 1};
+  const auto fenced = *queue->finish({{"dlv_0", claimed[0].claim, true, ok},
+                                      {"dlv_1", claimed[1].claim, false, failed},
+                                      {"dlv_2", claimed[2].claim, true, ok}},
+                                     1700);
+  CHECK(fenced == std::vector<std::string>{"dlv_0"});
+  CHECK(server.sql("SELECT id, state, last_error FROM statusstack_deliveries ORDER BY id", "batches") ==
+        "dlv_0|0|\ndlv_1|1|" + failed.last_error + "\ndlv_2|2|\n");
+  CHECK(queue->finish({}, 1700)->empty());
+  CHECK(queue->enqueue({}));
+}
+
 TEST_CASE("a claim is a lease: nothing is due again until it ends, then the row is claimed anew",
           "[integration][postgres]") {
   const PostgresServer server;

@@ -62,6 +62,14 @@ struct Outcome {
   std::int64_t signed_at = 0;
 };
 
+/// An attempt's final outcome, for Queue::finish.
+struct FinalRow {
+  std::string id;
+  std::int64_t claim = 0;
+  bool delivered = false;
+  Outcome outcome;
+};
+
 /// An endpoint's state shared by every instance: its 410 pause and its circuit breaker (the
 /// Dispatcher's EndpointState, as stored).
 struct EndpointRow {
@@ -86,11 +94,14 @@ class Queue {
   Queue(const Queue&) = delete;
   Queue& operator=(const Queue&) = delete;
 
-  /// Inserts the rows in one transaction.
+  /// Inserts the rows, in one statement and one transaction.
   Result<void> enqueue(const std::vector<NewRow>& rows);
   /// Claims up to `limit` rows due at `now`, oldest due first, each leased until now + lease_ms.
   Result<std::vector<ClaimedRow>> claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms);
-  /// Final: delivered (the body dropped) or failed. False when the claim was lost (fenced out).
+  /// Final outcomes, in one statement: delivered (the body dropped) or failed. Returns the ids that
+  /// were not written because their claim was lost (fenced out).
+  Result<std::vector<std::string>> finish(const std::vector<FinalRow>& finals, std::int64_t now);
+  /// The same for one delivery: false when fenced out.
   Result<bool> finish(const std::string& id, std::int64_t claim, bool delivered, const Outcome& outcome,
                       std::int64_t now);
   /// Not final: pending again, due at `due_at`. False when the claim was lost.

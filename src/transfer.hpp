@@ -72,8 +72,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT Transfer {
 
   NetworkPolicyPtr policy_;
   std::shared_ptr<const void> settings_;  // whose url, method and options are set (null: nobody's)
-  bool allow_private_network_ = false;  // the current request's RequestOptions::allow_private_network
-  std::optional<Blocked> blocked_;      // the last address refused during the current request
+  bool allow_private_network_ = false;    // the current request's RequestOptions::allow_private_network
+  std::optional<Blocked> blocked_;        // the last address refused during the current request
   CURL* easy_ = nullptr;
   // The request's header list for CURLOPT_HTTPHEADER. libcurl only reads it, so its nodes and lines
   // are the handle's own and keep their memory from request to request: no allocation per header.

@@ -13,16 +13,17 @@
 # 2. Starts a private nginx on 127.0.0.1 (own prefix in a temp dir, free ports, access_log off) as a
 #    keep-alive receiver answering 200 to any POST, over HTTP and over HTTPS (generated certificate).
 # 3. Rounds, alternating the order of the senders: wrk (the receiver's ceiling with the same body
-#    size, headers and connections), raw_curl_multi (libcurl by hand), webhook_bench (the library),
-#    webhook_bench with two I/O threads, and the senders a user would write instead: Go net/http
-#    (go_sender) and Node undici Pool (node_sender), over HTTP and HTTPS. Prints each rate, its ratio
-#    to the same round's wrk (best and worst over the rounds), the library's defaults to wrk,
-#    raw_curl_multi, Go and Node, CPU per event of sender and receiver and the capacity that follows;
-#    then dispatch() latency from a paced producer.
-# 4. A concurrency sweep (1..256) over HTTP for the chart (gnuplot, PNG).
+#    size, headers and connections), raw_curl_multi (libcurl by hand), webhook_bench (the library
+#    with its defaults), webhook_bench with one I/O thread, and the senders a user would write
+#    instead: Go net/http (go_sender) and Node undici Pool (node_sender), over HTTP and HTTPS. Prints
+#    each rate, its ratio to the same round's wrk (best and worst over the rounds), the library's
+#    defaults to wrk, raw_curl_multi, Go and Node, CPU per event of sender and receiver and the
+#    capacity that follows; then dispatch() latency from a paced producer, with controls.
+# 4. A concurrency sweep (1..256) over HTTP of every sender, for the chart (gnuplot, PNG).
 # 5. Micro-benchmarks (signing, events, dispatch()) and the memory benchmark.
 # 6. The durable store (bench_store, about 90 s): a SQLite file in --store-dir (/var/tmp), each
 #    figure next to its target, met or missed; its delivery figure uses the same nginx over HTTP.
+# 7. One table of every target of issue 16 from this run's results.
 # Everything is bounded in time; nginx is stopped on exit. Results go to build/release/bench-results/.
 set -euo pipefail
 
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
     --store-dir) store_dir=$2; shift 2 ;;
     --chart) chart=$2; shift 2 ;;
     --chart-only) chart_only=1; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

@@ -441,13 +441,19 @@ void check_monitor(Checker& c, const Monitor& m) {
   if (m.status_code) c.add(check_range("monitor.status_code", *m.status_code, 100, 599));
 }
 
-void check_incident(Checker& c, const Incident& incident) {
-  c.add(check_id("incident.id", incident.id));
-  for (std::size_t i = 0; i < incident.components.size(); ++i) {
-    if (incident.components[i].id.empty()) {
-      c.add(check_id("incident.components[" + std::to_string(i) + "].id", incident.components[i].id));
+// Each component's id; the field name ("incident.components[1].id") is made only for an empty one.
+template <class Component>
+void check_component_ids(Checker& c, std::string_view list, const std::vector<Component>& components) {
+  for (std::size_t i = 0; i < components.size(); ++i) {
+    if (components[i].id.empty()) {
+      c.add(check_id(std::string(list) + "[" + std::to_string(i) + "].id", components[i].id));
     }
   }
+}
+
+void check_incident(Checker& c, const Incident& incident) {
+  c.add(check_id("incident.id", incident.id));
+  check_component_ids(c, "incident.components", incident.components);
   if (incident.latest_update) {
     c.add(check_timestamp("incident.latest_update.created_at", incident.latest_update->created_at));
   }
@@ -496,11 +502,7 @@ struct Validate {
     c.add(check_timestamp("maintenance.scheduled_start", m.scheduled_start));
     c.add(check_timestamp("maintenance.scheduled_end", m.scheduled_end));
     c.add(detail::check_maintenance_window(m.scheduled_start, m.scheduled_end));
-    for (std::size_t i = 0; i < m.components.size(); ++i) {
-      if (m.components[i].id.empty()) {
-        c.add(check_id("maintenance.components[" + std::to_string(i) + "].id", m.components[i].id));
-      }
-    }
+    check_component_ids(c, "maintenance.components", m.components);
   }
 };
 

@@ -144,7 +144,7 @@ void Transfer::set_header_list(const Headers& headers) {
 
 void Transfer::prepare(const std::string& url, HttpMethod method, const Headers& headers,
                        std::string_view body, const RequestOptions& options,
-                       std::shared_ptr<const void> settings) {
+                       const std::shared_ptr<const void>& settings) {
   response_ = Outcome{};
   body_limit_ = options.max_response_body;
   error_buffer_[0] = '\0';
@@ -157,7 +157,7 @@ void Transfer::prepare(const std::string& url, HttpMethod method, const Headers&
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_nodes_.data());
 
   if (settings && settings == settings_) return;  // the rest is already these settings'
-  settings_ = std::move(settings);
+  settings_ = settings;
   curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method == HttpMethod::post ? nullptr : to_string(method));
 

@@ -53,7 +53,7 @@ class STATUSSTACK_WEBHOOKS_EXPORT Transfer {
   /// when it is the one of this handle's last request, what comes from it is not set again (libcurl
   /// copies every string option). The handle keeps it alive meanwhile.
   void prepare(const std::string& url, HttpMethod method, const Headers& headers, std::string_view body,
-               const RequestOptions& options, std::shared_ptr<const void> settings = nullptr);
+               const RequestOptions& options, const std::shared_ptr<const void>& settings = nullptr);
   /// Builds the outcome of the finished transfer from libcurl's result code and what was received;
   /// a transfer that failed after the policy refused an address is TransportError::blocked.
   Outcome finish(CURLcode code);

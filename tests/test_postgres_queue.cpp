@@ -150,8 +150,8 @@ TEST_CASE("rows another transaction holds are skipped by a claim, not waited for
 }
 
 TEST_CASE(
-    "a batch of outcomes is written in one statement, the fenced ones named, and bodies survive "
-    "the trip byte for byte",
+    "a batch of outcomes writes the rows still held and names the fenced-out ones, and bodies "
+    "survive the trip byte for byte",
     "[integration][postgres]") {
   const PostgresServer server;
   const std::string uri = server.create_database("batches");

@@ -165,12 +165,18 @@ class PgResult {
   PGresult* result_;
 };
 
-// Text parameters for PQexecParams (libpq copies nothing: the strings must live through the call).
+// Text parameters as libpq takes them (it copies nothing: the strings must live through the call).
 template <std::size_t N>
-PGresult* run(pg_conn* connection, const char* sql, const std::array<std::string, N>& values) {
+std::array<const char*, N> parameters(const std::array<std::string, N>& values) {
   std::array<const char*, N> pointers{};
   for (std::size_t i = 0; i < N; ++i) pointers[i] = values[i].c_str();
-  return PQexecParams(connection, sql, static_cast<int>(N), nullptr, pointers.data(), nullptr, nullptr, 0);
+  return pointers;
+}
+
+template <std::size_t N>
+PGresult* run(pg_conn* connection, const char* sql, const std::array<std::string, N>& values) {
+  return PQexecParams(connection, sql, static_cast<int>(N), nullptr, parameters(values).data(), nullptr,
+                      nullptr, 0);
 }
 
 // The statements an instance runs for every batch, parsed and planned once per connection: claims
@@ -181,9 +187,8 @@ constexpr const char* retry_statement = "statusstack_retry";
 
 template <std::size_t N>
 PGresult* run_prepared(pg_conn* connection, const char* statement, const std::array<std::string, N>& values) {
-  std::array<const char*, N> pointers{};
-  for (std::size_t i = 0; i < N; ++i) pointers[i] = values[i].c_str();
-  return PQexecPrepared(connection, statement, static_cast<int>(N), pointers.data(), nullptr, nullptr, 0);
+  return PQexecPrepared(connection, statement, static_cast<int>(N), parameters(values).data(), nullptr,
+                        nullptr, 0);
 }
 
 Result<void> exec(pg_conn* connection, const char* sql, std::string_view doing) {

@@ -16,9 +16,11 @@
 // Times are Unix milliseconds given by the caller (the tests give their own).
 
 #include <statusstack/webhooks/error.hpp>
+#include <statusstack/webhooks/store.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,16 @@ struct NewRow {
   std::int64_t due_at = 0;
 };
 
+/// What an attempt's end writes: final (delivered or failed) or due again at `due_at`.
+struct Outcome {
+  int attempts = 0;
+  int last_status = 0;
+  std::string last_error;
+  std::int64_t signed_at = 0;
+  std::int64_t first_attempt_at = 0;
+  std::int64_t last_attempt_at = 0;
+};
+
 /// A delivery as claimed: what the attempt needs, and the claim number that fences its outcome.
 struct ClaimedRow {
   std::string id;
@@ -47,19 +59,16 @@ struct ClaimedRow {
   std::string event_type;
   std::string event;
   std::string order_key;
-  int attempts = 0;
   std::int64_t claim = 0;
   std::int64_t accepted_at = 0;
   std::int64_t budget_from = 0;
-  std::int64_t signed_at = 0;
+  Outcome outcome;  ///< of the attempts so far
 };
 
-/// What an attempt's end writes: final (delivered or failed) or due again at `due_at`.
-struct Outcome {
-  int attempts = 0;
-  int last_status = 0;
-  std::string last_error;
-  std::int64_t signed_at = 0;
+/// A claimed row, named by its id and the claim number that holds it.
+struct Held {
+  std::string id;
+  std::int64_t claim = 0;
 };
 
 /// An attempt's final outcome, for Queue::finish.
@@ -67,6 +76,17 @@ struct FinalRow {
   std::string id;
   std::int64_t claim = 0;
   bool delivered = false;
+  Outcome outcome;
+  std::string reason;  ///< failed: FailureReason's name
+  std::string detail;  ///< failed: the report's detail
+};
+
+/// An attempt that will be retried, for Queue::retry: pending again, due at `due_at`, for any
+/// instance to claim.
+struct RetryRow {
+  std::string id;
+  std::int64_t claim = 0;
+  std::int64_t due_at = 0;
   Outcome outcome;
 };
 
@@ -81,6 +101,7 @@ struct EndpointRow {
   std::int64_t failing_since = 0;  ///< 0: not failing
   std::int64_t open_until = 0;
   std::string last_error;
+  std::int64_t version = 0;  ///< read: bumped by every write of the row
 };
 
 /// One connection to the queue's database, the schema in place. Not thread-safe: one per thread.
@@ -96,21 +117,41 @@ class Queue {
 
   /// Inserts the rows, in one statement and one transaction.
   Result<void> enqueue(const std::vector<NewRow>& rows);
-  /// Claims up to `limit` rows due at `now`, oldest due first, each leased until now + lease_ms.
-  Result<std::vector<ClaimedRow>> claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms);
-  /// Final outcomes, in one statement: delivered (the body dropped) or failed. Returns the ids that
-  /// were not written because their claim was lost (fenced out).
-  Result<std::vector<std::string>> finish(const std::vector<FinalRow>& finals, std::int64_t now);
+  /// Claims up to `limit` rows due at `now`, oldest due first, each leased to `owner` until now +
+  /// lease_ms. A row with an order key waits until every earlier pending row of its endpoint with
+  /// that key is final: one delivery per key at a time, in enqueue order, across every instance.
+  Result<std::vector<ClaimedRow>> claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms,
+                                        const std::string& owner = {});
+  /// Pushes the leases of rows still held to `until`; returns the ids no longer held (fenced out).
+  Result<std::vector<std::string>> renew(const std::vector<Held>& held, std::int64_t until);
+  /// Gives held rows back, due at `now`, for any instance (a shutdown's unfinished deliveries).
+  Result<void> release(const std::vector<Held>& held, std::int64_t now);
+  /// Final outcomes, in one statement: delivered (the body dropped; the row removed when
+  /// `remove_delivered`) or failed. Returns the ids that were not written because their claim was
+  /// lost (fenced out).
+  Result<std::vector<std::string>> finish(const std::vector<FinalRow>& finals, std::int64_t now,
+                                          bool remove_delivered = false);
   /// The same for one delivery: false when fenced out.
   Result<bool> finish(const std::string& id, std::int64_t claim, bool delivered, const Outcome& outcome,
                       std::int64_t now);
-  /// Not final: pending again, due at `due_at`. False when the claim was lost.
+  /// Not final: pending again, due at `due_at`, unclaimed. Returns the fenced-out ids.
+  Result<std::vector<std::string>> retry(const std::vector<RetryRow>& retries);
+  /// The same for one delivery: false when the claim was lost.
   Result<bool> retry_at(const std::string& id, std::int64_t claim, std::int64_t due_at,
                         const Outcome& outcome);
 
   /// A failed delivery made pending again, due at `now` with a fresh attempt budget (same id). False
   /// when `id` is not a failed delivery that still has its body.
   Result<bool> redeliver(const std::string& id, std::int64_t now);
+  /// The same for several, each claimed at once by `owner` (leased until now + lease_ms): the
+  /// Dispatcher that redelivers makes the attempts.
+  Result<std::vector<ClaimedRow>> redeliver_claimed(const std::vector<std::string>& ids, std::int64_t now,
+                                                    std::int64_t lease_ms, const std::string& owner);
+  /// The stored deliveries that match (oldest first), the failed ones' ids, counts by state.
+  Result<std::vector<StoredDelivery>> list(const DeliveryQuery& query);
+  Result<std::optional<StoredDelivery>> find(const std::string& id);
+  Result<std::vector<std::string>> failed_ids(const DeliveryQuery& query);
+  Result<StoreCounts> counts();
   /// Removes up to `limit` delivered rows finished before `delivered_before` and failed ones
   /// finished before `failed_before` (retention, a batch at a time); returns how many.
   Result<std::int64_t> prune(std::int64_t delivered_before, std::int64_t failed_before, std::size_t limit);

@@ -170,15 +170,15 @@ TEST_CASE(
   auto other = open_queue(uri);
   const auto taken = other->claim(1, 1600, 500)->at(0);
   REQUIRE(taken.id == "dlv_0");  // all three are due again at 1500; the oldest goes first
-  const pg::Outcome ok{1, 200, "", 1};
-  const pg::Outcome failed{2, 0, "timeout: \"5 s\", then {nothing}", 1};
-  const auto fenced = *queue->finish({{"dlv_0", claimed[0].claim, true, ok},
-                                      {"dlv_1", claimed[1].claim, false, failed},
-                                      {"dlv_2", claimed[2].claim, true, ok}},
+  const pg::Outcome ok{1, 200, "", 1, 1000, 1000};
+  const pg::Outcome failed{2, 0, "timeout: \"5 s\", then {nothing}", 1, 1000, 1000};
+  const auto fenced = *queue->finish({{"dlv_0", claimed[0].claim, true, ok, "", ""},
+                                      {"dlv_1", claimed[1].claim, false, failed, "attempts_exhausted", "timeout"},
+                                      {"dlv_2", claimed[2].claim, true, ok, "", ""}},
                                      1700);
   CHECK(fenced == std::vector<std::string>{"dlv_0"});
-  CHECK(server.sql("SELECT id, state, last_error FROM statusstack_deliveries ORDER BY id", "batches") ==
-        "dlv_0|0|\ndlv_1|1|" + failed.last_error + "\ndlv_2|2|\n");
+  CHECK(server.sql("SELECT id, state, last_error, reason FROM statusstack_deliveries ORDER BY id", "batches") ==
+        "dlv_0|0||\ndlv_1|1|" + failed.last_error + "|attempts_exhausted\ndlv_2|2||\n");
   CHECK(queue->finish({}, 1700)->empty());
   CHECK(queue->enqueue({}));
 }
@@ -216,10 +216,10 @@ TEST_CASE("an instance that lost its lease cannot overwrite the outcome of the o
   const auto lost = slow->claim(1, 1000, 500)->at(0);    // leased to 1500, then the holder stalls
   const auto taken = other->claim(1, 1600, 500)->at(0);  // taken over after the lease
   REQUIRE(taken.claim == lost.claim + 1);
-  pg::Outcome ok{1, 200, "", 1};
+  pg::Outcome ok{1, 200, "", 1, 1000, 1000};
   CHECK(*other->finish(taken.id, taken.claim, true, ok, 1700));
   // The stalled instance wakes up with an outcome of its own: refused, both as final and as retry.
-  pg::Outcome failed{1, 503, "503 Service Unavailable", 1};
+  pg::Outcome failed{1, 503, "503 Service Unavailable", 1, 1000, 1000};
   CHECK_FALSE(*slow->finish(lost.id, lost.claim, false, failed, 1800));
   CHECK_FALSE(*slow->retry_at(lost.id, lost.claim, 9000, failed));
   CHECK(server.sql("SELECT state, attempts, last_status, event IS NULL FROM statusstack_deliveries",
@@ -245,8 +245,8 @@ TEST_CASE("dead letters are redelivered with the same id, old final rows are rem
   REQUIRE(queue->enqueue(rows(4, 1000)));
   const auto claimed = *queue->claim(4, 1000, 60000);  // dlv_3 stays leased throughout
   REQUIRE(claimed.size() == 4);
-  const pg::Outcome gone_wrong{3, 500, "500 Internal Server Error", 1};
-  const pg::Outcome fine{1, 200, "", 1};
+  const pg::Outcome gone_wrong{3, 500, "500 Internal Server Error", 1, 1000, 1000};
+  const pg::Outcome fine{1, 200, "", 1, 1000, 1000};
   REQUIRE(*queue->finish("dlv_0", claimed[0].claim, false, gone_wrong, 2000));  // failed at 2000
   REQUIRE(*queue->finish("dlv_1", claimed[1].claim, false, gone_wrong, 5000));  // failed at 5000
   REQUIRE(*queue->finish("dlv_2", claimed[2].claim, true, fine, 2000));         // delivered at 2000

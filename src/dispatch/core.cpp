@@ -56,7 +56,8 @@ Core::Core(const DispatcherOptions& options, std::shared_ptr<const Clock> clock_
       on_endpoint_disabled(options.on_endpoint_disabled),
       clock(std::move(clock_)),
       store(std::move(store_)),
-      durable(store->durable()) {}
+      durable(store->durable()),
+      shared(store->shared()) {}
 
 Core::Room Core::reserve(std::size_t count, std::size_t bytes) {
   std::size_t current = pending.load(std::memory_order_relaxed);
@@ -82,6 +83,20 @@ void Core::release(std::size_t count, std::size_t bytes) {
     { const std::lock_guard<std::mutex> lock(wait_mutex); }
     wait_cv.notify_all();
   }
+}
+
+Outcome restored_outcome(int status, std::string_view text) {
+  Outcome outcome;
+  outcome.status = status;
+  if (status != 0 || text.empty()) return outcome;
+  const auto colon = text.find(": ");
+  const std::string_view kind = text.substr(0, colon);
+  outcome.error = TransportError::other;
+  outcome.error_message = std::string(colon == std::string_view::npos ? text : text.substr(colon + 2));
+  for (int i = 1; i <= static_cast<int>(TransportError::other); ++i) {
+    if (kind == to_string(static_cast<TransportError>(i))) outcome.error = static_cast<TransportError>(i);
+  }
+  return outcome;
 }
 
 std::string Core::explain(const Delivery& delivery, FailureReason reason) {
@@ -116,8 +131,9 @@ void Core::notify_disabled(const EndpointHealth& health) {
   }
 }
 
-void Core::park(std::unique_ptr<Delivery> delivery) {
-  counters.parked.fetch_add(1, std::memory_order_relaxed);
+void Core::park(std::unique_ptr<Delivery> delivery, bool counted) {
+  if (counted) counters.parked.fetch_add(1, std::memory_order_relaxed);
+  store->release(*delivery);
   delivery->endpoint->queued.fetch_sub(1, std::memory_order_relaxed);
   const std::size_t bytes = delivery->charged_bytes;
   delivery.reset();

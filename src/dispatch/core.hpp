@@ -29,7 +29,8 @@ const void*& io_loop_owner() noexcept;
 
 struct Counters {
   std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
-      in_flight{0}, callback_errors{0}, latency_sum_us{0}, recovered{0}, redelivered{0}, parked{0};
+      in_flight{0}, callback_errors{0}, latency_sum_us{0}, recovered{0}, redelivered{0}, parked{0},
+      claimed{0}, taken_over{0};
   std::array<std::atomic<std::uint64_t>, failure_reason_count> failed_by_reason{};
   std::array<std::atomic<std::uint64_t>, 15> latency_buckets{};
 };
@@ -49,15 +50,16 @@ struct Core {
   /// The final word on a delivery (with a durable store: once its final state is written): counters,
   /// the report, then its room back.
   void report(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason);
-  /// A delivery left pending in the store at shutdown: its room back, without a report.
-  void park(std::unique_ptr<Delivery> delivery);
+  /// A delivery left pending in the store (at shutdown; or, shared, a retry handed back to the
+  /// queue: not `counted` as parked): its room back, without a report.
+  void park(std::unique_ptr<Delivery> delivery, bool counted = true);
   /// An endpoint its breaker just disabled, for on_endpoint_disabled.
   void notify_disabled(const EndpointHealth& health);
   /// A failed attempt, for on_attempt; `retry_in` when another attempt comes.
   void notify_attempt(const Delivery& delivery, std::optional<milliseconds> retry_in);
   /// A report's detail: the vendor's error; the last outcome with the body of a 4xx; or why there
   /// was no attempt at all.
-  static std::string explain(const Delivery& delivery, FailureReason reason);
+  STATUSSTACK_WEBHOOKS_EXPORT static std::string explain(const Delivery& delivery, FailureReason reason);
   /// How much of a receiver's 4xx body a report's detail quotes.
   static constexpr std::size_t max_detail_body = 512;
 
@@ -76,6 +78,7 @@ struct Core {
   const std::shared_ptr<const Clock> clock;
   const std::unique_ptr<DeliveryStore> store;
   const bool durable;  ///< store->durable(): final states are written before they are reported
+  const bool shared;   ///< store->shared(): several instances share the store's queue
 
   Counters counters;
   std::atomic<std::size_t> pending{0};        ///< accepted, not yet final
@@ -84,6 +87,8 @@ struct Core {
   std::mutex wait_mutex;
   std::condition_variable wait_cv;
 
+  /// Shared store: the instances alive, which split each endpoint's rate limit between them.
+  std::atomic<unsigned> instances{1};
   std::atomic<std::uint64_t> generation{1};  ///< bumped when endpoints change
   std::atomic<bool> stopping{false};
   std::atomic<SteadyTime::rep> stop_deadline{0};

@@ -120,8 +120,8 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
                                                                       max_default_io_threads)
                                             : 1;
   auto clock = parts.clock ? parts.clock : std::make_shared<const Clock>();
-  if (!parts.store && !options.store.path.empty()) {
-    auto opened = open_sqlite_store(options.store, clock);
+  if (!parts.store && (options.store.backend || !options.store.path.empty())) {
+    auto opened = open_store(options.store, clock);
     if (!opened) throw ConfigError(opened.error());
     parts.store = std::move(*opened);
   }
@@ -138,17 +138,9 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
     check_proxy(config->endpoint);
     registered->push_back(Registered{std::make_shared<EndpointSlot>(config, loops), config});
   }
-  // What the store kept of each endpoint: a 410 pause, its breaker.
-  for (const EndpointState& saved : core_->store->endpoint_states()) {
-    for (const Registered& endpoint : *registered) {
-      EndpointSlot& slot = *endpoint.slot;
-      if (slot.name != saved.name) continue;
-      slot.gone.store(saved.gone, std::memory_order_relaxed);
-      slot.disabled.store(saved.breaker == BreakerState::disabled, std::memory_order_relaxed);
-      slot.breaker.restore(saved, core_->clock->now(), core_->clock->wall());
-    }
-  }
   endpoints_ = std::move(registered);
+  // What the store kept of each endpoint: a 410 pause, its breaker.
+  apply_states(core_->store->endpoint_states());
   for (std::size_t i = 0; i < loops; ++i) {
     loops_.push_back(std::make_unique<IoLoop>(
         *core_, i, parts.transport ? parts.transport() : make_curl_transport(network_)));
@@ -157,6 +149,27 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
   core_->store->on_committed = [this](std::vector<Final>& finals) {
     for (auto& loop : loops_) loop->committed(finals);
   };
+  if (core_->shared) {
+    DeliveryStore& store = *core_->store;
+    store.on_claimed = [this](std::vector<Resumed>& claimed) {
+      core_->counters.claimed.fetch_add(claimed.size(), std::memory_order_relaxed);
+      place(std::move(claimed), true);
+    };
+    store.room = [this]() -> std::size_t {
+      if (core_->stopping.load(std::memory_order_acquire)) return 0;
+      const std::size_t pending = core_->pending.load(std::memory_order_acquire);
+      return pending < core_->max_pending ? core_->max_pending - pending : 0;
+    };
+    store.endpoint_names = [this] {
+      std::vector<std::string> names;
+      for (const Registered& endpoint : *snapshot()) names.push_back(endpoint.slot->name);
+      return names;
+    };
+    store.on_endpoint_states = [this](const std::vector<EndpointState>& states) { apply_states(states); };
+    store.on_instances = [this](unsigned instances) {
+      core_->instances.store(std::max(instances, 1U), std::memory_order_relaxed);
+    };
+  }
   auto resumed = core_->store->resume();
   if (!resumed) {
     core_->store->close();
@@ -172,6 +185,45 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
         }
       });
     }
+  }
+  core_->store->start();
+}
+
+Result<std::unique_ptr<DeliveryStore>> Engine::open_store(const StoreOptions& options,
+                                                          std::shared_ptr<const Clock> clock) {
+  if (options.backend) return options.backend->open(options, std::move(clock));
+  for (const char* scheme : {"postgresql://", "postgres://"}) {
+    if (options.path.rfind(scheme, 0) == 0) {
+      return config_error(
+          "store.path: a PostgreSQL URI needs the PostgreSQL store: link StatusStack::webhooks_postgres "
+          "(find_package(StatusStackWebhooks COMPONENTS postgres)) and set store = "
+          "statusstack::webhooks::postgres::store(uri)",
+          "store.path");
+    }
+  }
+  return open_sqlite_store(options, std::move(clock));
+}
+
+// Endpoint states a store kept (at start) or another instance wrote (shared): a 410 pause, the
+// breaker. An endpoint disabled here ends its deliveries (the loops sweep on a new generation).
+void Engine::apply_states(const std::vector<EndpointState>& states) {
+  if (states.empty()) return;
+  const auto registered = snapshot();
+  bool disabled = false;
+  for (const EndpointState& saved : states) {
+    for (const Registered& endpoint : *registered) {
+      EndpointSlot& slot = *endpoint.slot;
+      if (slot.name != saved.name) continue;
+      const bool off = saved.breaker == BreakerState::disabled;
+      slot.gone.store(saved.gone, std::memory_order_relaxed);
+      const bool was_off = slot.disabled.exchange(off, std::memory_order_acq_rel);
+      if (off && !was_off) disabled = true;
+      slot.breaker.restore(saved, core_->clock->now(), core_->clock->wall());
+    }
+  }
+  if (disabled) {
+    core_->generation.fetch_add(1, std::memory_order_acq_rel);
+    for (auto& loop : loops_) loop->wake();
   }
 }
 
@@ -278,7 +330,9 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
     bytes += record->json.size() + Dispatcher::delivery_overhead_bytes;
   }
 
-  if (Core::Room first = core.reserve(matching.size(), bytes); first != Core::Room::taken) {
+  // A shared queue keeps the deliveries in the database, not here: no room to take.
+  if (Core::Room first = core.shared ? Core::Room::taken : core.reserve(matching.size(), bytes);
+      first != Core::Room::taken) {
     bool room = false;  // reserved: the room is ours, to use or to give back
     // On an I/O thread (from a callback) waiting for room would hold up the thread that makes it.
     if (overflow_ == OverflowPolicy::block && io_loop_owner() != this) {
@@ -327,7 +381,7 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
   }
   // With a durable store: committed before the caller hears of them.
   if (auto kept = core.store->admit(deliveries); !kept) {
-    core.release(matching.size(), bytes);
+    if (!core.shared) core.release(matching.size(), bytes);
     return refused(kept.error());
   }
   // Counted before a loop can report them: stats() never shows more final than accepted.
@@ -335,6 +389,7 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
   for (std::size_t m = 0; m < matching.size(); ++m) {
     const Registered& endpoint = *matching[m].endpoint;
     accepted[matching[m].event].deliveries.push_back({endpoint.slot->name, deliveries[m]->id.str()});
+    if (core.shared) continue;  // an instance claims them from the queue
     const std::size_t loop = endpoint.slot->pick_lane(*endpoint.config, *deliveries[m]);
     endpoint.slot->queued.fetch_add(1, std::memory_order_relaxed);
     loops_[loop]->enqueue(std::move(deliveries[m]));
@@ -347,11 +402,15 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
 void Engine::place(std::vector<Resumed> resumed, bool started) {
   if (resumed.empty()) return;
   Core& core = *core_;
-  // Beyond max_pending and max_pending_bytes if need be: nothing in the file is dropped. Their
-  // bodies stay in the file until their attempts: each counts its share alone.
+  // Beyond max_pending and max_pending_bytes if need be: nothing in the file is dropped. A resumed
+  // delivery's body stays in the file until its attempt; a claimed one carries it.
+  std::size_t bytes = 0;
+  for (const Resumed& r : resumed) {
+    r.delivery->charged_bytes = Dispatcher::delivery_overhead_bytes + r.delivery->event->json.size();
+    bytes += r.delivery->charged_bytes;
+  }
   core.pending.fetch_add(resumed.size(), std::memory_order_acq_rel);
-  core.pending_bytes.fetch_add(resumed.size() * Dispatcher::delivery_overhead_bytes,
-                               std::memory_order_acq_rel);
+  core.pending_bytes.fetch_add(bytes, std::memory_order_acq_rel);
   const auto registered = snapshot();
   const WallTime now = core.clock->wall();
   const SteadyTime now_steady = core.clock->now();
@@ -362,7 +421,6 @@ void Engine::place(std::vector<Resumed> resumed, bool started) {
       if (candidate.slot->name == r.endpoint) endpoint = &candidate;
     }
     Delivery& delivery = *r.delivery;
-    delivery.charged_bytes = Dispatcher::delivery_overhead_bytes;
     delivery.accepted_steady = now_steady - std::max(now - r.budget_from, WallTime::duration::zero());
     std::size_t loop = 0;
     if (endpoint != nullptr) {
@@ -486,6 +544,7 @@ std::vector<Endpoint> Engine::endpoints() const {
 bool Engine::flush(milliseconds timeout) {
   refuse_on_io_thread("flush()");
   Core& core = *core_;
+  if (core.shared) return flush_shared(timeout);
   core.waiters.fetch_add(1, std::memory_order_seq_cst);
   bool done = false;
   {
@@ -495,6 +554,21 @@ bool Engine::flush(milliseconds timeout) {
   }
   core.waiters.fetch_sub(1, std::memory_order_seq_cst);
   return done;
+}
+
+// A shared queue is flushed when nothing is pending in it, whichever instance holds what: this
+// instance's deliveries are looked at as they end, the queue every few milliseconds.
+bool Engine::flush_shared(milliseconds timeout) {
+  const auto give_up = later(std::chrono::steady_clock::now(), timeout);
+  constexpr milliseconds look_every{20};
+  for (;;) {
+    if (core_->pending.load(std::memory_order_acquire) == 0) {
+      if (auto drained = core_->store->drained(); drained && *drained) return true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= give_up) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(look_every, give_up - now));
+  }
 }
 
 void Engine::shutdown(milliseconds deadline) {
@@ -508,6 +582,7 @@ void Engine::stop(milliseconds deadline) {
   if (shut_down_) return;
   shut_down_ = true;
   accepting_.store(false, std::memory_order_seq_cst);
+  core.store->stop();  // a shared store claims nothing more
   {
     // A dispatch() that saw `accepting_` true is about to enqueue: let it, so that nothing is lost.
     // Blocked producers wake up (and leave) too.
@@ -554,6 +629,8 @@ DispatcherStats Engine::stats() const {
   stats.recovered = c.recovered.load(std::memory_order_relaxed);
   stats.redelivered = c.redelivered.load(std::memory_order_relaxed);
   stats.parked = c.parked.load(std::memory_order_relaxed);
+  stats.claimed = c.claimed.load(std::memory_order_relaxed);
+  stats.taken_over = c.taken_over.load(std::memory_order_relaxed);
   stats.store_errors = core_->store->errors();
   stats.io_threads = static_cast<unsigned>(loops_.size());
   for (std::size_t i = 0; i < stats.latency_buckets.size(); ++i) {

@@ -71,6 +71,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT Engine {
   void stop(milliseconds deadline);
   Result<void> accept(const Event* events, std::size_t count, Accepted* accepted);
   void place(std::vector<Resumed> resumed, bool started);
+  static Result<std::unique_ptr<DeliveryStore>> open_store(const StoreOptions& options,
+                                                           std::shared_ptr<const Clock> clock);
+  void apply_states(const std::vector<EndpointState>& states);
+  bool flush_shared(milliseconds timeout);
 
   NetworkPolicyPtr network_;  // DispatcherOptions::network, parsed once, shared by every transfer
   std::unique_ptr<Core> core_;

@@ -63,6 +63,15 @@ void IoLoop::report_committed() {
   }
   for (Final& final : reporting_) {
     --awaiting_;
+    if (final.fenced) {
+      // Another instance took it over: its report is that instance's.
+      core_.counters.taken_over.fetch_add(1, std::memory_order_relaxed);
+      const std::shared_ptr<EndpointSlot> slot = final.delivery->endpoint;
+      const std::string key = final.delivery->order.get();
+      core_.park(std::move(final.delivery), false);
+      if (final.holds_key) release_key(*slot, key);
+      continue;
+    }
     if (!final.holds_key) {
       core_.report(std::move(final.delivery), final.delivered, final.reason);
       continue;
@@ -280,7 +289,8 @@ void IoLoop::start_ready(SteadyTime now) {
         ends = FailureReason::too_old;
       } else if (gate = slot.breaker.gate(now); gate == Breaker::Gate::wait) {
         break;  // the breaker is open: wait without spending an attempt (sleep_time knows until when)
-      } else if (const auto wait = ours.bucket.take(now, settings.lane_per_minute)) {
+      } else if (const auto wait = ours.bucket.take(
+                     now, settings.lane_per_minute / core_.instances.load(std::memory_order_relaxed))) {
         if (gate == Breaker::Gate::probe) slot.breaker.return_probe();
         ours.next_token_at = now + *wait;  // rate limited: wait for the token, do not fail
         break;
@@ -422,6 +432,11 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
       core_.store->reschedule(*delivery, core_.clock->wall() + decision.delay);
       core_.notify_attempt(*delivery, decision.delay);
       core_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+      if (core_.shared) {
+        // Back to the shared queue: whichever instance claims it when it is due makes the attempt.
+        park(std::move(delivery), false);
+        return;
+      }
       timers_.push_back(Timer{later(now, decision.delay), std::move(delivery)});
       std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
       return;
@@ -509,15 +524,15 @@ std::vector<std::unique_ptr<Delivery>> IoLoop::take_timers_if(Predicate takes) {
 }
 
 // Left pending in the store for the next Dispatcher, with the deliveries held behind its order key.
-void IoLoop::park(std::unique_ptr<Delivery> delivery) {
+void IoLoop::park(std::unique_ptr<Delivery> delivery, bool counted) {
   if (delivery->order.keyed()) {
     Lane& ours = lane(*delivery);
     if (const auto held = ours.held.find(delivery->order.get()); held != ours.held.end()) {
-      for (auto& next : held->second) core_.park(std::move(next));
+      for (auto& next : held->second) core_.park(std::move(next), counted);
       ours.held.erase(held);
     }
   }
-  core_.park(std::move(delivery));
+  core_.park(std::move(delivery), counted);
 }
 
 // The shutdown deadline with a durable store: whatever is not final stays pending in the file.

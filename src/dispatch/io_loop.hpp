@@ -57,7 +57,7 @@ class IoLoop {
   void end(std::unique_ptr<Delivery> delivery, bool delivered, FailureReason reason, bool holds_key = true);
   void report_committed();
   void release_key(EndpointSlot& slot, const std::string& key);
-  void park(std::unique_ptr<Delivery> delivery);
+  void park(std::unique_ptr<Delivery> delivery, bool counted = true);
   void park_everything();
   template <class Predicate>
   std::vector<std::unique_ptr<Delivery>> take_timers_if(Predicate takes);

@@ -16,15 +16,21 @@
 //   park        shutdown() left it pending             nothing to write: it stays pending
 //
 // The memory store keeps nothing: the Dispatcher as it has always been. The SQLite file (one owner,
-// sqlite_store.cpp) adds what a restart needs; a table shared by several instances would add claims
-// with a lease. A store sees deliveries as plain data (delivery.hpp) and keeps the endpoint's name,
-// never its secrets: bodies and signatures are made at each attempt.
+// sqlite_store.cpp) adds what a restart needs. A shared store (PostgreSQL, pg_store.cpp, several
+// instances on one queue) changes the flow: admit only writes; the store claims due deliveries for
+// this instance and hands them over (on_claimed); a retry goes back to the queue (reschedule, then
+// release) for whichever instance claims it when it is due; a final state whose claim another
+// instance took over comes back `fenced`, without a report here. A store sees deliveries as plain
+// data (delivery.hpp) and keeps the endpoint's name, never its secrets: bodies and signatures are
+// made at each attempt.
 
 #include <statusstack/webhooks/dispatcher.hpp>
 
 #include "dispatch/breaker.hpp"
 #include "dispatch/clock.hpp"
 #include "dispatch/delivery.hpp"
+
+#include <statusstack/webhooks/export.hpp>
 
 #include <functional>
 #include <memory>
@@ -48,13 +54,27 @@ struct Final {
   FailureReason reason = FailureReason::none;
   std::size_t loop = 0;    ///< the I/O loop that reports it
   bool holds_key = false;  ///< its order key passes to the next delivery after the report
+  /// Shared store: not written, since another instance took the delivery over when its lease ended;
+  /// that instance reports it.
+  bool fenced = false;
 };
 
-class DeliveryStore {
+class STATUSSTACK_WEBHOOKS_EXPORT DeliveryStore {
  public:
   virtual ~DeliveryStore() = default;
   /// False: finish() writes nothing and the report is given at once (the memory store).
   virtual bool durable() const noexcept = 0;
+  /// True: several Dispatchers share the store's queue (see above).
+  virtual bool shared() const noexcept { return false; }
+  /// Shared: starts claiming (the Engine is ready for on_claimed), and stops: on_claimed is not
+  /// called once stop() returns.
+  virtual void start() {}
+  virtual void stop() {}
+  /// A delivery leaves this instance without a final state: shutdown parked it, or (shared) its
+  /// retry went back to the queue.
+  virtual void release(const Delivery& /*delivery*/) {}
+  /// Shared: true when no delivery is pending anywhere in the queue (what flush() waits for).
+  virtual Result<bool> drained() { return true; }
   /// The pending deliveries, in dispatch order, and the endpoints' kept states: 410 pauses and
   /// breakers (once each, at start).
   virtual Result<std::vector<Resumed>> resume() { return std::vector<Resumed>{}; }
@@ -88,7 +108,19 @@ class DeliveryStore {
   virtual std::uint64_t errors() const noexcept { return 0; }
 
   std::function<void(std::vector<Final>&)> on_committed;
+  /// Shared store, from its own thread: deliveries claimed for this instance; how many more it may
+  /// take now; the endpoints it may claim for; endpoint states another instance wrote; how many
+  /// instances are alive (rate limits are split between them).
+  std::function<void(std::vector<Resumed>&)> on_claimed;
+  std::function<std::size_t()> room;
+  std::function<std::vector<std::string>()> endpoint_names;
+  std::function<void(const std::vector<EndpointState>&)> on_endpoint_states;
+  std::function<void(unsigned)> on_instances;
 };
+
+/// The last attempt's outcome from what a store keeps of it: the status, or the transport error as
+/// Outcome::describe() wrote it ("refused: Connection refused").
+STATUSSTACK_WEBHOOKS_EXPORT Outcome restored_outcome(int status, std::string_view text);
 
 /// Keeps nothing: deliveries live in the I/O loops until they are final.
 class MemoryStore final : public DeliveryStore {

@@ -506,22 +506,6 @@ constexpr const char* resume_columns =
     "SELECT id, endpoint, event_type, seq, order_key, attempts, accepted_at, budget_from, due_at, "
     "signed_at, first_attempt_at, last_attempt_at FROM deliveries";
 
-// The last attempt's outcome from what the file keeps of it: the status, or the transport error as
-// Outcome::describe() wrote it ("refused: Connection refused").
-Outcome restored_outcome(int status, std::string_view text) {
-  Outcome outcome;
-  outcome.status = status;
-  if (status != 0 || text.empty()) return outcome;
-  const auto colon = text.find(": ");
-  const std::string_view kind = text.substr(0, colon);
-  outcome.error = TransportError::other;
-  outcome.error_message = std::string(colon == std::string_view::npos ? text : text.substr(colon + 2));
-  for (int i = 1; i <= static_cast<int>(TransportError::other); ++i) {
-    if (kind == to_string(static_cast<TransportError>(i))) outcome.error = static_cast<TransportError>(i);
-  }
-  return outcome;
-}
-
 void SqliteStore::restore_outcome(Delivery& delivery) {
   outcome_.bind(1, delivery.id.view());
   if (outcome_.step() == SQLITE_ROW) {

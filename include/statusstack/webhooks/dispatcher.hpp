@@ -143,6 +143,11 @@ struct DispatcherStats {
   std::uint64_t redelivered = 0;      ///< failed deliveries made pending again by redeliver()
   std::uint64_t parked = 0;        ///< not final at shutdown(): left pending in the store for the next start
   std::uint64_t store_errors = 0;  ///< writes the store could not make (the reason is in the store's log)
+  /// Shared store (PostgreSQL): deliveries claimed from the queue by this instance (recovered counts
+  /// none of them), and attempts whose outcome was not written because the lease had ended and
+  /// another instance had taken the delivery over (that instance reports it).
+  std::uint64_t claimed = 0;
+  std::uint64_t taken_over = 0;
   /// Delivery latency (dispatch() to final report) of delivered events: counts per bucket, the
   /// bucket bounds in milliseconds are latency_bounds_ms (the last bucket is +Inf).
   static constexpr std::array<double, 14> latency_bounds_ms{1,   2,   5,    10,   25,   50,    100,

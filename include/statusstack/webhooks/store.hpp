@@ -1,8 +1,9 @@
 #pragma once
 
 // The durable store: where a Dispatcher keeps every accepted delivery until it is final, so that a
-// crash or a restart loses none (an embedded SQLite file; see docs/durability.md). StoreOptions
-// turns it on; StoreFile reads a store file from outside its Dispatcher (the CLI, an admin tool).
+// crash or a restart loses none (an embedded SQLite file, or a PostgreSQL database several
+// Dispatchers share; see docs/durability.md). StoreOptions turns it on; StoreFile reads a store
+// file from outside its Dispatcher (the CLI, an admin tool).
 
 #include <statusstack/webhooks/error.hpp>
 #include <statusstack/webhooks/events.hpp>
@@ -17,6 +18,26 @@
 #include <vector>
 
 namespace statusstack::webhooks {
+
+namespace detail {
+class Clock;
+class DeliveryStore;
+}  // namespace detail
+
+struct StoreOptions;
+
+/// A store other than a SQLite file, made by an optional component: postgres::store() of
+/// <statusstack/webhooks/postgres.hpp> (target StatusStack::webhooks_postgres). The Dispatcher
+/// opens it; nothing else needs to call it.
+class StoreBackend {
+ public:
+  virtual ~StoreBackend() = default;
+  /// What it is, for messages and logs (a URI shows no password).
+  virtual std::string describe() const = 0;
+  /// Opens the store for one Dispatcher (internal interface between the library's parts).
+  virtual Result<std::unique_ptr<detail::DeliveryStore>> open(const StoreOptions& options,
+                                                              std::shared_ptr<const detail::Clock> clock) const = 0;
+};
 
 /// Why a delivery ended without a 2xx.
 enum class FailureReason {
@@ -51,10 +72,14 @@ enum class Durability {
   process_crash,
 };
 
-/// Where a Dispatcher keeps its deliveries. An empty path keeps them in memory (as without a store).
+/// Where a Dispatcher keeps its deliveries. An empty path (and no backend) keeps them in memory (as
+/// without a store).
 struct StoreOptions {
   /// A SQLite file, created when missing. One Dispatcher owns it at a time; StoreFile can read it.
+  /// (postgres::store() sets the database's URI here, without its password, for messages.)
   std::string path;
+  /// Set: the store is this one (postgres::store()), not a SQLite file at `path`.
+  std::shared_ptr<const StoreBackend> backend;
   Durability durability = Durability::power_loss;
   /// Failed deliveries (dead letters) are kept this long after they failed, for redelivery.
   std::chrono::hours failed_retention{24 * 7};

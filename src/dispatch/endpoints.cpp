@@ -101,6 +101,31 @@ void assign_order_key(const EndpointConfig& config, const Event& event, Delivery
   }
 }
 
+Result<std::vector<PlannedDelivery>> plan_deliveries(const Event& event, const std::vector<Endpoint>& endpoints,
+                                                     std::size_t max_event_bytes, std::string& json) {
+  if (auto valid = validate_event(event); !valid) return valid.error();
+  const EventType type = type_of(event);
+  std::vector<PlannedDelivery> planned;
+  for (const Endpoint& endpoint : endpoints) {
+    if (auto valid = validate_endpoint(endpoint); !valid) return valid.error();
+    if (!endpoint.events.matches(type)) continue;
+    const EndpointConfig config(endpoint, RetryPolicy{}, 1);
+    Delivery delivery;
+    assign_order_key(config, event, delivery);
+    PlannedDelivery made{new_delivery_id(), endpoint.name, std::nullopt};
+    if (delivery.order.keyed()) made.order_key = delivery.order.get();
+    planned.push_back(std::move(made));
+  }
+  json = planned.empty() ? std::string() : to_json(event);
+  if (json.size() > max_event_bytes) {
+    return Error{ErrorCode::event_too_large,
+                 "event: " + std::to_string(json.size()) + " bytes of JSON, more than max_event_bytes (" +
+                     std::to_string(max_event_bytes) + "): the event was not enqueued",
+                 "max_event_bytes"};
+  }
+  return planned;
+}
+
 Result<PreparedRequest> prepare_request(const std::shared_ptr<const EndpointConfig>& config,
                                         Delivery& delivery, WallTime now) {
   const EndpointConfig& settings = *config;

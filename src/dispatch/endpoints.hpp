@@ -17,6 +17,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -127,6 +128,20 @@ struct PreparedRequest {
 
 /// Sets the delivery's order key for the endpoint's ordering (from the event, by format).
 void assign_order_key(const EndpointConfig& config, const Event& event, Delivery& delivery);
+
+/// A delivery as dispatch() would make it, for enqueueing outside a Dispatcher (the PostgreSQL
+/// outbox).
+struct PlannedDelivery {
+  std::string id;
+  std::string endpoint;
+  std::optional<std::string> order_key;  ///< none: any order
+};
+
+/// The deliveries of `event` for the endpoints whose filters match, with new ids and their order
+/// keys; `json` gets the event's JSON. Errors: the event or an endpoint is invalid, or the JSON is
+/// larger than `max_event_bytes`; nothing is planned then.
+STATUSSTACK_WEBHOOKS_EXPORT Result<std::vector<PlannedDelivery>> plan_deliveries(
+    const Event& event, const std::vector<Endpoint>& endpoints, std::size_t max_event_bytes, std::string& json);
 
 /// The request of the delivery's next attempt (signed at `now`), or the error that makes one
 /// impossible (the event cannot be formatted for the endpoint: final).

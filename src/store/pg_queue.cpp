@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -60,13 +61,17 @@ CREATE TABLE statusstack_endpoints (
   last_error    text NOT NULL DEFAULT '',
   version       bigint NOT NULL DEFAULT 1      -- bumped by every write: instances apply what is new
 );
+CREATE TABLE statusstack_instances (
+  owner   text PRIMARY KEY,                      -- host:pid:random of a live Dispatcher
+  seen_at bigint NOT NULL                        -- its last heartbeat
+);
 )sql";
 
 // Rows travel as arrays, one statement for a whole batch (a statement per row made enqueueing a
 // round trip per delivery: 7,000 rows/s in batches of 100 on this machine).
 constexpr const char* insert_sql = R"sql(
 INSERT INTO statusstack_deliveries (id, endpoint, event_type, event, order_key, accepted_at, budget_from, due_at)
-SELECT id, endpoint, event_type, event, NULLIF(order_key, ''), accepted_at, accepted_at, due_at
+SELECT id, endpoint, event_type, event, order_key, accepted_at, accepted_at, due_at
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
        AS r(id, endpoint, event_type, event, order_key, accepted_at, due_at)
 )sql";
@@ -77,7 +82,7 @@ constexpr const char* claim_sql = R"sql(
 UPDATE statusstack_deliveries AS d
    SET due_at = $1::bigint + $2::bigint, claim = d.claim + 1, owner = $4
   FROM (SELECT seq FROM statusstack_deliveries AS p
-         WHERE state = 0 AND due_at <= $1::bigint
+         WHERE state = 0 AND due_at <= $1::bigint AND ($5::text[] IS NULL OR endpoint = ANY($5::text[]))
            AND (order_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM statusstack_deliveries AS e
                  WHERE e.state = 0 AND e.endpoint = p.endpoint AND e.order_key = p.order_key AND e.seq < p.seq))
@@ -91,7 +96,7 @@ RETURNING )sql";
 constexpr const char* claimed_columns =
     "d.id, d.endpoint, d.event_type, d.event, COALESCE(d.order_key, ''), d.claim, d.accepted_at, "
     "d.budget_from, d.attempts, d.last_status, d.last_error, d.signed_at, d.first_attempt_at, "
-    "d.last_attempt_at";
+    "d.last_attempt_at, d.order_key IS NOT NULL";
 
 constexpr const char* renew_sql = R"sql(
 UPDATE statusstack_deliveries AS d SET due_at = $3
@@ -179,6 +184,18 @@ ON CONFLICT (name) DO UPDATE
        version = statusstack_endpoints.version + 1
 )sql";
 
+// A live instance's heartbeat; the others it sees alive (and the long-dead ones it forgets). The
+// SELECT does not see this statement's own insert: the caller adds itself.
+constexpr const char* heartbeat_sql = R"sql(
+WITH beat AS (
+  INSERT INTO statusstack_instances (owner, seen_at) VALUES ($1, $2::bigint)
+  ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at
+), forgotten AS (
+  DELETE FROM statusstack_instances WHERE seen_at < $2::bigint - 60000 AND owner <> $1
+)
+SELECT count(*) FROM statusstack_instances WHERE seen_at >= $2::bigint - $3::bigint AND owner <> $1
+)sql";
+
 constexpr const char* listed_columns =
     "SELECT id, endpoint, event_type, state, reason, attempts, accepted_at, due_at, last_attempt_at, "
     "COALESCE(finished_at, 0), last_status, last_error, detail, COALESCE(event, '') "
@@ -196,6 +213,7 @@ class TextArray {
     out_ += '"';
   }
   void add(std::int64_t number) { add(std::to_string(number)); }
+  void add_null() { out_ += out_.size() == 1 ? "NULL" : ",NULL"; }
   std::string done() { return std::move(out_) + "}"; }
 
  private:
@@ -307,6 +325,7 @@ std::vector<ClaimedRow> read_claimed(const PgResult& result) {
     row.outcome.signed_at = result.integer(r, 11);
     row.outcome.first_attempt_at = result.integer(r, 12);
     row.outcome.last_attempt_at = result.integer(r, 13);
+    row.keyed = result.text(r, 14) == "t";
   }
   return rows;
 }
@@ -390,7 +409,11 @@ Result<void> insert_rows(pg_conn* connection, const std::vector<NewRow>& rows) {
     columns[1].add(row.endpoint);
     columns[2].add(row.event_type);
     columns[3].add(row.event);
-    columns[4].add(row.order_key);
+    if (row.order_key) {
+      columns[4].add(*row.order_key);
+    } else {
+      columns[4].add_null();
+    }
     columns[5].add(row.accepted_at);
     columns[6].add(row.due_at);
   }
@@ -441,6 +464,18 @@ Result<void> migrate(pg_conn* connection) {
   return exec(connection, "COMMIT", "cannot commit the schema");
 }
 
+// The statements an instance runs for every batch, on a new (or reset) connection.
+Result<void> prepare(pg_conn* connection) {
+  const std::string claim = std::string(claim_sql) + claimed_columns;
+  const std::array<std::pair<const char*, const char*>, 3> statements{
+      {{claim_statement, claim.c_str()}, {finish_statement, finish_sql}, {retry_statement, retry_sql}}};
+  for (const auto& [name, sql] : statements) {
+    const PgResult prepared(PQprepare(connection, name, sql, 0, nullptr));
+    if (!prepared.ok()) return pg_error(std::string("cannot prepare ") + name, connection);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Queue>> Queue::open(const std::string& conninfo) {
@@ -452,13 +487,7 @@ Result<std::unique_ptr<Queue>> Queue::open(const std::string& conninfo) {
   PQsetNoticeProcessor(
       connection, [](void*, const char*) {}, nullptr);
   if (auto migrated = migrate(connection); !migrated) return migrated.error();
-  const std::string claim = std::string(claim_sql) + claimed_columns;
-  const std::array<std::pair<const char*, const char*>, 3> statements{
-      {{claim_statement, claim.c_str()}, {finish_statement, finish_sql}, {retry_statement, retry_sql}}};
-  for (const auto& [name, sql] : statements) {
-    const PgResult prepared(PQprepare(connection, name, sql, 0, nullptr));
-    if (!prepared.ok()) return pg_error(std::string("cannot prepare ") + name, connection);
-  }
+  if (auto prepared = prepare(connection); !prepared) return prepared.error();
   return queue;
 }
 
@@ -474,10 +503,18 @@ Result<void> Queue::enqueue(const std::vector<NewRow>& rows) {
 }
 
 Result<std::vector<ClaimedRow>> Queue::claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms,
-                                             const std::string& owner) {
-  const PgResult result(run_prepared<4>(
-      connection_, claim_statement,
-      {std::to_string(now), std::to_string(lease_ms), std::to_string(limit), owner}));
+                                             const std::string& owner,
+                                             const std::vector<std::string>* endpoints) {
+  TextArray names;
+  if (endpoints != nullptr) {
+    for (const std::string& name : *endpoints) names.add(name);
+  }
+  const std::array<std::string, 5> values{std::to_string(now), std::to_string(lease_ms), std::to_string(limit),
+                                          owner, names.done()};
+  auto pointers = parameters(values);
+  if (endpoints == nullptr) pointers[4] = nullptr;  // NULL: any endpoint
+  const PgResult result(
+      PQexecPrepared(connection_, claim_statement, 5, pointers.data(), nullptr, nullptr, 0));
   if (!result.ok()) return pg_error("cannot claim deliveries", connection_);
   return read_claimed(result);
 }
@@ -672,9 +709,46 @@ Result<std::vector<EndpointRow>> Queue::endpoints() {
   return rows;
 }
 
-Result<void> Queue::listen() { return exec(connection_, "LISTEN statusstack_deliveries", "cannot listen"); }
+Result<void> Queue::listen() {
+  listening_ = true;
+  return exec(connection_, "LISTEN statusstack_deliveries", "cannot listen");
+}
 
-Result<bool> Queue::wait_for_news(int timeout_ms) {
+Result<void> Queue::begin() { return exec(connection_, "BEGIN", "cannot begin"); }
+Result<void> Queue::commit() { return exec(connection_, "COMMIT", "cannot commit"); }
+void Queue::rollback() { static_cast<void>(exec(connection_, "ROLLBACK", "rollback")); }
+Result<void> Queue::insert(const std::vector<NewRow>& rows) { return insert_rows(connection_, rows); }
+
+Result<bool> Queue::drained() {
+  const PgResult result(
+      PQexec(connection_, "SELECT NOT EXISTS (SELECT 1 FROM statusstack_deliveries WHERE state = 0)"));
+  if (!result.ok()) return pg_error("cannot look at the queue", connection_);
+  return result.text(0, 0) == "t";
+}
+
+Result<int> Queue::heartbeat(const std::string& owner, std::int64_t now, std::int64_t alive_ms) {
+  const PgResult result(run<3>(connection_, heartbeat_sql, {owner, std::to_string(now), std::to_string(alive_ms)}));
+  if (!result.ok()) return pg_error("cannot count the instances", connection_);
+  return static_cast<int>(result.integer(0, 0)) + 1;
+}
+
+Result<void> Queue::leave(const std::string& owner) {
+  const PgResult result(run<1>(connection_, "DELETE FROM statusstack_instances WHERE owner = $1", {owner}));
+  if (!result.ok()) return pg_error("cannot leave the instances", connection_);
+  return {};
+}
+
+bool Queue::broken() const { return PQstatus(connection_) != CONNECTION_OK; }
+
+Result<void> Queue::reconnect() {
+  PQreset(connection_);
+  if (PQstatus(connection_) != CONNECTION_OK) return pg_error("cannot connect again", connection_);
+  if (auto prepared = prepare(connection_); !prepared) return prepared;
+  if (listening_) return listen();
+  return {};
+}
+
+Result<bool> Queue::wait_for_news(int timeout_ms, int wake_fd) {
   // Drains what has arrived; true when it held a notification.
   auto drain = [this]() -> Result<bool> {
     if (PQconsumeInput(connection_) == 0) return pg_error("cannot read notifications", connection_);
@@ -693,9 +767,15 @@ Result<bool> Queue::wait_for_news(int timeout_ms) {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    pollfd watched{PQsocket(connection_), POLLIN, 0};
-    if (::poll(&watched, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+    std::array<pollfd, 2> watched{{{PQsocket(connection_), POLLIN, 0}, {wake_fd, POLLIN, 0}}};
+    const int ready = ::poll(watched.data(), wake_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) {
       return Error{ErrorCode::store_error, "postgresql: cannot wait for notifications: poll failed", "store"};
+    }
+    if (wake_fd >= 0 && (watched[1].revents & POLLIN) != 0) {
+      std::uint64_t count = 0;
+      static_cast<void>(::read(wake_fd, &count, sizeof count));
+      return true;
     }
   }
 }

@@ -37,7 +37,7 @@ struct NewRow {
   std::string endpoint;
   std::string event_type;
   std::string event;      ///< the event's JSON
-  std::string order_key;  ///< empty: any order
+  std::optional<std::string> order_key;  ///< none: any order
   std::int64_t accepted_at = 0;
   std::int64_t due_at = 0;
 };
@@ -62,7 +62,8 @@ struct ClaimedRow {
   std::int64_t claim = 0;
   std::int64_t accepted_at = 0;
   std::int64_t budget_from = 0;
-  Outcome outcome;  ///< of the attempts so far
+  Outcome outcome;     ///< of the attempts so far
+  bool keyed = false;  ///< it has an order key (`order_key`, which may be empty)
 };
 
 /// A claimed row, named by its id and the claim number that holds it.
@@ -120,8 +121,10 @@ class Queue {
   /// Claims up to `limit` rows due at `now`, oldest due first, each leased to `owner` until now +
   /// lease_ms. A row with an order key waits until every earlier pending row of its endpoint with
   /// that key is final: one delivery per key at a time, in enqueue order, across every instance.
+  /// Only rows of `endpoints` when given (an instance claims for the endpoints it has).
   Result<std::vector<ClaimedRow>> claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms,
-                                        const std::string& owner = {});
+                                        const std::string& owner = {},
+                                        const std::vector<std::string>* endpoints = nullptr);
   /// Pushes the leases of rows still held to `until`; returns the ids no longer held (fenced out).
   Result<std::vector<std::string>> renew(const std::vector<Held>& held, std::int64_t until);
   /// Gives held rows back, due at `now`, for any instance (a shutdown's unfinished deliveries).
@@ -163,14 +166,32 @@ class Queue {
   /// From now on, this connection hears of new deliveries (LISTEN): wait_for_news() can sleep until
   /// another instance, or a host's committed transaction, enqueues.
   Result<void> listen();
-  /// Sleeps until a notification of new deliveries arrives or `timeout_ms` passes (an idle instance
-  /// polls anyway: notifications are an optimisation, not the source of truth). True when one came;
-  /// every notification that arrived meanwhile is consumed.
-  Result<bool> wait_for_news(int timeout_ms);
+  /// Sleeps until a notification of new deliveries arrives, `wake_fd` (an eventfd) becomes readable
+  /// (it is read) or `timeout_ms` passes (an idle instance polls anyway: notifications are an
+  /// optimisation, not the source of truth). True when one came; every notification that arrived
+  /// meanwhile is consumed.
+  Result<bool> wait_for_news(int timeout_ms, int wake_fd = -1);
+
+  /// A transaction around several of the calls above (the store's group commit), and the insert of
+  /// enqueue() without one.
+  Result<void> begin();
+  Result<void> commit();
+  void rollback();
+  Result<void> insert(const std::vector<NewRow>& rows);
+  /// True when no delivery is pending.
+  Result<bool> drained();
+  /// This instance (`owner`) is alive at `now`: returns how many are, counting those seen within
+  /// `alive_ms`. leave() removes it.
+  Result<int> heartbeat(const std::string& owner, std::int64_t now, std::int64_t alive_ms);
+  Result<void> leave(const std::string& owner);
+  /// The connection was lost; reconnect() makes it again (statements prepared, LISTEN again).
+  bool broken() const;
+  Result<void> reconnect();
 
  private:
   explicit Queue(pg_conn* connection) : connection_(connection) {}
   pg_conn* connection_;
+  bool listening_ = false;
 };
 
 /// The transactional outbox: inserts the rows on the host's own connection, inside the transaction

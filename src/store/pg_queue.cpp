@@ -46,7 +46,7 @@ CREATE TABLE statusstack_deliveries (
   reason      text NOT NULL DEFAULT '',     -- failed: why (FailureReason's name)
   detail      text NOT NULL DEFAULT ''      -- failed: the report's detail
 );
-CREATE INDEX statusstack_deliveries_due ON statusstack_deliveries (due_at, seq) WHERE state = 0;
+CREATE INDEX statusstack_deliveries_pending ON statusstack_deliveries (seq) WHERE state = 0;
 CREATE INDEX statusstack_deliveries_keyed ON statusstack_deliveries (endpoint, order_key, seq)
   WHERE state = 0 AND order_key IS NOT NULL;
 CREATE INDEX statusstack_deliveries_final ON statusstack_deliveries (state, finished_at) WHERE state != 0;
@@ -76,8 +76,10 @@ SELECT id, endpoint, event_type, event, order_key, accepted_at, accepted_at, due
        AS r(id, endpoint, event_type, event, order_key, accepted_at, due_at)
 )sql";
 
-// A keyed row is claimable only when no earlier row of its endpoint and key is pending: the key's
-// deliveries go one at a time, in enqueue order, whichever instance claims them.
+// Oldest first, by enqueue order: a delivery whose holder died, or whose retry came due, goes before
+// newer ones (by due time it would wait behind the whole backlog). A keyed row is claimable only
+// when no earlier row of its endpoint and key is pending: the key's deliveries go one at a time, in
+// enqueue order, whichever instance claims them.
 constexpr const char* claim_sql = R"sql(
 UPDATE statusstack_deliveries AS d
    SET due_at = $1::bigint + $2::bigint, claim = d.claim + 1, owner = $4
@@ -86,7 +88,7 @@ UPDATE statusstack_deliveries AS d
            AND (order_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM statusstack_deliveries AS e
                  WHERE e.state = 0 AND e.endpoint = p.endpoint AND e.order_key = p.order_key AND e.seq < p.seq))
-         ORDER BY due_at, seq
+         ORDER BY seq
          LIMIT $3
          FOR UPDATE SKIP LOCKED) AS due
  WHERE d.seq = due.seq

@@ -1,0 +1,471 @@
+// Dispatchers on the shared PostgreSQL queue (src/store/pg_store.cpp): in this process, and as
+// separate processes (pg_instance_child.cpp) killed with SIGKILL or stopped with SIGSTOP. Every
+// test has its own server on 127.0.0.1 (tests/support/postgres_server) and receivers on loopback.
+
+#include <statusstack/webhooks/postgres.hpp>
+
+#include "support/postgres_server.hpp"
+#include "support/process.hpp"
+#include "support/reports.hpp"
+#include "support/servers.hpp"
+
+#include <libpq-fe.h>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <set>
+#include <thread>
+
+using namespace statusstack::webhooks;
+using namespace statusstack::webhooks::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A private server with one database, and Dispatcher options on its queue.
+struct SharedQueue {
+  explicit SharedQueue(const std::string& name) : database(name), uri(server.create_database(name)) {}
+
+  DispatcherOptions options(const std::string& url, postgres::QueueSettings settings = {}) const {
+    DispatcherOptions made;
+    made.endpoints.push_back(local_endpoint("receiver", url));
+    made.retry = quick_retries(5);
+    settings.conninfo = uri;
+    settings.poll = 100ms;
+    made.store = postgres::store(settings);
+    made.store.delivered_retention = std::chrono::hours(24);
+    return made;
+  }
+  std::string sql(const std::string& statements) const { return server.sql(statements, database); }
+
+  PostgresServer server;
+  std::string database;
+  std::string uri;
+};
+
+Event numbered_event(int n) {
+  auto down = std::get<MonitorDown>(example_event(EventType::monitor_down));
+  down.monitor.id = "mon_" + std::to_string(n);
+  return down;
+}
+
+std::string header(const RecordedRequest& request, const std::string& name) {
+  for (const auto& [key, value] : request.headers) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+std::string delivery_id(const RecordedRequest& request) { return header(request, "X-StatusStack-Delivery"); }
+
+// "mon_<n>" of the event a request carried.
+std::string monitor_of(const RecordedRequest& request) {
+  const auto at = request.body.find("\"mon_");
+  if (at == std::string::npos) return {};
+  return request.body.substr(at + 1, request.body.find('"', at + 1) - at - 1);
+}
+
+// A libpq connection of the test's own, as a host application holds one.
+struct HostConnection {
+  explicit HostConnection(const std::string& uri) : connection(PQconnectdb(uri.c_str())) {
+    REQUIRE(PQstatus(connection) == CONNECTION_OK);
+  }
+  ~HostConnection() { PQfinish(connection); }
+  HostConnection(const HostConnection&) = delete;
+  HostConnection& operator=(const HostConnection&) = delete;
+  void exec(const char* sql) const {
+    PGresult* result = PQexec(connection, sql);
+    const ExecStatusType status = PQresultStatus(result);
+    PQclear(result);
+    REQUIRE((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK));
+  }
+  PGconn* connection;
+};
+
+}  // namespace
+
+TEST_CASE("a Dispatcher on the PostgreSQL queue delivers what it accepted, signed, and keeps the record",
+          "[integration][postgres]") {
+  const SharedQueue queue("one_instance");
+  HttpTestServer receiver;
+  Recorder recorder;
+  DispatcherOptions options = queue.options(receiver.url());
+  recorder.install(options);
+  Dispatcher dispatcher(std::move(options));
+  std::set<std::string> accepted;
+  for (int n = 0; n < 50; ++n) accepted.insert(dispatcher.dispatch(numbered_event(n))->deliveries.at(0).delivery_id);
+  REQUIRE(dispatcher.flush(30s));
+  std::set<std::string> received;
+  for (const auto& request : receiver.requests()) {
+    received.insert(delivery_id(request));
+    CHECK(header(request, "X-StatusStack-Signature").size() == 64);
+  }
+  CHECK(received == accepted);
+  CHECK(recorder.count() == 50);
+  const DispatcherStats stats = dispatcher.stats();
+  CHECK(stats.accepted == 50);
+  CHECK(stats.claimed == 50);
+  CHECK(stats.delivered == 50);
+  CHECK(queue.sql("SELECT state, count(*) FROM statusstack_deliveries GROUP BY state") == "2|50\n");
+  DeliveryQuery delivered;
+  delivered.state = DeliveryState::delivered;
+  CHECK(dispatcher.deliveries(delivered)->size() == 50);
+}
+
+TEST_CASE("two Dispatchers share the deliveries one of them accepted: each is delivered once",
+          "[integration][postgres]") {
+  const SharedQueue queue("two_instances");
+  HttpTestServer receiver;
+  postgres::QueueSettings small;
+  small.claim_batch = 10;
+  small.max_claimed = 20;  // neither takes everything at once
+  Recorder reports_a, reports_b;
+  DispatcherOptions a_options = queue.options(receiver.url(), small);
+  DispatcherOptions b_options = queue.options(receiver.url(), small);
+  reports_a.install(a_options);
+  reports_b.install(b_options);
+  Dispatcher a(std::move(a_options));
+  Dispatcher b(std::move(b_options));
+  std::vector<Event> events;
+  for (int n = 0; n < 400; ++n) events.push_back(numbered_event(n));
+  REQUIRE(a.dispatch_many(events));
+  REQUIRE(a.flush(60s));
+  REQUIRE(b.flush(10s));
+  std::map<std::string, int> times;
+  for (const auto& request : receiver.requests()) ++times[delivery_id(request)];
+  CHECK(times.size() == 400);
+  CHECK(std::all_of(times.begin(), times.end(), [](const auto& entry) { return entry.second == 1; }));
+  CHECK(reports_a.count() + reports_b.count() == 400);
+  CHECK(b.stats().claimed > 0);  // the instance that accepted nothing delivered its share
+  CHECK(b.stats().accepted == 0);
+}
+
+TEST_CASE("a retry goes back to the queue as a pending row, due at its time, with its attempt count",
+          "[integration][postgres]") {
+  const SharedQueue queue("retries");
+  std::atomic<int> calls{0};
+  HttpTestServer receiver([&](const RecordedRequest&) {
+    return Reply{calls.fetch_add(1) == 0 ? 503 : 200, {}, {}, 0ms};
+  });
+  Recorder recorder;
+  DispatcherOptions options = queue.options(receiver.url());
+  options.retry = quick_retries(3, 600ms);
+  recorder.install(options);
+  Dispatcher dispatcher(std::move(options));
+  const std::string id = dispatcher.dispatch(numbered_event(1))->deliveries.at(0).delivery_id;
+  REQUIRE(receiver.wait_for_requests(1, 10s));
+  // Between the attempts the row waits in the queue, unclaimed, with the first attempt's outcome.
+  std::string waiting;
+  for (int i = 0; i < 50 && waiting.empty(); ++i) {
+    waiting = queue.sql("SELECT state, attempts, last_status, owner FROM statusstack_deliveries WHERE due_at > "
+                        "(extract(epoch from now()) * 1000)::bigint + 100");
+    if (waiting.empty()) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(waiting == "0|1|503|\n");
+  REQUIRE(dispatcher.flush(10s));
+  const auto reports = recorder.all();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].delivered);
+  CHECK(reports[0].attempts == 2);
+  CHECK(reports[0].delivery_id == id);
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(delivery_id(requests[1]) == id);
+  CHECK(requests[1].received_at - requests[0].received_at >= 550ms);
+}
+
+TEST_CASE("deliveries of an ordered endpoint go one at a time, in order, across two instances",
+          "[integration][postgres]") {
+  const SharedQueue queue("ordered");
+  std::atomic<int> on_the_wire{0}, most{0};
+  HttpTestServer receiver([&](const RecordedRequest&) {
+    const int now = on_the_wire.fetch_add(1) + 1;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(2ms);
+    on_the_wire.fetch_sub(1);
+    return Reply{};
+  });
+  DispatcherOptions a_options = queue.options(receiver.url());
+  DispatcherOptions b_options = queue.options(receiver.url());
+  a_options.endpoints[0].ordered = true;
+  b_options.endpoints[0].ordered = true;
+  Dispatcher a(std::move(a_options));
+  Dispatcher b(std::move(b_options));
+  for (int n = 0; n < 60; ++n) REQUIRE((n % 2 == 0 ? a : b).dispatch(numbered_event(n)));
+  REQUIRE(a.flush(60s));
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 60);
+  for (int n = 0; n < 60; ++n) CHECK(monitor_of(requests[static_cast<std::size_t>(n)]) == "mon_" + std::to_string(n));
+  CHECK(most.load() == 1);
+  CHECK(a.stats().claimed > 0);
+  CHECK(b.stats().claimed > 0);
+}
+
+TEST_CASE("the transactional outbox: committed, the webhook is delivered; rolled back, nothing is sent",
+          "[integration][postgres]") {
+  const SharedQueue queue("outbox");
+  HttpTestServer receiver;
+  Dispatcher dispatcher(queue.options(receiver.url()));  // creates the schema
+  const std::vector<Endpoint> endpoints = dispatcher.endpoints();
+  HostConnection host(queue.uri);
+  host.exec("CREATE TABLE incidents (id text PRIMARY KEY)");
+
+  host.exec("BEGIN");
+  host.exec("INSERT INTO incidents VALUES ('inc_rolled_back')");
+  auto rolled_back = postgres::enqueue(host.connection, numbered_event(1), endpoints);
+  REQUIRE(rolled_back);
+  REQUIRE(rolled_back->deliveries.size() == 1);
+  host.exec("ROLLBACK");
+
+  host.exec("BEGIN");
+  host.exec("INSERT INTO incidents VALUES ('inc_committed')");
+  auto committed = postgres::enqueue(host.connection, numbered_event(2), endpoints);
+  REQUIRE(committed);
+  host.exec("COMMIT");
+
+  REQUIRE(dispatcher.flush(20s));
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(delivery_id(requests[0]) == committed->deliveries[0].delivery_id);
+  CHECK(monitor_of(requests[0]) == "mon_2");
+  CHECK(queue.sql("SELECT count(*) FROM statusstack_deliveries WHERE id = '" +
+                  rolled_back->deliveries[0].delivery_id + "'") == "0\n");
+
+  // Outside a transaction the outbox refuses, and says why.
+  auto outside = postgres::enqueue(host.connection, numbered_event(3), endpoints);
+  REQUIRE_FALSE(outside);
+  CHECK(outside.error().code == ErrorCode::store_error);
+  CHECK(outside.error().message ==
+        "postgresql: enqueue_in needs the host's connection inside a transaction (BEGIN first): outside one "
+        "the deliveries would not share the fate of the host's own writes");
+  // An event a receiver would reject is refused before anything is written.
+  host.exec("BEGIN");
+  auto invalid_event = std::get<MonitorDown>(numbered_event(4));
+  invalid_event.monitor.id.clear();
+  auto invalid = postgres::enqueue(host.connection, invalid_event, endpoints);
+  REQUIRE_FALSE(invalid);
+  CHECK(invalid.error().code == ErrorCode::invalid_value);
+  CHECK(invalid.error().field == "monitor.id");
+  host.exec("ROLLBACK");
+}
+
+TEST_CASE("a dead letter on the queue is listed and redelivered with its id",
+          "[integration][postgres]") {
+  const SharedQueue queue("dead_letters");
+  std::atomic<int> calls{0};
+  HttpTestServer receiver([&](const RecordedRequest&) {
+    return Reply{calls.fetch_add(1) == 0 ? 400 : 200, {}, "no such monitor", 0ms};
+  });
+  Dispatcher dispatcher(queue.options(receiver.url()));
+  const std::string id = dispatcher.dispatch(numbered_event(1))->deliveries.at(0).delivery_id;
+  REQUIRE(dispatcher.flush(10s));
+  DeliveryQuery failed;
+  failed.state = DeliveryState::failed;
+  const auto dead = dispatcher.deliveries(failed);
+  REQUIRE(dead);
+  REQUIRE(dead->size() == 1);
+  CHECK(dead->at(0).id == id);
+  CHECK(dead->at(0).reason == FailureReason::rejected);
+  CHECK(dead->at(0).detail == "HTTP 400: no such monitor");
+  CHECK(*dispatcher.redeliver(failed) == 1);
+  REQUIRE(dispatcher.flush(10s));
+  REQUIRE(receiver.request_count() == 2);
+  CHECK(delivery_id(receiver.requests()[1]) == id);
+  auto admin = postgres::QueueAdmin::open(queue.uri);
+  REQUIRE(admin);
+  const auto counts = admin->counts();
+  REQUIRE(counts);
+  CHECK(counts->delivered == 1);
+  CHECK(counts->failed == 0);
+}
+
+TEST_CASE("an endpoint paused by a 410 on one instance is paused on the others",
+          "[integration][postgres]") {
+  const SharedQueue queue("shared_pause");
+  HttpTestServer receiver([](const RecordedRequest&) { return Reply{410, {}, {}, 0ms}; });
+  Dispatcher a(queue.options(receiver.url()));
+  Dispatcher b(queue.options(receiver.url()));
+  REQUIRE(a.dispatch(numbered_event(1)));
+  REQUIRE(a.flush(10s));
+  bool paused = false;
+  for (int i = 0; i < 60 && !paused; ++i) {  // each instance looks every second
+    paused = b.health("receiver")->gone && a.health("receiver")->gone;
+    if (!paused) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(paused);
+  CHECK(queue.sql("SELECT gone FROM statusstack_endpoints WHERE name = 'receiver'") == "t\n");
+}
+
+TEST_CASE("a PostgreSQL store that cannot be opened refuses the Dispatcher, saying why",
+          "[integration][postgres]") {
+  DispatcherOptions options;
+  options.store.path = "postgresql://app@127.0.0.1:1/statusstack";
+  try {
+    Dispatcher dispatcher(options);
+    FAIL("a postgresql:// path without the component's store was accepted");
+  } catch (const ConfigError& error) {
+    CHECK(error.error().field == "store.path");
+    CHECK(std::string(error.what()).find("set store = statusstack::webhooks::postgres::store(uri)") !=
+          std::string::npos);
+  }
+  postgres::QueueSettings nowhere;
+  nowhere.conninfo = "postgresql://app:secret-password@127.0.0.1:1/statusstack?connect_timeout=2";
+  options.store = postgres::store(nowhere);
+  CHECK(options.store.path == "postgresql://app@127.0.0.1:1/statusstack");
+  try {
+    Dispatcher dispatcher(options);
+    FAIL("a database nobody listens for was accepted");
+  } catch (const ConfigError& error) {
+    CHECK(error.error().code == ErrorCode::store_error);
+    const std::string message = error.what();
+    CHECK(message.rfind("store postgresql://app@127.0.0.1:1/statusstack: postgresql: cannot connect: ", 0) == 0);
+    CHECK(message.find("secret-password") == std::string::npos);
+  }
+  options.store.max_bytes = 1 << 20;
+  try {
+    Dispatcher dispatcher(options);
+    FAIL("max_bytes was accepted");
+  } catch (const ConfigError& error) {
+    CHECK(error.error().field == "store.max_bytes");
+  }
+}
+
+#ifdef SSW_PG_INSTANCE_CHILD
+
+namespace {
+
+std::vector<std::string> child_argv(const SharedQueue& queue, const HttpTestServer& receiver, int lease_ms,
+                                    int first, int count, int timeout_ms) {
+  return {SSW_PG_INSTANCE_CHILD,   queue.uri,
+          receiver.url(),          std::to_string(lease_ms),
+          std::to_string(first),   std::to_string(count),
+          std::to_string(timeout_ms)};
+}
+
+// "ready <pid>" -> pid.
+std::string ready_pid(BackgroundProcess& child) {
+  const auto line = child.read_line(60s);
+  REQUIRE(line);
+  REQUIRE(line->rfind("ready ", 0) == 0);
+  return line->substr(6);
+}
+
+}  // namespace
+
+TEST_CASE("an instance resumed after its lease ended cannot change a delivery another instance finished",
+          "[integration][postgres]") {
+  const SharedQueue queue("fenced");
+  std::atomic<int> calls{0};
+  // The first attempt's answer is held for 4 s; every other attempt is answered at once.
+  HttpTestServer receiver([&](const RecordedRequest&) {
+    return Reply{200, {}, {}, calls.fetch_add(1) == 0 ? 4000ms : 0ms};
+  });
+  // The stalled instance: a 1 s lease, and a timeout long enough to take the held answer.
+  BackgroundProcess stalled(child_argv(queue, receiver, 1000, 1, 1, 10000));
+  ready_pid(stalled);
+  REQUIRE(receiver.wait_for_requests(1, 20s));
+  stalled.send_signal(SIGSTOP);  // hung: no lease renewal, no outcome
+  Recorder recorder;
+  DispatcherOptions options = queue.options(receiver.url());
+  recorder.install(options);
+  Dispatcher other(std::move(options));
+  REQUIRE(receiver.wait_for_requests(2, 10s));  // taken over once the lease ended
+  REQUIRE(other.flush(10s));
+  const auto requests = receiver.requests();
+  CHECK(delivery_id(requests[1]) == delivery_id(requests[0]));
+  CHECK(requests[1].received_at - requests[0].received_at >= 900ms);
+  REQUIRE(recorder.count() == 1);
+  CHECK(recorder.all()[0].delivered);
+  const std::string finished = queue.sql("SELECT state, attempts, claim FROM statusstack_deliveries");
+  CHECK(finished == "2|1|2\n");
+
+  stalled.send_signal(SIGCONT);  // its held answer arrives: a 200 the queue no longer takes from it
+  const auto ended = stalled.wait(30s);
+  REQUIRE(ended);
+  INFO(ended->err);
+  REQUIRE(ended->exit_code == 0);
+  CHECK(ended->out == "dispatched\ndone 0 0 1 1\n");  // no report there: taken over
+  CHECK(queue.sql("SELECT state, attempts, claim FROM statusstack_deliveries") == finished);
+}
+
+TEST_CASE("three instances deliver 30,000 events while one is killed with SIGKILL: nothing is lost",
+          "[integration][postgres][crash]") {
+  constexpr int per_instance = 10000;
+  constexpr int lease_ms = 2000;
+  const SharedQueue queue("three_instances");
+  HttpTestServer receiver;
+  std::vector<std::unique_ptr<BackgroundProcess>> children;
+  std::vector<std::string> pids;
+  for (int i = 0; i < 3; ++i) {
+    children.push_back(std::make_unique<BackgroundProcess>(
+        child_argv(queue, receiver, lease_ms, i * per_instance, per_instance, 1000)));
+    pids.push_back(ready_pid(*children.back()));
+  }
+  for (auto& child : children) {
+    const auto line = child->read_line(120s);
+    REQUIRE(line);
+    REQUIRE(*line == "dispatched");
+  }
+  // Mid-run: a third of the events delivered.
+  REQUIRE(receiver.wait_for_requests(per_instance, 300s));
+  BackgroundProcess& victim = *children[2];
+  victim.send_signal(SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  const std::string held_by_victim = "owner LIKE '%:" + pids[2] + ":%' AND state = 0";
+  const std::string leased = queue.sql("SELECT id FROM statusstack_deliveries WHERE " + held_by_victim);
+  std::set<std::string> leased_ids;
+  for (const std::string& id : lines_of(leased)) leased_ids.insert(id);
+  INFO("the killed instance held " << leased_ids.size() << " deliveries");
+  REQUIRE_FALSE(leased_ids.empty());
+  REQUIRE(victim.wait(10s));
+
+  // Taken over: none is still held by the dead instance within lease + 1 s.
+  std::chrono::steady_clock::duration taken_over_after{};
+  for (;;) {
+    const auto left = queue.sql("SELECT count(*) FROM statusstack_deliveries WHERE " + held_by_victim);
+    taken_over_after = std::chrono::steady_clock::now() - killed_at;
+    if (left == "0\n" || taken_over_after > std::chrono::milliseconds(lease_ms) + 5s) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  INFO("taken over after " << std::chrono::duration_cast<std::chrono::milliseconds>(taken_over_after).count()
+                           << " ms");
+  CHECK(taken_over_after <= std::chrono::milliseconds(lease_ms) + 1s);
+
+  for (int i = 0; i < 2; ++i) {
+    const auto ended = children[static_cast<std::size_t>(i)]->wait(300s);
+    REQUIRE(ended);
+    INFO(ended->err);
+    CHECK(ended->exit_code == 0);
+  }
+  // Every delivery is final in the database, and reached the receiver with a 2xx.
+  CHECK(queue.sql("SELECT state, count(*) FROM statusstack_deliveries GROUP BY state") == "2|30000\n");
+  std::map<std::string, int> times;
+  std::set<std::string> monitors;
+  for (const auto& request : receiver.requests()) {
+    ++times[delivery_id(request)];
+    monitors.insert(monitor_of(request));
+  }
+  std::set<std::string> stored;
+  for (const std::string& id : lines_of(queue.sql("SELECT id FROM statusstack_deliveries"))) stored.insert(id);
+  std::set<std::string> received;
+  for (const auto& [id, count] : times) received.insert(id);
+  CHECK(received == stored);
+  CHECK(monitors.size() == 30000);
+  // Duplicates carry the same id, and only the killed instance's leased deliveries have them.
+  std::size_t duplicates = 0, foreign = 0;
+  for (const auto& [id, count] : times) {
+    if (count == 1) continue;
+    duplicates += static_cast<std::size_t>(count - 1);
+    if (leased_ids.count(id) == 0) ++foreign;
+  }
+  INFO(duplicates << " duplicates");
+  CHECK(foreign == 0);
+  CHECK(duplicates <= leased_ids.size());
+}
+
+#endif

@@ -631,6 +631,7 @@ DispatcherStats Engine::stats() const {
   stats.parked = c.parked.load(std::memory_order_relaxed);
   stats.claimed = c.claimed.load(std::memory_order_relaxed);
   stats.taken_over = c.taken_over.load(std::memory_order_relaxed);
+  stats.instances = core_->instances.load(std::memory_order_relaxed);
   stats.store_errors = core_->store->errors();
   stats.io_threads = static_cast<unsigned>(loops_.size());
   for (std::size_t i = 0; i < stats.latency_buckets.size(); ++i) {

@@ -148,6 +148,9 @@ struct DispatcherStats {
   /// another instance had taken the delivery over (that instance reports it).
   std::uint64_t claimed = 0;
   std::uint64_t taken_over = 0;
+  /// Shared store: the instances alive on the queue (this one included), seen every second. Each
+  /// endpoint's rate limit is split between them.
+  unsigned instances = 1;
   /// Delivery latency (dispatch() to final report) of delivered events: counts per bucket, the
   /// bucket bounds in milliseconds are latency_bounds_ms (the last bucket is +Inf).
   static constexpr std::array<double, 14> latency_bounds_ms{1,   2,   5,    10,   25,   50,    100,

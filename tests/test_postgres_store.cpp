@@ -527,3 +527,60 @@ TEST_CASE("three instances deliver 30,000 events while one is killed with SIGKIL
 }
 
 #endif
+
+#ifdef SSW_CLI_PATH
+
+TEST_CASE("the CLI takes --store postgresql://... for dispatch and for deliveries, and never shows the password",
+          "[integration][postgres]") {
+  const SharedQueue queue("cli");
+  HttpTestServer ok;
+  HttpTestServer refusing([](const RecordedRequest&) { return Reply{400, {}, "unknown monitor", 0ms}; });
+  TempDir dir;
+  const std::string rules = dir.write(
+      "rules.json", R"({"endpoints": [{"name": "ok", "url": ")" + ok.url() +
+                        R"(", "secret": "s3cret-for-the-queue", "allow_http": true, "allow_private_network": true},
+                       {"name": "refusing", "url": ")" + refusing.url() +
+                        R"(", "secret": "s3cret-for-the-queue", "allow_http": true, "allow_private_network": true}],
+           "retry": {"max_attempts": 2, "initial_delay_ms": 50, "jitter": 0}})");
+  const std::string events = dir.write("events.jsonl", to_json(numbered_event(1)) + "\n");
+  // Trust authentication ignores the password: it is there to be hidden.
+  std::string uri = queue.uri;
+  uri.replace(uri.find("postgres@"), 9, "postgres:hunter2-password@");
+  auto run = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv{SSW_CLI_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    BackgroundProcess tool(argv);
+    auto ended = tool.wait(60s);
+    REQUIRE(ended);
+    CHECK(ended->out.find("hunter2") == std::string::npos);
+    CHECK(ended->err.find("hunter2") == std::string::npos);
+    return *ended;
+  };
+  const ProcessResult dispatched = run({"dispatch", "--config", rules, "--events", events, "--store", uri});
+  INFO(dispatched.err);
+  CHECK(dispatched.exit_code == 1);  // one of the two deliveries failed
+  CHECK(ok.request_count() == 1);
+  CHECK(refusing.request_count() == 1);
+
+  const ProcessResult failed = run({"deliveries", "--store", uri, "list", "--failed", "--json"});
+  REQUIRE(failed.exit_code == 0);
+  const auto lines = lines_of(failed.out);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find(R"("state":"failed","endpoint":"refusing")") != std::string::npos);
+  CHECK(lines[0].find(R"("reason":"rejected")") != std::string::npos);
+  CHECK(lines[0].find(R"("detail":"HTTP 400: unknown monitor")") != std::string::npos);
+
+  const ProcessResult stats = run({"deliveries", "--store", uri, "stats", "--json"});
+  CHECK(stats.out.rfind(R"({"pending":0,"failed":1,"delivered":0,)", 0) == 0);
+  const ProcessResult again = run({"deliveries", "--store", uri, "redeliver", "--failed", "--json"});
+  CHECK(again.out == "{\"redelivered\":1}\n");
+  CHECK(queue.sql("SELECT state, attempts FROM statusstack_deliveries") == "0|0\n");
+
+  const ProcessResult nowhere =
+      run({"deliveries", "--store", "postgresql://app:hunter2-password@127.0.0.1:1/none", "stats"});
+  CHECK(nowhere.exit_code == 2);
+  CHECK(nowhere.err.find("statusstack-webhook: store postgresql://app@127.0.0.1:1/none: postgresql: cannot "
+                         "connect: ") == 0);
+}
+
+#endif

@@ -47,6 +47,14 @@ void add_secret_file_option(CLI::App& command, CLI::Option* secret, std::string&
 /// `text` as a JSON string literal, quotes included (for the tool's JSON-lines output).
 std::string json_quote(std::string_view text);
 
+/// A --store value that names a PostgreSQL database (postgresql:// or postgres://), not a file.
+inline bool is_database_uri(std::string_view store) {
+  return store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0;
+}
+
+/// A --store value as messages show it: a database URI without its password.
+std::string store_name(const std::string& store);
+
 /// sign, verify (cmd_signature.cpp).
 void add_signature_commands(CLI::App& app);
 /// `example <type>` and `parse [FILE|-]` (cmd_events.cpp).

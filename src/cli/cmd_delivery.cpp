@@ -8,6 +8,9 @@
 #include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/formats.hpp>
 #include <statusstack/webhooks/rules.hpp>
+#ifdef SSW_CLI_POSTGRES
+#include <statusstack/webhooks/postgres.hpp>
+#endif
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -240,7 +243,17 @@ int run_dispatch(const DispatchOptions& options) {
   if (!rules) fail(exit_usage, options.config + ": " + rules.error().message);
   DispatcherOptions config = std::move(*rules);
   const bool stored = !options.store.empty();
-  if (stored) {
+  if (stored && is_database_uri(options.store)) {
+#ifdef SSW_CLI_POSTGRES
+    // A queue shared with other instances: they deliver what this run dispatches, and it theirs.
+    config.store = postgres::store(options.store);
+    config.store.max_bytes = options.store_max_bytes;  // refused unless 0: the database has its own limits
+#else
+    fail(exit_usage, "--store " + store_name(options.store) +
+                         ": this statusstack-webhook was built without the PostgreSQL store (libpq-dev "
+                         "was missing when it was built)");
+#endif
+  } else if (stored) {
     config.store.path = options.store;
     config.store.durability =
         options.durability == "process_crash" ? Durability::process_crash : Durability::power_loss;
@@ -269,7 +282,7 @@ int run_dispatch(const DispatchOptions& options) {
   Dispatcher& dispatcher = *started;
   if (const std::uint64_t resumed = dispatcher.stats().recovered; resumed != 0) {
     const std::lock_guard<std::mutex> lock(output);
-    std::cerr << "statusstack-webhook: " << options.store << ": resuming " << resumed
+    std::cerr << "statusstack-webhook: " << store_name(options.store) << ": resuming " << resumed
               << (resumed == 1 ? " delivery" : " deliveries") << " left pending by an earlier run\n";
   }
   SignalWatcher watcher(blocked, [&](int number) {
@@ -278,7 +291,7 @@ int run_dispatch(const DispatchOptions& options) {
       std::cerr << "statusstack-webhook: " << signal_name(number)
                 << ": reading no more events; deliveries not done within " << options.shutdown_ms
                 << " ms (--shutdown-ms) "
-                << (stored ? "are left pending in " + options.store + " for the next run"
+                << (stored ? "are left pending in " + store_name(options.store) + " for the next run"
                            : std::string("end as failed (shutdown)"))
                 << '\n';
     }
@@ -422,10 +435,11 @@ void add_delivery_commands(CLI::App& app) {
       "--store", dispatch_options->store,
       "SQLite file that keeps every accepted delivery until it is final (created when missing). The run "
       "resumes what the file holds and ends when every delivery is final; what SIGINT/SIGTERM leaves "
-      "pending stays in the file for the next run");
+      "pending stays in the file for the next run. Or a PostgreSQL database (postgresql://...) whose "
+      "queue this run shares with other instances: it ends when nothing is pending in the queue");
   dispatch
       ->add_option("--durability", dispatch_options->durability,
-                   "With --store: power_loss (default: every commit waits for the disk) or process_crash "
+                   "With a --store file: power_loss (default: every commit waits for the disk) or process_crash "
                    "(survives the tool's crash, not the machine's)")
       ->check(CLI::IsMember({"power_loss", "process_crash"}))
       ->needs(store);

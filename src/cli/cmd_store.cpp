@@ -1,6 +1,8 @@
 // `deliveries --store FILE list|show|redeliver|stats`: a store file that `dispatch --store` keeps,
 // read and repaired from a shell, while its Dispatcher runs (list, show, stats) or between runs
-// (redeliver: failed deliveries become pending again and go at the next `dispatch --store`).
+// (redeliver: failed deliveries become pending again and go at the next `dispatch --store`). With
+// --store postgresql://... the same commands read a shared queue; redelivered dead letters go with
+// the instances running on it.
 //
 // Output is JSON lines for scripts (one object per delivery, snake_case keys, times in RFC 3339 UTC
 // with milliseconds, null where there is nothing), or an aligned table when standard output is a
@@ -10,6 +12,9 @@
 
 #include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/store.hpp>
+#ifdef SSW_CLI_POSTGRES
+#include <statusstack/webhooks/postgres.hpp>
+#endif
 
 #include <unistd.h>
 
@@ -20,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace statusstack::webhooks::cli {
@@ -139,11 +145,51 @@ DeliveryQuery query_from(const StoreCommandOptions& options) {
   return query;
 }
 
-StoreFile open_store(const std::string& path) {
-  auto file = StoreFile::open(path);
-  // The FILE argument cannot be used (missing, not a store, damaged): as for any unreadable input.
+// A store file, or a PostgreSQL queue: the same questions, asked of either.
+class Store {
+ public:
+#ifdef SSW_CLI_POSTGRES
+  using Either = std::variant<StoreFile, postgres::QueueAdmin>;
+#else
+  using Either = std::variant<StoreFile>;
+#endif
+  explicit Store(Either store) : store_(std::move(store)) {}
+  bool shared() const { return store_.index() != 0; }
+  Result<std::vector<StoredDelivery>> list(const DeliveryQuery& query) const {
+    return std::visit([&](const auto& store) { return store.list(query); }, store_);
+  }
+  Result<std::optional<StoredDelivery>> find(const std::string& id) const {
+    return std::visit([&](const auto& store) { return store.find(id); }, store_);
+  }
+  Result<StoreCounts> counts() const {
+    return std::visit([](const auto& store) { return store.counts(); }, store_);
+  }
+  template <class Which>
+  Result<std::size_t> redeliver(const Which& which) {
+    return std::visit([&](auto& store) { return store.redeliver(which); }, store_);
+  }
+
+ private:
+  Either store_;
+};
+
+// The --store argument cannot be used (missing, not a store, damaged, no database there): as for
+// any unreadable input.
+Store open_store(const std::string& where) {
+  if (is_database_uri(where)) {
+#ifdef SSW_CLI_POSTGRES
+    auto queue = postgres::QueueAdmin::open(where);
+    if (!queue) fail(exit_usage, queue.error().message);
+    return Store(Store::Either(std::in_place_index<1>, std::move(*queue)));
+#else
+    fail(exit_usage, "--store " + store_name(where) +
+                         ": this statusstack-webhook was built without the PostgreSQL store (libpq-dev was "
+                         "missing when it was built)");
+#endif
+  }
+  auto file = StoreFile::open(where);
   if (!file) fail(exit_usage, file.error().message);
-  return std::move(*file);
+  return Store(Store::Either(std::in_place_index<0>, std::move(*file)));
 }
 
 bool as_table(const StoreCommandOptions& options) { return !options.json && ::isatty(STDOUT_FILENO) == 1; }
@@ -207,7 +253,7 @@ std::string cell_short(const std::string& text) {
 
 void run_list(const StoreCommandOptions& options) {
   DeliveryQuery query = query_from(options);
-  const StoreFile file = open_store(options.store);
+  const Store file = open_store(options.store);
   ++query.limit;  // one more than shown tells whether --limit cut the list
   auto rows = file.list(query);
   if (!rows) fail(exit_failed, rows.error().message);
@@ -238,10 +284,10 @@ void run_list(const StoreCommandOptions& options) {
 }
 
 void run_show(const StoreCommandOptions& options) {
-  const StoreFile file = open_store(options.store);
+  const Store file = open_store(options.store);
   auto found = file.find(options.id);
   if (!found) fail(exit_failed, found.error().message);
-  if (!*found) fail(exit_failed, "no delivery " + options.id + " in " + options.store);
+  if (!*found) fail(exit_failed, "no delivery " + options.id + " in " + store_name(options.store));
   const StoredDelivery& d = **found;
   if (!as_table(options)) {
     std::cout << delivery_json(d, true) << '\n';
@@ -267,7 +313,7 @@ void run_show(const StoreCommandOptions& options) {
 
 void run_redeliver(const StoreCommandOptions& options) {
   const DeliveryQuery query = query_from(options);  // bad filters are said before the file is opened
-  StoreFile file = open_store(options.store);
+  Store file = open_store(options.store);
   std::vector<std::string> problems;
   Result<std::size_t> taken = std::size_t{0};
   if (options.failed) {
@@ -279,7 +325,7 @@ void run_redeliver(const StoreCommandOptions& options) {
       auto found = file.find(id);
       if (!found) fail(exit_failed, found.error().message);
       if (!*found) {
-        problems.push_back("no delivery " + id + " in " + options.store);
+        problems.push_back("no delivery " + id + " in " + store_name(options.store));
       } else if ((*found)->state != DeliveryState::failed) {
         problems.push_back("delivery " + id + " is " + to_string((*found)->state) +
                            ", not failed: not redelivered");
@@ -294,7 +340,9 @@ void run_redeliver(const StoreCommandOptions& options) {
   for (const std::string& problem : problems) std::cerr << "statusstack-webhook: " << problem << '\n';
   if (as_table(options)) {
     std::cout << "redelivered " << *taken << (*taken == 1 ? " delivery" : " deliveries")
-              << ": pending again, they go at the next dispatch --store " << options.store << '\n';
+              << (file.shared() ? ": pending again, the instances on the queue deliver them"
+                                : ": pending again, they go at the next dispatch --store " + options.store)
+              << '\n';
   } else {
     std::cout << "{\"redelivered\":" << *taken << "}\n";
   }
@@ -302,7 +350,7 @@ void run_redeliver(const StoreCommandOptions& options) {
 }
 
 void run_stats(const StoreCommandOptions& options) {
-  const StoreFile file = open_store(options.store);
+  const Store file = open_store(options.store);
   auto counts = file.counts();
   if (!counts) fail(exit_failed, counts.error().message);
   if (as_table(options)) {

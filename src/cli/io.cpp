@@ -98,6 +98,16 @@ void add_secret_file_option(CLI::App& command, CLI::Option* secret, std::string&
       ->excludes(secret);
 }
 
+std::string store_name(const std::string& store) {
+  if (!is_database_uri(store)) return store;
+  // postgresql://user:password@host/db: the password goes, the rest says which database.
+  const std::size_t authority = store.find("://") + 3;
+  const std::size_t at = store.find('@', authority);
+  const std::size_t colon = store.find(':', authority);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) return store;
+  return store.substr(0, colon) + store.substr(at);
+}
+
 std::string json_quote(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);

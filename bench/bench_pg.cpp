@@ -226,6 +226,30 @@ std::pair<double, double> busy_and_iowait(const MachineTicks& before, const Mach
   return {(total - idle - iowait) / total * 100, iowait / total * 100};
 }
 
+/// fdatasync() after an 8 KiB write, overwriting a 4 MiB file in turn (as PostgreSQL reuses its WAL
+/// segments), in `dir`: the floor under every commit the server makes there (fsync on). Milliseconds.
+std::vector<double> fdatasync_latency(const std::string& dir, int samples) {
+  const std::string file = dir + "/probe";
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  check(fd >= 0, "cannot create " + file + ": " + last_error());
+  std::vector<char> block(8192, 'x');
+  constexpr int blocks = 512;
+  bool written = true;
+  for (int i = 0; i < blocks; ++i) written = ::write(fd, block.data(), block.size()) == 8192 && written;
+  written = ::fsync(fd) == 0 && written;
+  std::vector<double> ms;
+  for (int i = 0; i < samples && written; ++i) {
+    written = ::pwrite(fd, block.data(), block.size(), static_cast<off_t>(i % blocks) * 8192) == 8192;
+    const Clock::time_point start = Clock::now();
+    written = ::fdatasync(fd) == 0 && written;
+    ms.push_back(bench::seconds_since(start) * 1000);
+  }
+  ::close(fd);
+  ::unlink(file.c_str());
+  check(written, "cannot write " + file + ": " + last_error());
+  return ms;
+}
+
 // --- the private PostgreSQL cluster -------------------------------------------------------------
 
 /// The newest /usr/lib/postgresql/<version>/bin that has initdb and postgres, or "".
@@ -699,6 +723,9 @@ double enqueue_rate(pgq::Queue& queue, const std::vector<std::vector<pgq::NewRow
 struct ClaimRun {
   double rate = 0;         // rows claimed and finished per second
   double claim_share = 0;  // of the workers' time, in claim() (the rest in finish())
+  // The first worker's claim() and finish() call times, ms: median of the first and of the last
+  // tenth of its claims (does a claim slow down as the table fills with deleted rows?), finish().
+  double claim_first_ms = 0, claim_last_ms = 0, finish_ms = 0;
 };
 
 /// Every row of the queue claimed 50 at a time and finished as delivered (rows deleted, as the
@@ -710,6 +737,7 @@ ClaimRun claim_finish_rate(const std::string& conninfo, int workers, std::size_t
   std::atomic<bool> go{false};
   std::vector<double> claim_s(static_cast<std::size_t>(workers)), finish_s(static_cast<std::size_t>(workers));
   std::vector<std::string> errors(static_cast<std::size_t>(workers));
+  std::vector<double> claim_ms, finish_ms;  // the first worker's
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
@@ -722,6 +750,7 @@ ClaimRun claim_finish_rate(const std::string& conninfo, int workers, std::size_t
         Clock::time_point before = Clock::now();
         auto claimed = queue.claim(50, wall_ms(), 30'000, owner);
         claim_s[me] += bench::seconds_since(before);
+        if (me == 0) claim_ms.push_back(bench::seconds_since(before) * 1000);
         if (!claimed) {
           errors[me] = "claim: " + claimed.error().message;
           return;
@@ -745,6 +774,7 @@ ClaimRun claim_finish_rate(const std::string& conninfo, int workers, std::size_t
         before = Clock::now();
         auto fenced = queue.finish(finals, now, true);
         finish_s[me] += bench::seconds_since(before);
+        if (me == 0) finish_ms.push_back(bench::seconds_since(before) * 1000);
         if (!fenced || !fenced->empty()) {
           errors[me] = fenced ? "finish: fenced out" : "finish: " + fenced.error().message;
           return;
@@ -767,7 +797,16 @@ ClaimRun claim_finish_rate(const std::string& conninfo, int workers, std::size_t
     claiming += claim_s[w];
     total += claim_s[w] + finish_s[w];
   }
-  return {static_cast<double>(rows) / seconds, total > 0 ? claiming / total : 0};
+  ClaimRun run;
+  run.rate = static_cast<double>(rows) / seconds;
+  run.claim_share = total > 0 ? claiming / total : 0;
+  const std::size_t tenth = std::max<std::size_t>(1, claim_ms.size() / 10);
+  std::vector<double> first(claim_ms.begin(), claim_ms.begin() + static_cast<std::ptrdiff_t>(tenth));
+  std::vector<double> last(claim_ms.end() - static_cast<std::ptrdiff_t>(tenth), claim_ms.end());
+  run.claim_first_ms = bench::percentile(first, 0.5);
+  run.claim_last_ms = bench::percentile(last, 0.5);
+  run.finish_ms = bench::percentile(finish_ms, 0.5);
+  return run;
 }
 
 // --- output -------------------------------------------------------------------------------------
@@ -866,6 +905,7 @@ int bench_main(int argc, char** argv) {
   QueueFigure claim1{"claim1", "queue: claim 50 + finish, 1 worker", "", {}, {}};
   QueueFigure claim3{"claim3", "queue: claim 50 + finish, 3 workers", "34-47 k", {}, {}};
   std::string server_version, server_settings;
+  double sync_p50 = 0, sync_p99 = 0;
 
   try {
     const Cluster cluster(setup.dir);
@@ -880,6 +920,13 @@ int bench_main(int argc, char** argv) {
     std::printf("machine: %u cores, load average %s; PostgreSQL %s (%s) in %s, pid %d\n",
                 std::thread::hardware_concurrency(), load_before.c_str(), server_version.c_str(),
                 server_settings.c_str(), cluster.dir().c_str(), static_cast<int>(cluster.pid()));
+    std::vector<double> sync_ms = fdatasync_latency(cluster.dir(), 200);
+    sync_p50 = bench::percentile(sync_ms, 0.5);
+    sync_p99 = bench::percentile(sync_ms, 0.99);
+    std::printf(
+        "disk: fdatasync after an 8 KiB write there p50 %.2f ms, p99 %.2f ms (the floor of each commit; "
+        "claim + finish commits twice per 50 rows: at most %.0f rows/s per worker at p50)\n",
+        sync_p50, sync_p99, sync_p50 > 0 ? 50 / (2 * sync_p50 / 1000) : 0.0);
     if (deliveries) {
       std::printf(
           "deliveries: %zu events of %zu bytes to %s, %zu connections per instance, dispatch_many of 100\n",
@@ -934,10 +981,14 @@ int bench_main(int argc, char** argv) {
       claim3.claim_shares.push_back(three.claim_share);
       std::printf(
           "round %d  queue, %zu rows: enqueue %.0f and %.0f rows/s; claim + finish: 1 worker %.0f/s (%.0f%% "
-          "of "
-          "its time in claim), 3 workers %.0f/s (%.0f%%)\n",
+          "of its time in claim), 3 workers %.0f/s (%.0f%%)\n",
           round, queue_rows, fill1, fill3, one.rate, one.claim_share * 100, three.rate,
           three.claim_share * 100);
+      std::printf(
+          "round %d  queue, call times (median, ms): 1 worker claim %.2f in its first tenth, %.2f in its "
+          "last, finish %.2f; 3 workers (the first's) claim %.2f, %.2f, finish %.2f\n",
+          round, one.claim_first_ms, one.claim_last_ms, one.finish_ms, three.claim_first_ms,
+          three.claim_last_ms, three.finish_ms);
       std::fflush(stdout);
     }
   } catch (const std::exception& error) {
@@ -970,7 +1021,8 @@ int bench_main(int argc, char** argv) {
       "{\"tool\":\"bench_pg\",\"cores\":" + std::to_string(std::thread::hardware_concurrency()) +
       ",\"load_before\":\"" + load_before + "\",\"load_after\":\"" + load_after + "\",\"server\":\"" +
       json_escape(server_version) + "\",\"settings\":\"" + json_escape(server_settings) + "\",\"dir\":\"" +
-      json_escape(setup.dir) + "\",\"events\":" + std::to_string(setup.events) +
+      json_escape(setup.dir) + "\",\"fdatasync_ms_p50\":" + number(sync_p50) +
+      ",\"fdatasync_ms_p99\":" + number(sync_p99) + ",\"events\":" + std::to_string(setup.events) +
       ",\"payload_bytes\":" + std::to_string(json.size()) + ",\"queue_rows\":" + std::to_string(queue_rows) +
       ",\"rounds\":" + std::to_string(rounds) + ",\"delivery\":[";
   bool first = true;

@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--rounds N] [--seconds S] [--concurrency C] [--payload-bytes B]
 #                [--sweep-seconds S] [--sweep-rounds N] [--no-sweep] [--no-micro] [--no-store]
-#                [--store-dir DIR] [--chart FILE]
+#                [--no-pg] [--pg-events N] [--store-dir DIR] [--chart FILE]
 #                [--chart-only]   (only redraw the chart from the last sweep's results)
 #
 # 1. Installs what it needs from Debian if missing (nginx, wrk, gnuplot-nox, libbenchmark-dev, jq,
@@ -23,6 +23,11 @@
 # 5. Micro-benchmarks (signing, events, dispatch()) and the memory benchmark.
 # 6. The durable store (bench_store, about 90 s): a SQLite file in --store-dir (/var/tmp), each
 #    figure next to its target, met or missed; its delivery figure uses the same nginx over HTTP.
+# 6b. The PostgreSQL store (bench_pg, about 2 minutes; only when the build has it, i.e. libpq-dev, and
+#    Debian's postgresql server is installed): its own PostgreSQL cluster in a temp dir under
+#    --store-dir; --pg-events deliveries over the same nginx (HTTP) with the in-memory Dispatcher,
+#    the SQLite store and the PostgreSQL store with 1, 2 and 3 instance processes; the queue's
+#    enqueue and claim + finish rates.
 # 7. One table of every target of issue 16 from this run's results.
 # Everything is bounded in time; nginx is stopped on exit. Results go to build/release/bench-results/.
 set -euo pipefail
@@ -36,6 +41,8 @@ sweep_rounds=2
 sweep=1
 micro=1
 store=1
+pg=1
+pg_events=30000
 store_dir=/var/tmp
 chart_only=0
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,15 +59,17 @@ while [ $# -gt 0 ]; do
     --no-sweep) sweep=0; shift ;;
     --no-micro) micro=0; shift ;;
     --no-store) store=0; shift ;;
+    --no-pg) pg=0; shift ;;
+    --pg-events) pg_events=$2; shift 2 ;;
     --store-dir) store_dir=$2; shift 2 ;;
     --chart) chart=$2; shift 2 ;;
     --chart-only) chart_only=1; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 # wrk takes whole seconds only.
-for value in "$rounds" "$seconds" "$sweep_seconds" "$sweep_rounds" "$concurrency" "$payload"; do
+for value in "$rounds" "$seconds" "$sweep_seconds" "$sweep_rounds" "$concurrency" "$payload" "$pg_events"; do
   case "$value" in ''|*[!0-9]*) echo "run.sh: expected a whole number, got \"$value\"" >&2; exit 2 ;; esac
 done
 
@@ -131,6 +140,11 @@ echo "== building (release preset)"
 (cd "$root" && cmake --preset release >/dev/null &&
   cmake --build --preset release -j2 --target webhook_bench raw_curl_multi bench_memory bench_signature \
     bench_events bench_dispatch bench_store >/dev/null)
+# bench_pg exists only when the build has the PostgreSQL store (libpq-dev found at configure time).
+pg_built=0
+if [ "$pg" -eq 1 ] && grep -q '^STATUSSTACK_WEBHOOKS_POSTGRES:BOOL=ON' "$root/build/release/CMakeCache.txt"; then
+  (cd "$root" && cmake --build --preset release -j2 --target bench_pg >/dev/null) && pg_built=1
+fi
 mkdir -p "$out"
 rm -f "$out"/*.jsonl
 
@@ -498,6 +512,40 @@ if [ "$store" -eq 1 ]; then
         (.figures[] | "| \(.label) | \(.target // "-") | \(if .low == .high then "\(.low)" else "\(.low) – \(.high)" end) \(.unit) | \(.verdict) |")
       ' "$out/store.jsonl"
     } | tee -a "$summary"
+  fi
+fi
+
+# --- 6b. the PostgreSQL store ---------------------------------------------------------------------
+if [ "$pg" -eq 1 ]; then
+  echo
+  if [ "$pg_built" -eq 0 ]; then
+    echo "== PostgreSQL store: skipped (the build has no PostgreSQL store: apt-get install libpq-dev, then configure again)"
+  elif ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "== PostgreSQL store: skipped (no PostgreSQL server to start: apt-get install postgresql)"
+  else
+    echo "== PostgreSQL store: a private cluster under $store_dir, $pg_events deliveries, $rounds rounds"
+    timeout 600 "$bin/bench_pg" --dir "$store_dir" --rounds "$rounds" --url "$http_url" --events "$pg_events" \
+      --payload-bytes "$payload" >"$out/pg.log" 2>&1 || { cat "$out/pg.log" >&2; echo "run.sh: bench_pg failed" >&2; }
+    grep -v '^{' "$out/pg.log" || true
+    grep '^{"tool":"bench_pg"' "$out/pg.log" >"$out/pg.jsonl" || true
+    if [ -s "$out/pg.jsonl" ]; then
+      {
+        echo
+        echo "PostgreSQL store (bench_pg):"
+        echo
+        jq -r '
+          "\(.cores) cores, load average \(.load_before) at its start and \(.load_after) at its end; PostgreSQL \(.server) (\(.settings)) in \(.dir); fdatasync there p50 \(.fdatasync_ms_p50) ms, p99 \(.fdatasync_ms_p99) ms",
+          "",
+          "| \(.events) deliveries of \(.payload_bytes) bytes, \(.rounds) rounds | deliveries/s best | worst | / in memory, same round | CPU µs/event: Dispatchers + PostgreSQL | cores busy | iowait |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+          (.delivery[] | "| \(.label) | \(.best) | \(.worst) | \(.ratio_best) – \(.ratio_worst) | \(.cpu_us)\(if .server_cpu_us > 0 then " + \(.server_cpu_us)" else "" end) | \(.busy_pct)% | \(.iowait_pct)% |"),
+          "",
+          "| queue (pg::Queue, \(.queue_rows) rows) | rows/s best | worst | prototype | share of the time in claim() |",
+          "| --- | ---: | ---: | ---: | ---: |",
+          (.queue[] | "| \(.label) | \(.best) | \(.worst) | \(if .prototype == "" then "-" else .prototype end) | \(if .claim_share == null then "-" else "\(.claim_share * 100 | round)%" end) |")
+        ' "$out/pg.jsonl"
+      } | tee -a "$summary"
+    fi
   fi
 fi
 

@@ -8,7 +8,21 @@ install(TARGETS statusstack_webhooks
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT Development
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET statusstack_webhooks_postgres)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  # The PostgreSQL store: its own export set, loaded only by find_package(... COMPONENTS postgres),
+  # so that a consumer who does not ask for it needs no libpq.
+  install(TARGETS statusstack_webhooks_postgres
+    EXPORT StatusStackWebhooksPostgresTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT StatusStackWebhooksPostgresTargets
+    NAMESPACE StatusStack::
+    DESTINATION ${SSW_CONFIG_DIR})
+else()
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+    PATTERN "postgres.hpp" EXCLUDE)
+endif()
 install(FILES
   "${PROJECT_BINARY_DIR}/include/statusstack/webhooks/version.hpp"
   "${PROJECT_BINARY_DIR}/include/statusstack/webhooks/export.hpp"

@@ -725,7 +725,8 @@ TEST_CASE("rules specific to a type are enforced on parse and by validate_event"
   REQUIRE(!planned.maintenance.components.empty());
   planned.maintenance.components.back().id.clear();
   const std::string last = std::to_string(planned.maintenance.components.size() - 1);
-  CHECK(validate_event(planned).error().message == "maintenance.components[" + last + "].id: must not be empty");
+  CHECK(validate_event(planned).error().message ==
+        "maintenance.components[" + last + "].id: must not be empty");
 
   auto changed = std::get<ComponentStatusChanged>(example_event(EventType::component_status_changed));
   changed.stack.id.clear();

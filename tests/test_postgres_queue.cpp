@@ -172,13 +172,15 @@ TEST_CASE(
   REQUIRE(taken.id == "dlv_0");  // all three are due again at 1500; the oldest goes first
   const pg::Outcome ok{1, 200, "", 1, 1000, 1000};
   const pg::Outcome failed{2, 0, "timeout: \"5 s\", then {nothing}", 1, 1000, 1000};
-  const auto fenced = *queue->finish({{"dlv_0", claimed[0].claim, true, ok, "", ""},
-                                      {"dlv_1", claimed[1].claim, false, failed, "attempts_exhausted", "timeout"},
-                                      {"dlv_2", claimed[2].claim, true, ok, "", ""}},
-                                     1700);
+  const auto fenced =
+      *queue->finish({{"dlv_0", claimed[0].claim, true, ok, "", ""},
+                      {"dlv_1", claimed[1].claim, false, failed, "attempts_exhausted", "timeout"},
+                      {"dlv_2", claimed[2].claim, true, ok, "", ""}},
+                     1700);
   CHECK(fenced == std::vector<std::string>{"dlv_0"});
-  CHECK(server.sql("SELECT id, state, last_error, reason FROM statusstack_deliveries ORDER BY id", "batches") ==
-        "dlv_0|0||\ndlv_1|1|" + failed.last_error + "|attempts_exhausted\ndlv_2|2||\n");
+  CHECK(
+      server.sql("SELECT id, state, last_error, reason FROM statusstack_deliveries ORDER BY id", "batches") ==
+      "dlv_0|0||\ndlv_1|1|" + failed.last_error + "|attempts_exhausted\ndlv_2|2||\n");
   CHECK(queue->finish({}, 1700)->empty());
   CHECK(queue->enqueue({}));
 }

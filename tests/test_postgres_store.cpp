@@ -14,8 +14,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <thread>
@@ -97,7 +97,8 @@ TEST_CASE("a Dispatcher on the PostgreSQL queue delivers what it accepted, signe
   recorder.install(options);
   Dispatcher dispatcher(std::move(options));
   std::set<std::string> accepted;
-  for (int n = 0; n < 50; ++n) accepted.insert(dispatcher.dispatch(numbered_event(n))->deliveries.at(0).delivery_id);
+  for (int n = 0; n < 50; ++n)
+    accepted.insert(dispatcher.dispatch(numbered_event(n))->deliveries.at(0).delivery_id);
   REQUIRE(dispatcher.flush(30s));
   std::set<std::string> received;
   for (const auto& request : receiver.requests()) {
@@ -161,8 +162,9 @@ TEST_CASE("a retry goes back to the queue as a pending row, due at its time, wit
   // Between the attempts the row waits in the queue, unclaimed, with the first attempt's outcome.
   std::string waiting;
   for (int i = 0; i < 50 && waiting.empty(); ++i) {
-    waiting = queue.sql("SELECT state, attempts, last_status, owner FROM statusstack_deliveries WHERE due_at > "
-                        "(extract(epoch from now()) * 1000)::bigint + 100");
+    waiting = queue.sql(
+        "SELECT state, attempts, last_status, owner FROM statusstack_deliveries WHERE due_at > "
+        "(extract(epoch from now()) * 1000)::bigint + 100");
     if (waiting.empty()) std::this_thread::sleep_for(20ms);
   }
   CHECK(waiting == "0|1|503|\n");
@@ -201,7 +203,8 @@ TEST_CASE("deliveries of an ordered endpoint go one at a time, in order, across 
   REQUIRE(a.flush(60s));
   const auto requests = receiver.requests();
   REQUIRE(requests.size() == 60);
-  for (int n = 0; n < 60; ++n) CHECK(monitor_of(requests[static_cast<std::size_t>(n)]) == "mon_" + std::to_string(n));
+  for (int n = 0; n < 60; ++n)
+    CHECK(monitor_of(requests[static_cast<std::size_t>(n)]) == "mon_" + std::to_string(n));
   CHECK(most.load() == 1);
   CHECK(a.stats().claimed > 0);
   CHECK(b.stats().claimed > 0);
@@ -255,8 +258,7 @@ TEST_CASE("the transactional outbox: committed, the webhook is delivered; rolled
   host.exec("ROLLBACK");
 }
 
-TEST_CASE("a dead letter on the queue is listed and redelivered with its id",
-          "[integration][postgres]") {
+TEST_CASE("a dead letter on the queue is listed and redelivered with its id", "[integration][postgres]") {
   const SharedQueue queue("dead_letters");
   std::atomic<int> calls{0};
   HttpTestServer receiver([&](const RecordedRequest&) {
@@ -285,8 +287,7 @@ TEST_CASE("a dead letter on the queue is listed and redelivered with its id",
   CHECK(counts->failed == 0);
 }
 
-TEST_CASE("an endpoint paused by a 410 on one instance is paused on the others",
-          "[integration][postgres]") {
+TEST_CASE("an endpoint paused by a 410 on one instance is paused on the others", "[integration][postgres]") {
   const SharedQueue queue("shared_pause");
   HttpTestServer receiver([](const RecordedRequest&) { return Reply{410, {}, {}, 0ms}; });
   Dispatcher a(queue.options(receiver.url()));
@@ -324,7 +325,8 @@ TEST_CASE("a PostgreSQL store that cannot be opened refuses the Dispatcher, sayi
   } catch (const ConfigError& error) {
     CHECK(error.error().code == ErrorCode::store_error);
     const std::string message = error.what();
-    CHECK(message.rfind("store postgresql://app@127.0.0.1:1/statusstack: postgresql: cannot connect: ", 0) == 0);
+    CHECK(message.rfind("store postgresql://app@127.0.0.1:1/statusstack: postgresql: cannot connect: ", 0) ==
+          0);
     CHECK(message.find("secret-password") == std::string::npos);
   }
   options.store.max_bytes = 1 << 20;
@@ -342,9 +344,12 @@ namespace {
 
 std::vector<std::string> child_argv(const SharedQueue& queue, const HttpTestServer& receiver, int lease_ms,
                                     int first, int count, int timeout_ms) {
-  return {SSW_PG_INSTANCE_CHILD,   queue.uri,
-          receiver.url(),          std::to_string(lease_ms),
-          std::to_string(first),   std::to_string(count),
+  return {SSW_PG_INSTANCE_CHILD,
+          queue.uri,
+          receiver.url(),
+          std::to_string(lease_ms),
+          std::to_string(first),
+          std::to_string(count),
           std::to_string(timeout_ms)};
 }
 
@@ -509,7 +514,8 @@ TEST_CASE("three instances deliver 30,000 events while one is killed with SIGKIL
     monitors.insert(monitor_of(request));
   }
   std::set<std::string> stored;
-  for (const std::string& id : lines_of(queue.sql("SELECT id FROM statusstack_deliveries"))) stored.insert(id);
+  for (const std::string& id : lines_of(queue.sql("SELECT id FROM statusstack_deliveries")))
+    stored.insert(id);
   std::set<std::string> received;
   for (const auto& [id, count] : times) received.insert(id);
   CHECK(received == stored);
@@ -530,17 +536,20 @@ TEST_CASE("three instances deliver 30,000 events while one is killed with SIGKIL
 
 #ifdef SSW_CLI_PATH
 
-TEST_CASE("the CLI takes --store postgresql://... for dispatch and for deliveries, and never shows the password",
-          "[integration][postgres]") {
+TEST_CASE(
+    "the CLI takes --store postgresql://... for dispatch and for deliveries, and never shows the password",
+    "[integration][postgres]") {
   const SharedQueue queue("cli");
   HttpTestServer ok;
   HttpTestServer refusing([](const RecordedRequest&) { return Reply{400, {}, "unknown monitor", 0ms}; });
   TempDir dir;
   const std::string rules = dir.write(
-      "rules.json", R"({"endpoints": [{"name": "ok", "url": ")" + ok.url() +
-                        R"(", "secret": "s3cret-for-the-queue", "allow_http": true, "allow_private_network": true},
-                       {"name": "refusing", "url": ")" + refusing.url() +
-                        R"(", "secret": "s3cret-for-the-queue", "allow_http": true, "allow_private_network": true}],
+      "rules.json",
+      R"({"endpoints": [{"name": "ok", "url": ")" + ok.url() +
+          R"(", "secret": "s3cret-for-the-queue", "allow_http": true, "allow_private_network": true},
+                       {"name": "refusing", "url": ")" +
+          refusing.url() +
+          R"(", "secret": "s3cret-for-the-queue", "allow_http": true, "allow_private_network": true}],
            "retry": {"max_attempts": 2, "initial_delay_ms": 50, "jitter": 0}})");
   const std::string events = dir.write("events.jsonl", to_json(numbered_event(1)) + "\n");
   // Trust authentication ignores the password: it is there to be hidden.

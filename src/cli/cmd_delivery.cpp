@@ -438,9 +438,10 @@ void add_delivery_commands(CLI::App& app) {
       "pending stays in the file for the next run. Or a PostgreSQL database (postgresql://...) whose "
       "queue this run shares with other instances: it ends when nothing is pending in the queue");
   dispatch
-      ->add_option("--durability", dispatch_options->durability,
-                   "With a --store file: power_loss (default: every commit waits for the disk) or process_crash "
-                   "(survives the tool's crash, not the machine's)")
+      ->add_option(
+          "--durability", dispatch_options->durability,
+          "With a --store file: power_loss (default: every commit waits for the disk) or process_crash "
+          "(survives the tool's crash, not the machine's)")
       ->check(CLI::IsMember({"power_loss", "process_crash"}))
       ->needs(store);
   dispatch

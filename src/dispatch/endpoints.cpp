@@ -101,7 +101,8 @@ void assign_order_key(const EndpointConfig& config, const Event& event, Delivery
   }
 }
 
-Result<std::vector<PlannedDelivery>> plan_deliveries(const Event& event, const std::vector<Endpoint>& endpoints,
+Result<std::vector<PlannedDelivery>> plan_deliveries(const Event& event,
+                                                     const std::vector<Endpoint>& endpoints,
                                                      std::size_t max_event_bytes, std::string& json) {
   if (auto valid = validate_event(event); !valid) return valid.error();
   const EventType type = type_of(event);

@@ -141,7 +141,8 @@ struct PlannedDelivery {
 /// keys; `json` gets the event's JSON. Errors: the event or an endpoint is invalid, or the JSON is
 /// larger than `max_event_bytes`; nothing is planned then.
 STATUSSTACK_WEBHOOKS_EXPORT Result<std::vector<PlannedDelivery>> plan_deliveries(
-    const Event& event, const std::vector<Endpoint>& endpoints, std::size_t max_event_bytes, std::string& json);
+    const Event& event, const std::vector<Endpoint>& endpoints, std::size_t max_event_bytes,
+    std::string& json);
 
 /// The request of the delivery's next attempt (signed at `now`), or the error that makes one
 /// impossible (the event cannot be formatted for the endpoint: final).

@@ -5,11 +5,11 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <algorithm>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -511,8 +511,8 @@ Result<std::vector<ClaimedRow>> Queue::claim(std::size_t limit, std::int64_t now
   if (endpoints != nullptr) {
     for (const std::string& name : *endpoints) names.add(name);
   }
-  const std::array<std::string, 5> values{std::to_string(now), std::to_string(lease_ms), std::to_string(limit),
-                                          owner, names.done()};
+  const std::array<std::string, 5> values{std::to_string(now), std::to_string(lease_ms),
+                                          std::to_string(limit), owner, names.done()};
   auto pointers = parameters(values);
   if (endpoints == nullptr) pointers[4] = nullptr;  // NULL: any endpoint
   const PgResult result(
@@ -528,8 +528,8 @@ Result<std::vector<std::string>> Queue::renew(const std::vector<Held>& held, std
     columns[0].add(row.id);
     columns[1].add(row.claim);
   }
-  const PgResult result(run<3>(connection_, renew_sql,
-                               {columns[0].done(), columns[1].done(), std::to_string(until)}));
+  const PgResult result(
+      run<3>(connection_, renew_sql, {columns[0].done(), columns[1].done(), std::to_string(until)}));
   if (!result.ok()) return pg_error("cannot renew the leases", connection_);
   return missing(held, result);
 }
@@ -541,8 +541,8 @@ Result<void> Queue::release(const std::vector<Held>& held, std::int64_t now) {
     columns[0].add(row.id);
     columns[1].add(row.claim);
   }
-  const PgResult result(run<3>(connection_, release_sql,
-                               {columns[0].done(), columns[1].done(), std::to_string(now)}));
+  const PgResult result(
+      run<3>(connection_, release_sql, {columns[0].done(), columns[1].done(), std::to_string(now)}));
   if (!result.ok()) return pg_error("cannot give deliveries back", connection_);
   return {};
 }
@@ -585,10 +585,10 @@ Result<std::vector<std::string>> Queue::retry(const std::vector<RetryRow>& retri
     columns[2].add(retry.due_at);
     add_outcome(columns, 3, retry.outcome);
   }
-  const PgResult result(run_prepared<9>(connection_, retry_statement,
-                                        {columns[0].done(), columns[1].done(), columns[2].done(),
-                                         columns[3].done(), columns[4].done(), columns[5].done(),
-                                         columns[6].done(), columns[7].done(), columns[8].done()}));
+  const PgResult result(run_prepared<9>(
+      connection_, retry_statement,
+      {columns[0].done(), columns[1].done(), columns[2].done(), columns[3].done(), columns[4].done(),
+       columns[5].done(), columns[6].done(), columns[7].done(), columns[8].done()}));
   if (!result.ok())
     return pg_error("cannot reschedule " + std::to_string(retries.size()) + " deliveries", connection_);
   return missing(retries, result);
@@ -607,21 +607,22 @@ Result<bool> Queue::redeliver(const std::string& id, std::int64_t now) {
   return result.changed() == 1;
 }
 
-Result<std::vector<ClaimedRow>> Queue::redeliver_claimed(const std::vector<std::string>& ids, std::int64_t now,
-                                                         std::int64_t lease_ms, const std::string& owner) {
+Result<std::vector<ClaimedRow>> Queue::redeliver_claimed(const std::vector<std::string>& ids,
+                                                         std::int64_t now, std::int64_t lease_ms,
+                                                         const std::string& owner) {
   TextArray listed;
   for (const std::string& id : ids) listed.add(id);
   const std::string sql = std::string(redeliver_claimed_sql) + claimed_columns;
-  const PgResult result(
-      run<4>(connection_, sql.c_str(), {listed.done(), std::to_string(now), std::to_string(lease_ms), owner}));
+  const PgResult result(run<4>(connection_, sql.c_str(),
+                               {listed.done(), std::to_string(now), std::to_string(lease_ms), owner}));
   if (!result.ok()) return pg_error("cannot redeliver", connection_);
   return read_claimed(result);
 }
 
 Result<std::vector<StoredDelivery>> Queue::list(const DeliveryQuery& query) {
   Filter filter(query);
-  const std::string sql = std::string(listed_columns) + filter.where + " ORDER BY seq LIMIT " +
-                          std::to_string(query.limit);
+  const std::string sql =
+      std::string(listed_columns) + filter.where + " ORDER BY seq LIMIT " + std::to_string(query.limit);
   const PgResult result(filter.run(connection_, sql));
   if (!result.ok()) return pg_error("cannot list deliveries", connection_);
   std::vector<StoredDelivery> rows;
@@ -729,7 +730,8 @@ Result<bool> Queue::drained() {
 }
 
 Result<int> Queue::heartbeat(const std::string& owner, std::int64_t now, std::int64_t alive_ms) {
-  const PgResult result(run<3>(connection_, heartbeat_sql, {owner, std::to_string(now), std::to_string(alive_ms)}));
+  const PgResult result(
+      run<3>(connection_, heartbeat_sql, {owner, std::to_string(now), std::to_string(alive_ms)}));
   if (!result.ok()) return pg_error("cannot count the instances", connection_);
   return static_cast<int>(result.integer(0, 0)) + 1;
 }

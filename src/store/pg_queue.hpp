@@ -36,7 +36,7 @@ struct NewRow {
   std::string id;
   std::string endpoint;
   std::string event_type;
-  std::string event;      ///< the event's JSON
+  std::string event;                     ///< the event's JSON
   std::optional<std::string> order_key;  ///< none: any order
   std::int64_t accepted_at = 0;
   std::int64_t due_at = 0;

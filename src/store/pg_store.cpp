@@ -193,8 +193,8 @@ class PgStore final : public DeliveryStore {
     std::vector<EndpointState> endpoints;
     std::vector<std::function<void()>> tasks;
     bool empty() const {
-      return admissions.empty() && retries.empty() && finals.empty() && releases.empty() && endpoints.empty() &&
-             tasks.empty();
+      return admissions.empty() && retries.empty() && finals.empty() && releases.empty() &&
+             endpoints.empty() && tasks.empty();
     }
   };
 
@@ -397,7 +397,8 @@ void PgStore::write_loop() {
     std::swap(work, work_);
     lock.unlock();
 
-    if (writer_queue_->broken() && !writer_queue_->reconnect()) errors_.fetch_add(1, std::memory_order_relaxed);
+    if (writer_queue_->broken() && !writer_queue_->reconnect())
+      errors_.fetch_add(1, std::memory_order_relaxed);
     for (auto& task : work.tasks) task();
     const bool changes = !work.admissions.empty() || !work.retries.empty() || !work.finals.empty() ||
                          !work.releases.empty() || !work.endpoints.empty();
@@ -484,8 +485,8 @@ Result<void> PgStore::write(Work& work, bool with_admissions) {
 
 Result<std::int64_t> PgStore::prune_step() {
   const WallTime now = clock_->wall();
-  return writer_queue_->prune(to_ms(now - options_.delivered_retention), to_ms(now - options_.failed_retention),
-                              prune_batch);
+  return writer_queue_->prune(to_ms(now - options_.delivered_retention),
+                              to_ms(now - options_.failed_retention), prune_batch);
 }
 
 void PgStore::claim_loop() {
@@ -499,9 +500,8 @@ void PgStore::claim_loop() {
     if (now >= next_renew_) renew(now);
     if (claim_some(now)) continue;  // a full batch: there may be more
     now = to_ms(clock_->wall());
-    const std::int64_t wait =
-        std::clamp<std::int64_t>(std::min({settings_.poll.count(), next_renew_ - now, next_look_ - now}), 0,
-                                 settings_.poll.count());
+    const std::int64_t wait = std::clamp<std::int64_t>(
+        std::min({settings_.poll.count(), next_renew_ - now, next_look_ - now}), 0, settings_.poll.count());
     if (!claiming_.load(std::memory_order_acquire)) break;
     if (auto waited = claimer_queue_->wait_for_news(static_cast<int>(wait), wake_fd_); !waited) {
       errors_.fetch_add(1, std::memory_order_relaxed);
@@ -592,8 +592,8 @@ class PostgresBackend final : public StoreBackend {
                    "store.max_bytes"};
     }
     if (settings_.lease < std::chrono::seconds(1)) {
-      return Error{ErrorCode::invalid_config, "store lease: must be at least 1 s (longer than every endpoint's timeout)",
-                   "store.lease"};
+      return Error{ErrorCode::invalid_config,
+                   "store lease: must be at least 1 s (longer than every endpoint's timeout)", "store.lease"};
     }
     if (settings_.claim_batch == 0 || settings_.max_claimed == 0 || settings_.poll <= milliseconds::zero()) {
       return Error{ErrorCode::invalid_config, "store: claim_batch, max_claimed and poll must be positive",

@@ -12,10 +12,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
-#include <chrono>
 #include <vector>
 
 namespace statusstack::webhooks::testing {

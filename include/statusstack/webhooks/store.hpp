@@ -35,8 +35,8 @@ class StoreBackend {
   /// What it is, for messages and logs (a URI shows no password).
   virtual std::string describe() const = 0;
   /// Opens the store for one Dispatcher (internal interface between the library's parts).
-  virtual Result<std::unique_ptr<detail::DeliveryStore>> open(const StoreOptions& options,
-                                                              std::shared_ptr<const detail::Clock> clock) const = 0;
+  virtual Result<std::unique_ptr<detail::DeliveryStore>> open(
+      const StoreOptions& options, std::shared_ptr<const detail::Clock> clock) const = 0;
 };
 
 /// Why a delivery ended without a 2xx.

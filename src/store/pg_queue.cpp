@@ -626,6 +626,7 @@ Result<std::vector<StoredDelivery>> Queue::list(const DeliveryQuery& query) {
   const PgResult result(filter.run(connection_, sql));
   if (!result.ok()) return pg_error("cannot list deliveries", connection_);
   std::vector<StoredDelivery> rows;
+  rows.reserve(static_cast<std::size_t>(PQntuples(result.get())));
   for (int r = 0; r < PQntuples(result.get()); ++r) rows.push_back(read_stored(result, r));
   return rows;
 }
@@ -647,6 +648,7 @@ Result<std::vector<std::string>> Queue::failed_ids(const DeliveryQuery& query) {
   const PgResult result(filter.run(connection_, sql));
   if (!result.ok()) return pg_error("cannot list deliveries", connection_);
   std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(PQntuples(result.get())));
   for (int r = 0; r < PQntuples(result.get()); ++r) ids.push_back(result.text(r, 0));
   return ids;
 }

@@ -205,7 +205,7 @@ class PgStore final : public DeliveryStore {
   void look_around(std::int64_t now);
   void renew(std::int64_t now);
   Result<std::int64_t> prune_step();
-  void wake_claimer() {
+  void wake_claimer() const {
     const std::uint64_t one = 1;
     static_cast<void>(::write(wake_fd_, &one, sizeof one));
   }

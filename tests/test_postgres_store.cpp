@@ -216,7 +216,7 @@ TEST_CASE("deliveries of an ordered endpoint go one at a time, in order, across 
   CHECK(b.stats().claimed > 0);
 }
 
-TEST_CASE("the transactional outbox: committed, the webhook is delivered; rolled back, nothing is sent",
+TEST_CASE("the transactional outbox: a committed webhook is delivered, a rolled-back one is never sent",
           "[integration][postgres]") {
   const SharedQueue queue("outbox");
   HttpTestServer receiver;

@@ -424,10 +424,13 @@ TEST_CASE("a lease runs on while its instance lives: a slow attempt is not taken
   HttpTestServer receiver([](const RecordedRequest&) { return Reply{200, {}, {}, 2500ms}; });
   postgres::QueueSettings short_lease;
   short_lease.lease = 1000ms;
-  DispatcherOptions a_options = queue.options(receiver.url(), short_lease);
-  a_options.endpoints[0].options.timeout = 5s;
-  Dispatcher a(std::move(a_options));
-  Dispatcher b(queue.options(receiver.url(), short_lease));
+  auto options = [&] {  // either may claim it: both wait long enough for the answer
+    DispatcherOptions made = queue.options(receiver.url(), short_lease);
+    made.endpoints[0].options.timeout = 5s;
+    return made;
+  };
+  Dispatcher a(options());
+  Dispatcher b(options());
   REQUIRE(a.dispatch(numbered_event(1)));
   REQUIRE(a.flush(20s));
   CHECK(receiver.request_count() == 1);

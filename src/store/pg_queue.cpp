@@ -184,6 +184,7 @@ ON CONFLICT (name) DO UPDATE
        opened = EXCLUDED.opened, failing_since = EXCLUDED.failing_since,
        open_until = EXCLUDED.open_until, last_error = EXCLUDED.last_error,
        version = statusstack_endpoints.version + 1
+RETURNING version
 )sql";
 
 // A live instance's heartbeat; the others it sees alive (and the long-dead ones it forgets). The
@@ -683,14 +684,14 @@ Result<std::int64_t> Queue::prune(std::int64_t delivered_before, std::int64_t fa
   return result.changed();
 }
 
-Result<void> Queue::save_endpoint(const EndpointRow& row) {
+Result<std::int64_t> Queue::save_endpoint(const EndpointRow& row) {
   const PgResult result(
       run<8>(connection_, save_endpoint_sql,
              {row.name, row.gone ? "true" : "false", row.breaker, std::to_string(row.failures),
               std::to_string(row.opened), std::to_string(row.failing_since), std::to_string(row.open_until),
               row.last_error}));
   if (!result.ok()) return pg_error("cannot keep the state of endpoint " + row.name, connection_);
-  return {};
+  return result.integer(0, 0);
 }
 
 Result<std::vector<EndpointRow>> Queue::endpoints() {
@@ -723,6 +724,9 @@ Result<void> Queue::begin() { return exec(connection_, "BEGIN", "cannot begin");
 Result<void> Queue::commit() { return exec(connection_, "COMMIT", "cannot commit"); }
 void Queue::rollback() { static_cast<void>(exec(connection_, "ROLLBACK", "rollback")); }
 Result<void> Queue::insert(const std::vector<NewRow>& rows) { return insert_rows(connection_, rows); }
+Result<void> Queue::notify() {
+  return exec(connection_, "NOTIFY statusstack_deliveries", "cannot notify the instances");
+}
 
 Result<bool> Queue::drained() {
   const PgResult result(

@@ -159,8 +159,9 @@ class Queue {
   /// finished before `failed_before` (retention, a batch at a time); returns how many.
   Result<std::int64_t> prune(std::int64_t delivered_before, std::int64_t failed_before, std::size_t limit);
 
-  /// Writes an endpoint's state (the last writer wins), and reads them all.
-  Result<void> save_endpoint(const EndpointRow& row);
+  /// Writes an endpoint's state (the last writer wins; returns the row's new version), and reads
+  /// them all.
+  Result<std::int64_t> save_endpoint(const EndpointRow& row);
   Result<std::vector<EndpointRow>> endpoints();
 
   /// From now on, this connection hears of new deliveries (LISTEN): wait_for_news() can sleep until
@@ -178,6 +179,8 @@ class Queue {
   Result<void> commit();
   void rollback();
   Result<void> insert(const std::vector<NewRow>& rows);
+  /// Wakes the idle instances (delivered at commit inside a transaction).
+  Result<void> notify();
   /// True when no delivery is pending.
   Result<bool> drained();
   /// This instance (`owner`) is alive at `now`: returns how many are, counting those seen within

@@ -252,6 +252,7 @@ class PgStore final : public DeliveryStore {
   std::condition_variable done_cv_;
   Work work_;
   std::unordered_map<std::string, std::int64_t> held_;  // claimed here, not final: id -> claim number
+  std::unordered_map<std::string, std::int64_t> written_versions_;  // endpoint states written here
   bool closing_ = false;
   bool closed_ = false;
   std::thread writer_;
@@ -472,10 +473,27 @@ Result<void> PgStore::write(Work& work, bool with_admissions) {
   auto fenced = queue.finish(claimed, now, options_.delivered_retention.count() <= 0);
   if (!fenced) return failed(fenced.error());
   if (auto released = queue.release(work.releases, now); !released) return failed(released.error());
+  // A final keyed delivery lets the next one of its key be claimed, and a released one is due now:
+  // the instances look at once rather than at their next poll (a key's deliveries would go one per
+  // poll interval).
+  const bool key_freed = std::any_of(work.finals.begin(), work.finals.end(),
+                                     [](const Final& final) { return final.delivery->order.keyed(); });
+  if (key_freed || !work.releases.empty()) {
+    if (auto notified = queue.notify(); !notified) return failed(notified.error());
+  }
+  std::vector<std::pair<std::string, std::int64_t>> versions;
   for (const EndpointState& state : work.endpoints) {
-    if (auto saved = queue.save_endpoint(row_of(state)); !saved) return failed(saved.error());
+    auto saved = queue.save_endpoint(row_of(state));
+    if (!saved) return failed(saved.error());
+    versions.emplace_back(state.name, *saved);
   }
   if (auto committed = queue.commit(); !committed) return failed(committed.error());
+  {
+    // This instance's own writes are not news to it (applied again, they would undo what its
+    // breaker did since).
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [name, version] : versions) written_versions_[name] = version;
+  }
   for (std::size_t i = 0; i < work.finals.size(); ++i) {
     const std::string& id = work.final_rows[i].id;
     work.finals[i].fenced = id.empty() || std::find(fenced->begin(), fenced->end(), id) != fenced->end();
@@ -555,11 +573,15 @@ void PgStore::look_around(std::int64_t now) {
     return;
   }
   std::vector<EndpointState> changed;
-  for (const EndpointRow& row : *rows) {
-    std::int64_t& seen = seen_versions_[row.name];
-    if (row.version <= seen) continue;
-    seen = row.version;
-    changed.push_back(state_of(row));
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (const EndpointRow& row : *rows) {
+      std::int64_t& seen = seen_versions_[row.name];
+      if (row.version <= seen) continue;
+      seen = row.version;
+      const auto mine = written_versions_.find(row.name);
+      if (mine == written_versions_.end() || mine->second != row.version) changed.push_back(state_of(row));
+    }
   }
   if (!changed.empty() && on_endpoint_states) on_endpoint_states(changed);
 }

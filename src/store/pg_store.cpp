@@ -2,12 +2,12 @@
 // in pg_queue.cpp). A Dispatcher on it works like this:
 //
 //   dispatch()   the writer thread inserts the rows (group commit, like the SQLite store) and
-//                NOTIFY wakes idle instances; nothing is handed to this instance's loops
+//                NOTIFY wakes idle instances; nothing is handed to this instance's loops. The
+//                writer also renews the leases of what this instance holds, every third of a lease
 //   claimer      its own thread and connection: claims due rows in batches (up to max_claimed
 //                held at once, and only for endpoints this instance has), hands them to the loops
-//                (on_claimed), renews the leases of what it holds every third of a lease, reads
-//                endpoint states others wrote and counts the live instances every second, and
-//                sleeps on LISTEN, the poll interval, or a wake-up when room frees
+//                (on_claimed), reads endpoint states others wrote and counts the live instances
+//                every second, and sleeps on LISTEN, the poll interval, or a wake-up when room frees
 //   an attempt   ends in finish() (fenced by the claim number: a delivery another instance took
 //                over comes back fenced, without a report here), or reschedule() (back to the
 //                queue as a pending row, due at its retry, for any instance)
@@ -112,6 +112,11 @@ Resumed resumed_of(ClaimedRow& row, WallTime now) {
   resumed.budget_from = from_ms(row.budget_from);
   resumed.due = now;
   return resumed;
+}
+
+template <class Row>
+void sort_by_id(std::vector<Row>& rows) {
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
 }
 
 // This instance's name in the table: host, process and a random part (a restarted process with the
@@ -262,9 +267,10 @@ class PgStore final : public DeliveryStore {
   std::atomic<std::uint64_t> errors_{0};
   WallTime next_prune_{};
 
+  std::int64_t next_renew_ = 0;  // the writer's
+
   // The claimer's own state.
   std::unordered_map<std::string, std::int64_t> seen_versions_;  // endpoint states applied
-  std::int64_t next_renew_ = 0;
   std::int64_t next_look_ = 0;
 };
 
@@ -392,8 +398,15 @@ void PgStore::close() {
 void PgStore::write_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    work_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return closing_ || !work_.empty(); });
+    const auto until_renewal = std::chrono::milliseconds(
+        std::clamp<std::int64_t>(next_renew_ - to_ms(clock_->wall()), 0, std::int64_t{1000}));
+    work_cv_.wait_for(lock, until_renewal, [&] { return closing_ || !work_.empty(); });
     if (work_.empty() && closing_) return;
+    if (to_ms(clock_->wall()) >= next_renew_) {
+      lock.unlock();
+      renew(to_ms(clock_->wall()));
+      lock.lock();
+    }
     Work work;
     std::swap(work, work_);
     lock.unlock();
@@ -465,11 +478,16 @@ Result<void> PgStore::write(Work& work, bool with_admissions) {
     }
     if (auto inserted = queue.insert(rows); !inserted) return failed(inserted.error());
   }
+  // Rows in one order (by id) in every statement: instances whose batches overlap (a stalled one
+  // and the one that took over) lock them in the same order, and cannot deadlock.
+  sort_by_id(work.retries);
+  sort_by_id(work.releases);
   if (auto retried = queue.retry(work.retries); !retried) return failed(retried.error());
   std::vector<FinalRow> claimed;
   for (const FinalRow& row : work.final_rows) {
     if (!row.id.empty()) claimed.push_back(row);
   }
+  sort_by_id(claimed);
   auto fenced = queue.finish(claimed, now, options_.delivered_retention.count() <= 0);
   if (!fenced) return failed(fenced.error());
   if (auto released = queue.release(work.releases, now); !released) return failed(released.error());
@@ -515,11 +533,10 @@ void PgStore::claim_loop() {
     }
     std::int64_t now = to_ms(clock_->wall());
     if (now >= next_look_) look_around(now);
-    if (now >= next_renew_) renew(now);
     if (claim_some(now)) continue;  // a full batch: there may be more
     now = to_ms(clock_->wall());
-    const std::int64_t wait = std::clamp<std::int64_t>(
-        std::min({settings_.poll.count(), next_renew_ - now, next_look_ - now}), 0, settings_.poll.count());
+    const std::int64_t wait = std::clamp<std::int64_t>(std::min(settings_.poll.count(), next_look_ - now), 0,
+                                                       settings_.poll.count());
     if (!claiming_.load(std::memory_order_acquire)) break;
     if (auto waited = claimer_queue_->wait_for_news(static_cast<int>(wait), wake_fd_); !waited) {
       errors_.fetch_add(1, std::memory_order_relaxed);
@@ -586,7 +603,10 @@ void PgStore::look_around(std::int64_t now) {
   if (!changed.empty() && on_endpoint_states) on_endpoint_states(changed);
 }
 
-// Every third of a lease: the leases of what this instance holds run on.
+// Every third of a lease, on the writer's connection: the leases of what this instance holds run
+// on. (On another connection of the same instance, a renewal and a write of final states could lock
+// the same rows in opposite orders: a deadlock, which the server breaks after a second by failing
+// one of them, and leases were lost with the failed renewal.)
 void PgStore::renew(std::int64_t now) {
   next_renew_ = now + std::max<std::int64_t>(settings_.lease.count() / 3, 1);
   std::vector<Held> held;
@@ -595,7 +615,8 @@ void PgStore::renew(std::int64_t now) {
     held.reserve(held_.size());
     for (const auto& [id, claim] : held_) held.push_back(Held{id, claim});
   }
-  if (auto renewed = claimer_queue_->renew(held, now + settings_.lease.count()); !renewed) {
+  sort_by_id(held);
+  if (auto renewed = writer_queue_->renew(held, now + settings_.lease.count()); !renewed) {
     errors_.fetch_add(1, std::memory_order_relaxed);
   }
 }

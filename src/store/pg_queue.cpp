@@ -85,6 +85,7 @@ UPDATE statusstack_deliveries AS d
    SET due_at = $1::bigint + $2::bigint, claim = d.claim + 1, owner = $4
   FROM (SELECT seq FROM statusstack_deliveries AS p
          WHERE state = 0 AND due_at <= $1::bigint AND ($5::text[] IS NULL OR endpoint = ANY($5::text[]))
+           AND (NOT $6::boolean OR owner <> '')
            AND (order_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM statusstack_deliveries AS e
                  WHERE e.state = 0 AND e.endpoint = p.endpoint AND e.order_key = p.order_key AND e.seq < p.seq))
@@ -507,17 +508,18 @@ Result<void> Queue::enqueue(const std::vector<NewRow>& rows) {
 
 Result<std::vector<ClaimedRow>> Queue::claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms,
                                              const std::string& owner,
-                                             const std::vector<std::string>* endpoints) {
+                                             const std::vector<std::string>* endpoints, bool only_lapsed) {
   TextArray names;
   if (endpoints != nullptr) {
     for (const std::string& name : *endpoints) names.add(name);
   }
-  const std::array<std::string, 5> values{std::to_string(now), std::to_string(lease_ms),
-                                          std::to_string(limit), owner, names.done()};
+  const std::array<std::string, 6> values{std::to_string(now),   std::to_string(lease_ms),
+                                          std::to_string(limit), owner,
+                                          names.done(),          only_lapsed ? "true" : "false"};
   auto pointers = parameters(values);
   if (endpoints == nullptr) pointers[4] = nullptr;  // NULL: any endpoint
   const PgResult result(
-      PQexecPrepared(connection_, claim_statement, 5, pointers.data(), nullptr, nullptr, 0));
+      PQexecPrepared(connection_, claim_statement, 6, pointers.data(), nullptr, nullptr, 0));
   if (!result.ok()) return pg_error("cannot claim deliveries", connection_);
   return read_claimed(result);
 }

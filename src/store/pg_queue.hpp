@@ -121,10 +121,13 @@ class Queue {
   /// Claims up to `limit` rows due at `now`, oldest due first, each leased to `owner` until now +
   /// lease_ms. A row with an order key waits until every earlier pending row of its endpoint with
   /// that key is final: one delivery per key at a time, in enqueue order, across every instance.
-  /// Only rows of `endpoints` when given (an instance claims for the endpoints it has).
+  /// Only rows of `endpoints` when given (an instance claims for the endpoints it has); with
+  /// `only_lapsed`, only rows whose holder let its lease run out (it died or hung: finishing,
+  /// retrying and releasing clear the owner).
   Result<std::vector<ClaimedRow>> claim(std::size_t limit, std::int64_t now, std::int64_t lease_ms,
                                         const std::string& owner = {},
-                                        const std::vector<std::string>* endpoints = nullptr);
+                                        const std::vector<std::string>* endpoints = nullptr,
+                                        bool only_lapsed = false);
   /// Pushes the leases of rows still held to `until`; returns the ids no longer held (fenced out).
   Result<std::vector<std::string>> renew(const std::vector<Held>& held, std::int64_t until);
   /// Gives held rows back, due at `now`, for any instance (a shutdown's unfinished deliveries).

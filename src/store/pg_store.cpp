@@ -547,17 +547,23 @@ void PgStore::claim_loop() {
 
 // Claims what this instance has room for; true when it got a full batch.
 bool PgStore::claim_some(std::int64_t now) {
-  std::size_t want = std::min(settings_.claim_batch, room ? room() : 0);
+  const std::size_t room_now = room ? room() : 0;
+  std::size_t want = std::min(settings_.claim_batch, room_now);
+  std::size_t held = 0;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
-    want = std::min(want, held_.size() < settings_.max_claimed ? settings_.max_claimed - held_.size() : 0);
+    held = held_.size();
+    want = std::min(want, held < settings_.max_claimed ? settings_.max_claimed - held : 0);
   }
-  if (want == 0) {
-    starved_.store(true, std::memory_order_release);
-    return false;
-  }
+  // Full, this instance still takes over what a dead one held (up to twice max_claimed): the dead
+  // one's deliveries would otherwise wait behind this instance's own, long after its lease ended.
+  const bool only_lapsed = want == 0 && room_now > 0 && held < 2 * settings_.max_claimed;
+  if (only_lapsed) want = std::min({settings_.claim_batch, room_now, 2 * settings_.max_claimed - held});
+  // Full: the next final wakes the claimer for more.
+  if (want == 0 || only_lapsed) starved_.store(true, std::memory_order_release);
+  if (want == 0) return false;
   const std::vector<std::string> names = endpoint_names ? endpoint_names() : std::vector<std::string>{};
-  auto rows = claimer_queue_->claim(want, now, settings_.lease.count(), owner_, &names);
+  auto rows = claimer_queue_->claim(want, now, settings_.lease.count(), owner_, &names, only_lapsed);
   if (!rows) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     return false;

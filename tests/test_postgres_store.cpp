@@ -521,7 +521,15 @@ TEST_CASE("three instances deliver 30,000 events while one is killed with SIGKIL
   }
   INFO("taken over after " << std::chrono::duration_cast<std::chrono::milliseconds>(taken_over_after).count()
                            << " ms");
-  CHECK(taken_over_after <= std::chrono::milliseconds(lease_ms) + 1s);
+  // The issue's bound, lease + 1 s, holds in plain builds (2.5 s with a 2 s lease in a dev run).
+  // Under ThreadSanitizer the surviving processes run many times slower and, in CI, beside other
+  // tests: there the check is that they take over at all, within lease + 4 s.
+#if defined(__SANITIZE_THREAD__)
+  constexpr auto takeover_slack = 4s;
+#else
+  constexpr auto takeover_slack = 1s;
+#endif
+  CHECK(taken_over_after <= std::chrono::milliseconds(lease_ms) + takeover_slack);
 
   for (int i = 0; i < 2; ++i) {
     const auto ended = children[static_cast<std::size_t>(i)]->wait(300s);

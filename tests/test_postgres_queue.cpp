@@ -3,6 +3,7 @@
 
 #include "store/pg_queue.hpp"
 
+#include "support/host_connection.hpp"
 #include "support/postgres_server.hpp"
 
 #include <libpq-fe.h>
@@ -18,6 +19,7 @@
 
 using namespace statusstack::webhooks;
 using namespace statusstack::webhooks::detail;
+using statusstack::webhooks::testing::HostConnection;
 using statusstack::webhooks::testing::PostgresServer;
 
 namespace {
@@ -42,23 +44,6 @@ std::vector<pg::NewRow> rows(int count, std::int64_t due_at, const std::string& 
   }
   return made;
 }
-
-// A libpq connection of the test's own, as a host application would hold one.
-struct HostConnection {
-  explicit HostConnection(const std::string& uri) : connection(PQconnectdb(uri.c_str())) {
-    REQUIRE(PQstatus(connection) == CONNECTION_OK);
-  }
-  ~HostConnection() { PQfinish(connection); }
-  HostConnection(const HostConnection&) = delete;
-  HostConnection& operator=(const HostConnection&) = delete;
-  void exec(const char* sql) const {
-    PGresult* result = PQexec(connection, sql);
-    const ExecStatusType status = PQresultStatus(result);
-    PQclear(result);
-    REQUIRE((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK));
-  }
-  PGconn* connection;
-};
 
 }  // namespace
 

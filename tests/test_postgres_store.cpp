@@ -4,6 +4,7 @@
 
 #include <statusstack/webhooks/postgres.hpp>
 
+#include "support/host_connection.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 #include "support/reports.hpp"
@@ -76,23 +77,6 @@ std::vector<Event> numbered_events(int count) {
   for (int n = 0; n < count; ++n) events.push_back(numbered_event(n));
   return events;
 }
-
-// A libpq connection of the test's own, as a host application holds one.
-struct HostConnection {
-  explicit HostConnection(const std::string& uri) : connection(PQconnectdb(uri.c_str())) {
-    REQUIRE(PQstatus(connection) == CONNECTION_OK);
-  }
-  ~HostConnection() { PQfinish(connection); }
-  HostConnection(const HostConnection&) = delete;
-  HostConnection& operator=(const HostConnection&) = delete;
-  void exec(const char* sql) const {
-    PGresult* result = PQexec(connection, sql);
-    const ExecStatusType status = PQresultStatus(result);
-    PQclear(result);
-    REQUIRE((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK));
-  }
-  PGconn* connection;
-};
 
 }  // namespace
 

@@ -17,9 +17,10 @@ namespace {
 
 ssw::FormatSettings settings_for(ssw::Format format) {
   ssw::FormatSettings s;
-  s.format = format;
-  if (format == ssw::Format::pagerduty) s.routing_key = "e93facc04764012d7bfb002500d5d1a6";
-  if (format == ssw::Format::datadog) s.api_key = "0123456789abcdef0123456789abcdef";
+  format_of(s) = format;
+  if (format == ssw::Format::pagerduty)
+    std::get<PagerDutyFormat>(s).routing_key = "e93facc04764012d7bfb002500d5d1a6";
+  if (format == ssw::Format::datadog) std::get<DatadogFormat>(s).api_key = "0123456789abcdef0123456789abcdef";
   return s;
 }
 

@@ -259,6 +259,8 @@ Result<void> validate_request(const Request& request) {
   return {};
 }
 
+namespace detail {
+
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       std::chrono::system_clock::time_point now) {
   if (value.empty()) return std::nullopt;
@@ -285,6 +287,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
   }
   return std::chrono::seconds(std::min<std::int64_t>(date_seconds - now_seconds, max_retry_after_seconds));
 }
+
+}  // namespace detail
 
 struct WebhookClient::Impl {
   explicit Impl(detail::NetworkPolicyPtr network_policy)

@@ -2,6 +2,7 @@
 
 #include "detail/text.hpp"
 #include "endpoint_signing.hpp"
+#include "formats/profile.hpp"
 #include "transfer.hpp"
 
 #include <openssl/rand.h>
@@ -78,16 +79,32 @@ Result<void> EventFilter::validate() const {
   return {};
 }
 
+namespace detail {
+
 bool is_reserved_header(std::string_view name) noexcept {
   static constexpr std::array<std::string_view, 10> reserved{
-      "Content-Type", "Content-Length", "Transfer-Encoding", "Host",      "User-Agent", "Expect",
-      "Connection",   "webhook-id",     "webhook-timestamp", "DD-API-KEY"};
+      "Content-Type", "Content-Length",    "Transfer-Encoding", "Host", "User-Agent", "Expect", "Connection",
+      "webhook-id",   "webhook-timestamp", "webhook-signature"};
   for (std::string_view r : reserved) {
     if (iequals(name, r)) return true;
   }
+  for (const Format format : {Format::statusstack, Format::pagerduty, Format::datadog}) {
+    const std::string_view own = formats::profile_of(format).own_header;
+    if (!own.empty() && iequals(name, own)) return true;
+  }
   constexpr std::string_view prefix = "X-StatusStack-";
-  return iequals(name.substr(0, prefix.size()), prefix) || iequals(name, "webhook-signature");
+  return iequals(name.substr(0, prefix.size()), prefix);
 }
+
+std::string effective_url(const Endpoint& endpoint) {
+  return endpoint.url.empty() ? default_url(endpoint.format) : endpoint.url;
+}
+
+double effective_rate_limit(const Endpoint& endpoint) noexcept {
+  return endpoint.rate_limit_per_minute.value_or(formats::profile_of(endpoint.format).events_per_minute);
+}
+
+}  // namespace detail
 
 Result<void> validate_endpoint(const Endpoint& endpoint) {
   if (endpoint.name.empty())
@@ -106,7 +123,7 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
     return endpoint_error(endpoint, valid.error().code, valid.error().message, valid.error().field);
   }
   Request probe;
-  probe.url = effective_url(endpoint);
+  probe.url = detail::effective_url(endpoint);
   probe.options = endpoint.options;
   if (auto valid = validate_request(probe); !valid) {
     return endpoint_error(endpoint, valid.error().code, valid.error().message, valid.error().field);
@@ -115,13 +132,13 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
     if (auto valid = validate_header(header.name, header.value); !valid) {
       return endpoint_error(endpoint, ErrorCode::invalid_header, valid.error().message, "headers");
     }
-    if (is_reserved_header(header.name)) {
+    if (detail::is_reserved_header(header.name)) {
       return endpoint_error(endpoint, ErrorCode::invalid_header,
                             "header \"" + header.name + "\" is set by the library and cannot be overridden",
                             "headers");
     }
   }
-  if (endpoint.secret.empty() && endpoint.format.format == Format::statusstack) {
+  if (endpoint.secret.empty() && formats::profile_of(endpoint.format).needs_url_and_secret) {
     return endpoint_error(endpoint, ErrorCode::invalid_secret, "secret must not be empty", "secret");
   }
   if (endpoint.signature == SignatureScheme::standard_webhooks && !endpoint.secret.empty()) {
@@ -152,7 +169,7 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, "max_in_flight must be at least 1",
                           "max_in_flight");
   }
-  if (const double rate = effective_rate_limit(endpoint); !(rate >= 0) || rate > 1e9) {
+  if (const double rate = detail::effective_rate_limit(endpoint); !(rate >= 0) || rate > 1e9) {
     return endpoint_error(endpoint, ErrorCode::invalid_config,
                           "rate_limit_per_minute must be 0 (none) or positive", "rate_limit_per_minute");
   }
@@ -160,14 +177,6 @@ Result<void> validate_endpoint(const Endpoint& endpoint) {
     return endpoint_error(endpoint, ErrorCode::invalid_config, "timeout must be positive", "timeout_ms");
   }
   return {};
-}
-
-std::string effective_url(const Endpoint& endpoint) {
-  return endpoint.url.empty() ? default_url(endpoint.format) : endpoint.url;
-}
-
-double effective_rate_limit(const Endpoint& endpoint) noexcept {
-  return endpoint.rate_limit_per_minute.value_or(default_events_per_minute(endpoint.format.format));
 }
 
 namespace {
@@ -298,7 +307,7 @@ Request make_signed_request(const Event& event, const Endpoint& endpoint, std::s
   auto formatted = format_event(event, endpoint.format);
   if (!formatted) throw ConfigError(formatted.error());
   Request request;
-  request.url = effective_url(endpoint);
+  request.url = detail::effective_url(endpoint);
   request.method = endpoint.method;
   request.options = endpoint.options;
   request.body = std::move(formatted->body);
@@ -309,16 +318,18 @@ Request make_signed_request(const Event& event, const Endpoint& endpoint, std::s
   return request;
 }
 
-Outcome send_test(WebhookClient& client, const Endpoint& endpoint, EventType type) {
+TestDelivery send_test(WebhookClient& client, const Endpoint& endpoint, EventType type) {
+  TestDelivery test;
   if (auto valid = validate_endpoint(endpoint); !valid) {
-    Outcome refused;
-    refused.error = TransportError::invalid_request;
-    refused.error_message = valid.error().message;
-    return refused;
+    test.outcome.error = TransportError::invalid_request;
+    test.outcome.error_message = valid.error().message;
+    return test;
   }
-  Request request = make_signed_request(example_event(type), endpoint, new_delivery_id());
+  test.delivery_id = new_delivery_id();
+  Request request = make_signed_request(example_event(type), endpoint, test.delivery_id);
   request.headers.push_back({"X-StatusStack-Test", "true"});
-  return client.send(request);
+  test.outcome = client.send(request);
+  return test;
 }
 
 }  // namespace statusstack::webhooks

@@ -1,8 +1,10 @@
 #pragma once
 
-// Internal: the headers of one signed delivery, shared by make_signed_request and the Dispatcher.
+// Internal: what an endpoint's settings come to (its URL, rate limit, reserved headers) and the
+// headers of one signed delivery, shared by make_signed_request, the Dispatcher and the CLI.
 
 #include <statusstack/webhooks/endpoint.hpp>
+#include <statusstack/webhooks/export.hpp>
 #include <statusstack/webhooks/signature.hpp>
 
 #include <chrono>
@@ -12,6 +14,18 @@
 #include <string_view>
 
 namespace statusstack::webhooks::detail {
+
+/// The headers the library sets itself, which an endpoint's custom headers may not replace (ASCII
+/// case-insensitive): Content-Type, Content-Length, Transfer-Encoding, Host, User-Agent, Expect,
+/// Connection, X-StatusStack-* (any name starting so), the Standard Webhooks headers and every
+/// format's own header (DD-API-KEY).
+STATUSSTACK_WEBHOOKS_EXPORT bool is_reserved_header(std::string_view name) noexcept;
+
+/// The URL requests go to: `url`, or the format's default_url() when it is empty.
+STATUSSTACK_WEBHOOKS_EXPORT std::string effective_url(const Endpoint& endpoint);
+
+/// The rate limit in force: `rate_limit_per_minute`, or the format's default (0: none).
+STATUSSTACK_WEBHOOKS_EXPORT double effective_rate_limit(const Endpoint& endpoint) noexcept;
 
 /// Unix seconds of a time point (the X-StatusStack-Timestamp value).
 std::int64_t unix_seconds(std::chrono::system_clock::time_point at);

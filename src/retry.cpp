@@ -63,7 +63,7 @@ const char* to_string(FailureReason reason) noexcept {
     case FailureReason::too_old: return "too_old";
     case FailureReason::endpoint_removed: return "endpoint_removed";
     case FailureReason::shutdown: return "shutdown";
-    case FailureReason::endpoint_gone: return "endpoint_gone";
+    case FailureReason::receiver_gone: return "receiver_gone";
     case FailureReason::endpoint_disabled: return "endpoint_disabled";
   }
   return "none";
@@ -74,6 +74,7 @@ std::optional<FailureReason> failure_reason_from_string(std::string_view name) n
     const auto reason = static_cast<FailureReason>(i);
     if (name == to_string(reason)) return reason;
   }
+  if (name == "endpoint_gone") return FailureReason::receiver_gone;  // what earlier builds wrote in stores
   return std::nullopt;
 }
 
@@ -138,9 +139,9 @@ std::string to_prometheus(const DispatcherStats& stats) {
     out << "statusstack_webhooks_failed_total{reason=\"" << to_string(static_cast<FailureReason>(i)) << "\"} "
         << stats.failed_by_reason[i] << '\n';
   }
-  metric("rejected_calls_total", "counter",
+  metric("refused_calls_total", "counter",
          "dispatch() calls that queued nothing (invalid event, queue full or shut down).",
-         stats.rejected_calls);
+         stats.refused_calls);
   metric("attempts_total", "counter", "HTTP attempts finished.", stats.attempts);
   metric("retries_total", "counter", "Attempts scheduled again after a retryable failure.", stats.retries);
   metric("callback_errors_total", "counter", "Exceptions thrown by report callbacks.", stats.callback_errors);

@@ -1,6 +1,7 @@
 #include <statusstack/webhooks/rules.hpp>
 
 #include "detail/strict_json.hpp"
+#include "formats/profile.hpp"
 
 #include <rapidjson/document.h>
 
@@ -118,28 +119,33 @@ std::optional<Error> read_endpoint(const Value& json, const std::string& path, c
   std::optional<Error> error;
   if (!reader.read_string("name", endpoint.name, error) && !error)
     return field_error(reader.field("name"), "is required");
-  std::string format;
-  if (reader.read_string("format", format, error)) {
-    const auto parsed = parse_format(format);
+  Format format = Format::statusstack;
+  if (std::string name; reader.read_string("format", name, error)) {
+    const auto parsed = parse_format(name);
     if (!parsed) {
       return field_error(reader.field("format"),
-                         "expected \"statusstack\", \"pagerduty\" or \"datadog\" (got \"" + format + "\")");
+                         "expected \"statusstack\", \"pagerduty\" or \"datadog\" (got \"" + name + "\")");
     }
-    endpoint.format.format = *parsed;
+    format = *parsed;
   }
-  reader.read_secret("routing_key", endpoint.format.routing_key, error);
-  reader.read_secret("api_key", endpoint.format.api_key, error);
-  std::string site;
-  if (reader.read_string("site", site, error)) {
-    const auto parsed = parse_datadog_site(site);
-    if (!parsed) {
-      return field_error(reader.field("site"),
-                         "expected US1, US3, US5, EU, AP1 or US1-FED (got \"" + site + "\")");
-    }
-    endpoint.format.site = *parsed;
+  formats::FormatFields fields;
+  if (Secret key; reader.read_secret("routing_key", key, error)) fields.routing_key = std::move(key);
+  if (Secret key; reader.read_secret("api_key", key, error)) fields.api_key = std::move(key);
+  if (std::string site; reader.read_string("site", site, error)) fields.site = std::move(site);
+  if (error) return error;
+  const formats::Profile& profile = formats::profile_of(format);
+  auto settings = profile.from_fields(std::move(fields));
+  if (!settings) {
+    // "site: expected ..." from the profile: said of the file's field.
+    const Error& wrong = settings.error();
+    const std::string prefix = wrong.field + ": ";
+    const bool prefixed = wrong.message.rfind(prefix, 0) == 0;
+    return field_error(reader.field(wrong.field),
+                       prefixed ? wrong.message.substr(prefix.size()) : wrong.message);
   }
+  endpoint.format = std::move(*settings);
   // The vendor formats know their URL and authenticate with their own keys.
-  const bool vendor = endpoint.format.format != Format::statusstack;
+  const bool vendor = !profile.needs_url_and_secret;
   if (!reader.read_string("url", endpoint.url, error) && !error && !vendor) {
     return field_error(reader.field("url"), "is required");
   }

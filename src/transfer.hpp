@@ -10,12 +10,20 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace statusstack::webhooks::detail {
+
+/// Parses a `Retry-After` value: delta-seconds or an HTTP-date (relative to `now`; a date in the
+/// past gives zero). Both forms saturate at 2^31 - 1 seconds (a date in the year 9999 too), so the
+/// caller's own cap (RetryPolicy::max_retry_after) decides. nullopt when it is neither.
+STATUSSTACK_WEBHOOKS_EXPORT std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 /// curl_global_init, exactly once per process, thread-safely (std::call_once). Every path that
 /// creates a curl handle calls this first; it never calls curl_global_cleanup (the host may use curl).

@@ -46,7 +46,7 @@ TEST_CASE("dispatch() refuses an event larger than max_event_bytes and takes one
   CHECK(batch.error().code == ErrorCode::event_too_large);
   CHECK(batch.error().message.rfind("events[1]: " + std::to_string(size) + " bytes of JSON", 0) == 0);
   CHECK(dispatcher.stats().accepted == 0);
-  CHECK(dispatcher.stats().rejected_calls == 2);
+  CHECK(dispatcher.stats().refused_calls == 2);
   dispatcher.shutdown(0ms);
 
   options.max_event_bytes = size;
@@ -136,8 +136,8 @@ TEST_CASE(
 
   DispatcherOptions options;
   Endpoint datadog = local_endpoint("dd", server.url("/api/v1/events"));
-  datadog.format.format = Format::datadog;
-  datadog.format.api_key = "0123456789abcdef0123456789abcdef";
+  datadog.format = DatadogFormat{};
+  std::get<DatadogFormat>(datadog.format).api_key = "0123456789abcdef0123456789abcdef";
   options.endpoints = {datadog};
   Recorder recorder;
   recorder.install(options);

@@ -363,7 +363,7 @@ TEST_CASE("deliveries list, show and stats print the failed deliveries field by 
     CHECK(string_of(row, "id") == (is_ops ? ops_id : old_id));
     CHECK(string_of(row, "state") == "failed");
     CHECK(string_of(row, "event") == "monitor.down");
-    CHECK(string_of(row, "reason") == (is_ops ? "rejected" : "endpoint_gone"));
+    CHECK(string_of(row, "reason") == (is_ops ? "rejected" : "receiver_gone"));
     CHECK(row["attempts"].GetInt() == 1);
     CHECK(row["last_status"].GetInt() == (is_ops ? 400 : 410));
     CHECK(string_of(row, "last_error") == (is_ops ? "HTTP 400" : "HTTP 410"));
@@ -437,7 +437,7 @@ TEST_CASE("deliveries list, show and stats print the failed deliveries field by 
   CHECK(usage_error({"list", "--reason", "timeout"}) ==
         "statusstack-webhook: --reason: unknown reason \"timeout\" (expected one of: rejected, "
         "attempts_exhausted, "
-        "too_old, endpoint_removed, shutdown, endpoint_gone, endpoint_disabled)\n");
+        "too_old, endpoint_removed, shutdown, receiver_gone, endpoint_disabled)\n");
   CHECK(usage_error({"list", "--since", "yesterday"}) ==
         "statusstack-webhook: --since: expected an RFC 3339 time in UTC like 2026-11-30T10:00:00Z, or a "
         "duration "

@@ -3,6 +3,7 @@
 #include <statusstack/webhooks/client.hpp>
 
 #include "support/servers.hpp"
+#include "transfer.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -257,15 +258,15 @@ TEST_CASE("a 429 carries Retry-After as seconds or as an HTTP-date", "[integrati
 
 TEST_CASE("Retry-After parsing", "[unit][client]") {
   const auto now = std::chrono::system_clock::from_time_t(1737282600);  // 2025-01-19T10:30:00Z
-  CHECK(parse_retry_after("0", now) == 0s);
-  CHECK(parse_retry_after("120", now) == 120s);
-  CHECK(parse_retry_after("Sun, 19 Jan 2025 10:31:00 GMT", now) == 60s);
-  CHECK(parse_retry_after("Sunday, 19-Jan-25 10:31:00 GMT", now) == 60s);  // obsolete RFC 850 form
-  CHECK(parse_retry_after("Sun, 19 Jan 2025 10:00:00 GMT", now) == 0s);    // in the past
-  CHECK(parse_retry_after("99999999999999999999", now) == std::chrono::seconds(2147483647));
-  CHECK_FALSE(parse_retry_after("", now).has_value());
-  CHECK_FALSE(parse_retry_after("soon", now).has_value());
-  CHECK_FALSE(parse_retry_after("-5", now).has_value());
+  CHECK(detail::parse_retry_after("0", now) == 0s);
+  CHECK(detail::parse_retry_after("120", now) == 120s);
+  CHECK(detail::parse_retry_after("Sun, 19 Jan 2025 10:31:00 GMT", now) == 60s);
+  CHECK(detail::parse_retry_after("Sunday, 19-Jan-25 10:31:00 GMT", now) == 60s);  // obsolete RFC 850 form
+  CHECK(detail::parse_retry_after("Sun, 19 Jan 2025 10:00:00 GMT", now) == 0s);    // in the past
+  CHECK(detail::parse_retry_after("99999999999999999999", now) == std::chrono::seconds(2147483647));
+  CHECK_FALSE(detail::parse_retry_after("", now).has_value());
+  CHECK_FALSE(detail::parse_retry_after("soon", now).has_value());
+  CHECK_FALSE(detail::parse_retry_after("-5", now).has_value());
 }
 
 TEST_CASE("status codes decide what is retryable", "[integration][client]") {

@@ -4,6 +4,7 @@
 #include <statusstack/webhooks/client.hpp>
 
 #include "support/servers.hpp"
+#include "transfer.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -57,14 +58,15 @@ TEST_CASE("errors about a request's URL show it redacted", "[integration][client
 TEST_CASE("a Retry-After date in the year 9999 saturates instead of overflowing", "[integration][client]") {
   const auto now = std::chrono::system_clock::from_time_t(1737282600);  // 2025-01-19T10:30:00Z
   constexpr std::chrono::seconds longest(std::numeric_limits<std::int32_t>::max());
-  CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == longest);
-  CHECK(parse_retry_after("Thu, 01 Jan 2099 00:00:00 GMT", now) == longest);  // 74 years: over the cap too
-  CHECK(parse_retry_after("Sun, 19 Jan 2025 10:31:00 GMT", now) == 60s);
+  CHECK(detail::parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == longest);
+  CHECK(detail::parse_retry_after("Thu, 01 Jan 2099 00:00:00 GMT", now) ==
+        longest);  // 74 years: over the cap too
+  CHECK(detail::parse_retry_after("Sun, 19 Jan 2025 10:31:00 GMT", now) == 60s);
   // A fraction of a second before the date still waits the whole second.
-  CHECK(parse_retry_after("Sun, 19 Jan 2025 10:31:00 GMT", now + 300ms) == 60s);
-  CHECK(parse_retry_after("Sun, 19 Jan 2025 10:30:00 GMT", now + 300ms) == 0s);
+  CHECK(detail::parse_retry_after("Sun, 19 Jan 2025 10:31:00 GMT", now + 300ms) == 60s);
+  CHECK(detail::parse_retry_after("Sun, 19 Jan 2025 10:30:00 GMT", now + 300ms) == 0s);
   // Both forms stop at the same cap.
-  CHECK(parse_retry_after("99999999999", now) == longest);
+  CHECK(detail::parse_retry_after("99999999999", now) == longest);
 
   SECTION("from a real response") {
     RawTestServer server(RawBehaviour::reply_bytes,

@@ -79,7 +79,7 @@ TEST_CASE("decide: which outcomes are retried", "[unit][retry]") {
 TEST_CASE("decide: 410 Gone fails and pauses the endpoint", "[unit][retry]") {
   const Decision decision = after(http(410), 1);
   CHECK(decision.next == Next::fail);
-  CHECK(decision.reason == FailureReason::endpoint_gone);
+  CHECK(decision.reason == FailureReason::receiver_gone);
   CHECK(decision.pause_endpoint);
 }
 

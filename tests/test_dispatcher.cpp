@@ -242,7 +242,7 @@ TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[integration][
   CHECK(server.request_count() == 1);  // the other two never went out
   auto reports = recorder.all();
   REQUIRE(reports.size() == 3);
-  for (const auto& report : reports) CHECK(report.reason == FailureReason::endpoint_gone);
+  for (const auto& report : reports) CHECK(report.reason == FailureReason::receiver_gone);
   CHECK(reports[0].last.status == 410);
   CHECK(reports[1].attempts == 0);
 
@@ -251,7 +251,7 @@ TEST_CASE("a 410 Gone pauses the endpoint until it is replaced", "[integration][
   REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
   REQUIRE(dispatcher.flush(generous));
   CHECK(recorder.all().back().delivered);
-  CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_gone)] == 3);
+  CHECK(dispatcher.stats().failed_by_reason[static_cast<std::size_t>(FailureReason::receiver_gone)] == 3);
 }
 
 TEST_CASE("a refused port fails after max attempts, and resets are retried too",
@@ -507,7 +507,7 @@ TEST_CASE("dispatch() from 8 threads while endpoints change: every delivery is a
   // The counters say the same.
   const DispatcherStats stats = dispatcher.stats();
   CHECK(stats.accepted == accepted.size());
-  CHECK(stats.rejected_calls == 0);
+  CHECK(stats.refused_calls == 0);
   CHECK(stats.delivered == delivered);
   CHECK(stats.failed == removed);
   CHECK(stats.failed_by_reason[static_cast<std::size_t>(FailureReason::endpoint_removed)] == removed);
@@ -673,7 +673,7 @@ TEST_CASE("a full queue rejects at once, or blocks up to the timeout", "[integra
     REQUIRE_FALSE(third);
     CHECK(third.error().code == ErrorCode::queue_full);
     CHECK(third.error().message == "queue is full (max_pending 2): the event was not accepted");
-    CHECK(dispatcher.stats().rejected_calls == 1);
+    CHECK(dispatcher.stats().refused_calls == 1);
     dispatcher.shutdown(100ms);
     CHECK(dispatcher.stats().failed == 2);
   }
@@ -741,7 +741,7 @@ TEST_CASE("an event receivers would reject is refused by dispatch() with the fie
   auto refused = dispatcher.dispatch(event);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().field == "component.id");
-  CHECK(dispatcher.stats().rejected_calls == 1);
+  CHECK(dispatcher.stats().refused_calls == 1);
   CHECK(dispatcher.stats().accepted == 0);
 }
 

@@ -331,10 +331,10 @@ TEST_CASE("a delivery that was never attempted says why instead of HTTP 0",
     REQUIRE(dispatcher.flush(generous));
     const auto reports = recorder.all();
     REQUIRE(reports.size() == 2);
-    CHECK(reports[0].reason == FailureReason::endpoint_gone);
+    CHECK(reports[0].reason == FailureReason::receiver_gone);
     CHECK(reports[0].attempts == 1);
     CHECK(reports[0].detail == "HTTP 410: gone");
-    CHECK(reports[1].reason == FailureReason::endpoint_gone);
+    CHECK(reports[1].reason == FailureReason::receiver_gone);
     CHECK(reports[1].attempts == 0);
     CHECK(reports[1].detail == "not attempted: the endpoint is paused since it answered 410 Gone");
   }

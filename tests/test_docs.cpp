@@ -5,6 +5,7 @@
 
 #include "support/docs.hpp"
 #include "support/process.hpp"
+#include "support/reports.hpp"
 #include "support/servers.hpp"
 
 #include <catch2/catch.hpp>
@@ -537,20 +538,6 @@ TEST_CASE("a receiver's 400 and a redirect read in a report as docs/troubleshoot
   }
 }
 
-namespace {
-
-Endpoint local_endpoint(const std::string& name, const std::string& url) {
-  Endpoint endpoint;
-  endpoint.name = name;
-  endpoint.url = url;
-  endpoint.secret = "a-long-random-secret";
-  endpoint.options.allow_http = true;
-  endpoint.options.allow_private_network = true;
-  return endpoint;
-}
-
-}  // namespace
-
 TEST_CASE(
     "a report callback may call dispatch, stats, endpoints, upsert_endpoint and remove_endpoint, "
     "as docs/delivery.md says",
@@ -685,10 +672,10 @@ TEST_CASE(
   CHECK(reports[0].reason == FailureReason::rejected);
   CHECK(reports[0].detail.find(explanation.substr(0, 512)) != std::string::npos);
   CHECK(reports[0].detail.find(explanation.substr(0, 513)) == std::string::npos);  // capped at 512 bytes
-  CHECK(reports[1].reason == FailureReason::endpoint_gone);
+  CHECK(reports[1].reason == FailureReason::receiver_gone);
   CHECK(reports[1].attempts == 1);
   INFO(reports[2].detail);
-  CHECK(reports[2].reason == FailureReason::endpoint_gone);
+  CHECK(reports[2].reason == FailureReason::receiver_gone);
   CHECK(reports[2].attempts == 0);
   CHECK(reports[2].detail.rfind("not attempted: ", 0) == 0);
   CHECK(gone.request_count() == 1);

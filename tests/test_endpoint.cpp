@@ -4,8 +4,11 @@
 #include <statusstack/webhooks/endpoint.hpp>
 #include <statusstack/webhooks/version.hpp>
 
+#include "endpoint_signing.hpp"
+
 #include "support/docs.hpp"
 #include "support/process.hpp"
+#include "support/reports.hpp"
 #include "support/servers.hpp"
 
 #include <catch2/catch.hpp>
@@ -47,15 +50,7 @@ std::int64_t unix_millis_now() {
       .count();
 }
 
-Endpoint local_endpoint(const std::string& url) {
-  Endpoint endpoint;
-  endpoint.name = "receiver";
-  endpoint.url = url;
-  endpoint.secret = "it's a secret to everybody";
-  endpoint.options.allow_http = true;
-  endpoint.options.allow_private_network = true;
-  return endpoint;
-}
+Endpoint local_endpoint(const std::string& url) { return testing::local_endpoint("receiver", url); }
 
 }  // namespace
 
@@ -107,10 +102,12 @@ TEST_CASE("send_test delivers a sample marked as a test, and the receiver can ve
   HttpTestServer server;
   WebhookClient client;
   const Endpoint endpoint = local_endpoint(server.url());
-  const Outcome outcome = send_test(client, endpoint, EventType::incident_created);
-  REQUIRE(outcome.ok());
+  const TestDelivery test = send_test(client, endpoint, EventType::incident_created);
+  REQUIRE(test.outcome.ok());
   const RecordedRequest got = server.requests().at(0);
   CHECK(*find_header(got.headers, "X-StatusStack-Test") == "true");
+  CHECK(*find_header(got.headers, "X-StatusStack-Delivery") == test.delivery_id);
+  CHECK(test.delivery_id.rfind("dlv_", 0) == 0);
   CHECK(*find_header(got.headers, "X-StatusStack-Event") == "incident.created");
   CHECK(Verifier(endpoint.secret).verify_request(got.headers, got.body));
   const auto parsed = parse_event(got.body);
@@ -119,7 +116,9 @@ TEST_CASE("send_test delivers a sample marked as a test, and the receiver can ve
 
   Endpoint broken = endpoint;
   broken.url = "ftp://example.com/";
-  const Outcome refused = send_test(client, broken);
+  const TestDelivery refused_test = send_test(client, broken);
+  CHECK(refused_test.delivery_id.empty());  // nothing was sent
+  const Outcome& refused = refused_test.outcome;
   CHECK(refused.error == TransportError::invalid_request);
   CHECK(refused.error_message ==
         "endpoint \"receiver\": url \"ftp://example.com/\": scheme must be https or http (got \"ftp\")");
@@ -287,10 +286,10 @@ TEST_CASE("the library's own headers cannot be set by an endpoint", "[unit][endp
   for (const char* name :
        {"content-type", "Content-Length", "Host", "User-Agent", "X-StatusStack-Signature",
         "x-statusstack-event", "X-StatusStack-Anything", "webhook-signature", "Webhook-Id"}) {
-    CHECK(is_reserved_header(name));
+    CHECK(detail::is_reserved_header(name));
   }
   for (const char* name : {"Authorization", "X-Team", "X-Status", "webhooks"})
-    CHECK_FALSE(is_reserved_header(name));
+    CHECK_FALSE(detail::is_reserved_header(name));
 }
 
 namespace {
@@ -362,7 +361,7 @@ TEST_CASE(
   WebhookClient client;
   endpoint = local_endpoint(server.url());
   endpoint.headers = {{"X-Team", "ops\x01"}};
-  const Outcome refused = send_test(client, endpoint);
+  const Outcome refused = send_test(client, endpoint).outcome;
   CHECK(refused.error == TransportError::invalid_request);
   CHECK(server.request_count() == 0);
 }
@@ -392,7 +391,7 @@ TEST_CASE("every reserved header docs/configuration.md lists is refused, in any 
     const std::string name = documented == "X-StatusStack-" ? "X-StatusStack-Anything" : documented;
     for (const std::string& spelling : {name, with_case(name, ::tolower), with_case(name, ::toupper)}) {
       INFO(spelling);
-      CHECK(is_reserved_header(spelling));
+      CHECK(detail::is_reserved_header(spelling));
       endpoint.headers = {{spelling, "mine"}};
       CHECK(config_error_of(endpoint) == "endpoint \"receiver\": header \"" + spelling +
                                              "\" is set by the library and cannot be overridden");

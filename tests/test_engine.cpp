@@ -153,8 +153,8 @@ TEST_CASE("engine: 410 pauses the endpoint until it is replaced", "[unit][dispat
   CHECK(bench.wire->sent.size() == 2);  // resumed
   const auto reports = bench.reports();
   REQUIRE(reports.size() == 2);
-  CHECK(reports[0].reason == FailureReason::endpoint_gone);
-  CHECK(reports[1].reason == FailureReason::endpoint_gone);
+  CHECK(reports[0].reason == FailureReason::receiver_gone);
+  CHECK(reports[1].reason == FailureReason::receiver_gone);
   CHECK(reports[1].attempts == 0);
 }
 
@@ -163,13 +163,13 @@ TEST_CASE("engine: rotated secrets and vendor keys reach deliveries waiting for 
   Endpoint signed_endpoint = plain("signed");
   Endpoint pagerduty;
   pagerduty.name = "pagerduty";
-  pagerduty.format.format = Format::pagerduty;
-  pagerduty.format.routing_key = std::string(32, 'a');
+  pagerduty.format = PagerDutyFormat{};
+  std::get<PagerDutyFormat>(pagerduty.format).routing_key = std::string(32, 'a');
   pagerduty.rate_limit_per_minute = 0;
   Endpoint datadog;
   datadog.name = "datadog";
-  datadog.format.format = Format::datadog;
-  datadog.format.api_key = "old-api-key";
+  datadog.format = DatadogFormat{};
+  std::get<DatadogFormat>(datadog.format).api_key = "old-api-key";
   DispatcherOptions options;
   options.endpoints = {signed_endpoint, pagerduty, datadog};
   options.retry = exact_retries(3);
@@ -181,8 +181,8 @@ TEST_CASE("engine: rotated secrets and vendor keys reach deliveries waiting for 
   bench.settle();
 
   signed_endpoint.secret = "second secret, engine tests";
-  pagerduty.format.routing_key = std::string(32, 'b');
-  datadog.format.api_key = "new-api-key";
+  std::get<PagerDutyFormat>(pagerduty.format).routing_key = std::string(32, 'b');
+  std::get<DatadogFormat>(datadog.format).api_key = "new-api-key";
   for (const Endpoint& endpoint : {signed_endpoint, pagerduty, datadog})
     bench.engine->upsert_endpoint(endpoint);
   bench.advance(1s);
@@ -215,8 +215,8 @@ TEST_CASE("engine: rotated secrets and vendor keys reach deliveries waiting for 
 TEST_CASE("engine: PagerDuty deliveries about one thing go one at a time, in order", "[unit][dispatcher]") {
   Endpoint pagerduty;
   pagerduty.name = "pagerduty";
-  pagerduty.format.format = Format::pagerduty;
-  pagerduty.format.routing_key = std::string(32, 'a');
+  pagerduty.format = PagerDutyFormat{};
+  std::get<PagerDutyFormat>(pagerduty.format).routing_key = std::string(32, 'a');
   pagerduty.rate_limit_per_minute = 0;
   DispatcherOptions options;
   options.endpoints = {pagerduty};
@@ -438,7 +438,7 @@ TEST_CASE("engine: the store hears of every change of state, and before the repo
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message == "store: disk full");
   CHECK(engine.stats().accepted == 2);
-  CHECK(engine.stats().rejected_calls == 1);
+  CHECK(engine.stats().refused_calls == 1);
   CHECK(engine.stats().queued == 1);  // the delivery waiting for its retry; the refused took no room
 }
 
@@ -446,8 +446,8 @@ TEST_CASE("engine: a Datadog endpoint gives up at 18 hours, which Datadog refuse
           "[unit][dispatcher]") {
   Endpoint datadog;
   datadog.name = "datadog";
-  datadog.format.format = Format::datadog;
-  datadog.format.api_key = "key";
+  datadog.format = DatadogFormat{};
+  std::get<DatadogFormat>(datadog.format).api_key = "key";
   Endpoint plain_endpoint = plain();
   DispatcherOptions options;
   options.endpoints = {datadog, plain_endpoint};
@@ -470,8 +470,8 @@ TEST_CASE("engine: removing an endpoint ends its deliveries at once, retries and
           "[unit][dispatcher]") {
   Endpoint pagerduty;
   pagerduty.name = "pagerduty";
-  pagerduty.format.format = Format::pagerduty;
-  pagerduty.format.routing_key = std::string(32, 'a');
+  pagerduty.format = PagerDutyFormat{};
+  std::get<PagerDutyFormat>(pagerduty.format).routing_key = std::string(32, 'a');
   pagerduty.rate_limit_per_minute = 0;
   DispatcherOptions options;
   options.endpoints = {pagerduty};

@@ -7,6 +7,8 @@
 #include <statusstack/webhooks/client.hpp>
 #include <statusstack/webhooks/formats.hpp>
 
+#include "formats/profile.hpp"
+
 #include "support/process.hpp"
 #include "support/servers.hpp"
 #include "support/vendor_fakes.hpp"
@@ -33,19 +35,9 @@ namespace {
 const std::string routing_key = "e93facc04764012d7bfb002500d5d1a6";  // the spec's example key
 const std::string api_key = "0123456789abcdef0123456789abcdef";
 
-FormatSettings pagerduty_settings() {
-  FormatSettings s;
-  s.format = Format::pagerduty;
-  s.routing_key = routing_key;
-  return s;
-}
+FormatSettings pagerduty_settings() { return PagerDutyFormat{Secret(routing_key)}; }
 
-FormatSettings datadog_settings() {
-  FormatSettings s;
-  s.format = Format::datadog;
-  s.api_key = api_key;
-  return s;
-}
+FormatSettings datadog_settings() { return DatadogFormat{Secret(api_key), DatadogSite::us1}; }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -528,15 +520,6 @@ TEST_CASE("format_event with the event's JSON given gives the same request", "[u
   }
 }
 
-TEST_CASE("an out-of-range Format value is an error, not a request", "[unit][formats]") {
-  FormatSettings settings;
-  settings.format = static_cast<Format>(42);
-  const Result<FormattedRequest> request = format_event(example_event(EventType::monitor_down), settings);
-  REQUIRE_FALSE(request.has_value());
-  CHECK(request.error().code == ErrorCode::invalid_config);
-  CHECK(request.error().message == "format: not a Format value");
-}
-
 // ---------------------------------------------------------------------------------------------
 // The mapping table (docs/integrations.md)
 
@@ -944,13 +927,13 @@ TEST_CASE("the Datadog site chooses the API host", "[unit][formats]") {
   CHECK(datadog_events_url(DatadogSite::us1_fed) == "https://api.ddog-gov.com/api/v1/events");
 
   FormatSettings settings = datadog_settings();
-  settings.site = DatadogSite::eu;
+  std::get<DatadogFormat>(settings).site = DatadogSite::eu;
   CHECK(default_url(settings) == "https://api.datadoghq.eu/api/v1/events");
   CHECK(default_url(pagerduty_settings()) == "https://events.pagerduty.com/v2/enqueue");
   CHECK(default_url(FormatSettings{}).empty());
-  CHECK(default_events_per_minute(Format::pagerduty) == 120);
-  CHECK(default_events_per_minute(Format::datadog) == 0);
-  CHECK(default_events_per_minute(Format::statusstack) == 0);
+  CHECK(formats::profile_of(Format::pagerduty).events_per_minute == 120);
+  CHECK(formats::profile_of(Format::datadog).events_per_minute == 0);
+  CHECK(formats::profile_of(Format::statusstack).events_per_minute == 0);
 }
 
 TEST_CASE("format settings are checked, and the errors name the field", "[unit][formats]") {
@@ -963,43 +946,68 @@ TEST_CASE("format settings are checked, and the errors name the field", "[unit][
   CHECK(error_of(datadog_settings()) == "ok");
 
   FormatSettings pd = pagerduty_settings();
-  pd.routing_key.clear();
+  std::get<PagerDutyFormat>(pd).routing_key.clear();
   CHECK(error_of(pd) ==
         "routing_key | routing_key: the pagerduty format needs the integration key of an Events API v2 "
         "integration");
   CHECK(validate_format_settings(pd).error().code == ErrorCode::missing_field);
-  pd.routing_key = "short";
+  std::get<PagerDutyFormat>(pd).routing_key = "short";
   CHECK(error_of(pd) ==
         "routing_key | routing_key: must be 32 characters (a PagerDuty integration key), got 5");
-  pd.routing_key = "e93facc04764012d7bfb002500d5d1a ";
+  std::get<PagerDutyFormat>(pd).routing_key = "e93facc04764012d7bfb002500d5d1a ";
   CHECK(error_of(pd) ==
         "routing_key | routing_key: must be letters and digits only (a PagerDuty integration key)");
-  pd.routing_key = routing_key;
-  pd.api_key = "x";
-  CHECK(error_of(pd) == "api_key | api_key: only the datadog format uses it (format is \"pagerduty\")");
+  std::get<PagerDutyFormat>(pd).routing_key = routing_key;
+  CHECK(error_of(pd) == "ok");
 
   FormatSettings dd = datadog_settings();
-  dd.api_key.clear();
+  std::get<DatadogFormat>(dd).api_key.clear();
   CHECK(error_of(dd) ==
         "api_key | api_key: the datadog format needs an API key (sent as the DD-API-KEY header)");
-  dd.api_key = "key\r\nX-Injected: 1";
+  std::get<DatadogFormat>(dd).api_key = "key\r\nX-Injected: 1";
   CHECK(error_of(dd) ==
         "api_key | api_key: must be visible ASCII without spaces (it is sent as the DD-API-KEY header)");
-  dd.api_key = api_key;
-  dd.routing_key = routing_key;
-  CHECK(error_of(dd) ==
-        "routing_key | routing_key: only the pagerduty format uses it (format is \"datadog\")");
-  dd.routing_key.clear();
-  dd.site = static_cast<DatadogSite>(17);
+  std::get<DatadogFormat>(dd).api_key = api_key;
+  std::get<DatadogFormat>(dd).site = static_cast<DatadogSite>(17);
   CHECK(error_of(dd) == "site | site: not a DatadogSite value");
+  CHECK(error_of(FormatSettings{}) == "ok");
+}
 
-  FormatSettings plain;
-  plain.routing_key = routing_key;
-  CHECK(error_of(plain) ==
-        "routing_key | routing_key: only the pagerduty format uses it (format is \"statusstack\")");
-  plain.routing_key.clear();
-  plain.format = static_cast<Format>(9);
-  CHECK(error_of(plain) == "format | format: not a Format value");
+TEST_CASE("settings from loose fields take only the keys their format uses", "[unit][formats]") {
+  // What a rules file or the command line gives, key by key: the profile says which key is wrong.
+  const auto from = [](Format format, formats::FormatFields fields) {
+    auto settings = formats::profile_of(format).from_fields(std::move(fields));
+    return settings ? std::string("ok ") + to_string(format_of(*settings))
+                    : settings.error().field + " | " + settings.error().message;
+  };
+  formats::FormatFields routing;
+  routing.routing_key = Secret(routing_key);
+  formats::FormatFields api;
+  api.api_key = Secret(api_key);
+  formats::FormatFields site;
+  site.site = "eu";
+  formats::FormatFields bad_site;
+  bad_site.site = "mars";
+  CHECK(from(Format::pagerduty, routing) == "ok pagerduty");
+  CHECK(from(Format::pagerduty, api) == "api_key | api_key: not a setting of the pagerduty format");
+  CHECK(from(Format::pagerduty, site) == "site | site: not a setting of the pagerduty format");
+  CHECK(from(Format::datadog, api) == "ok datadog");
+  CHECK(from(Format::datadog, site) == "ok datadog");
+  CHECK(from(Format::datadog, routing) == "routing_key | routing_key: not a setting of the datadog format");
+  CHECK(from(Format::datadog, bad_site) ==
+        "site | site: expected US1, US3, US5, EU, AP1 or US1-FED (got \"mars\")");
+  CHECK(from(Format::statusstack, {}) == "ok statusstack");
+  CHECK(from(Format::statusstack, routing) ==
+        "routing_key | routing_key: not a setting of the statusstack format");
+  CHECK(from(Format::statusstack, api) == "api_key | api_key: not a setting of the statusstack format");
+  CHECK(from(Format::statusstack, site) == "site | site: not a setting of the statusstack format");
+
+  formats::FormatFields both = api;
+  both.site = "AP1";
+  auto settings = formats::profile_of(Format::datadog).from_fields(std::move(both));
+  REQUIRE(settings);
+  CHECK(std::get<DatadogFormat>(*settings).site == DatadogSite::ap1);
+  CHECK(std::get<DatadogFormat>(*settings).api_key.reveal() == api_key);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1007,28 +1015,27 @@ TEST_CASE("format settings are checked, and the errors name the field", "[unit][
 
 TEST_CASE("a PagerDuty answer gives its dedup_key, or its error messages", "[unit][formats]") {
   // The spec's examples (pagerduty-events-v2.json, components.responses).
-  const VendorAnswer ok =
-      read_vendor_answer(Format::pagerduty, 202, "application/json",
-                         R"({"status":"success","message":"Event processed","dedup_key":"srv01/HTTP"})");
+  const formats::VendorAnswer ok =
+      formats::read_answer(Format::pagerduty, 202, "application/json",
+                           R"({"status":"success","message":"Event processed","dedup_key":"srv01/HTTP"})");
   CHECK(ok.receipt == "srv01/HTTP");
   CHECK(ok.error.empty());
 
-  const VendorAnswer bad = read_vendor_answer(
+  const formats::VendorAnswer bad = formats::read_answer(
       Format::pagerduty, 400, "application/json",
       R"({"status":"Unrecognized object","message":"Event object format is unrecognized","errors":["JSON parse error"]})");
   CHECK(bad.receipt.empty());
   CHECK(bad.error == "Event object format is unrecognized: JSON parse error");
 
-  const VendorAnswer several = read_vendor_answer(
+  const formats::VendorAnswer several = formats::read_answer(
       Format::pagerduty, 400, "application/json",
       R"({"status":"invalid event","message":"Event object is invalid","errors":["a","b\nc"]})");
   CHECK(several.error == "Event object is invalid: a; b c");
 
-  CHECK(
-      read_vendor_answer(Format::pagerduty, 400, "application/json", R"({"status":"invalid event"})").error ==
-      "invalid event");
-  CHECK(read_vendor_answer(Format::pagerduty, 429, "", R"({"errors":["slow down"]})").error == "slow down");
-  CHECK(read_vendor_answer(Format::pagerduty, 202, "application/json", R"({"status":"success"})")
+  CHECK(formats::read_answer(Format::pagerduty, 400, "application/json", R"({"status":"invalid event"})")
+            .error == "invalid event");
+  CHECK(formats::read_answer(Format::pagerduty, 429, "", R"({"errors":["slow down"]})").error == "slow down");
+  CHECK(formats::read_answer(Format::pagerduty, 202, "application/json", R"({"status":"success"})")
             .receipt.empty());
 }
 
@@ -1039,36 +1046,37 @@ TEST_CASE("a Datadog answer gives its event id_str, or its errors, even labelled
       R"({"event":{"alert_type":"info","date_happened":1674842440,"id":123,"id_str":"123","priority":"normal",)"
       R"("tags":["environment:test"],"text":"Oh boy!","title":"Did you hear the news today?",)"
       R"("url":"/event/event?id=123"},"status":"ok"})";
-  CHECK(read_vendor_answer(Format::datadog, 202, "application/json", created).receipt == "123");
+  CHECK(formats::read_answer(Format::datadog, 202, "application/json", created).receipt == "123");
   // id_str wins over an id a double cannot hold; id alone is used when id_str is missing.
-  CHECK(read_vendor_answer(Format::datadog, 202, "application/json",
-                           R"({"status":"ok","event":{"id":9007199254740993,"id_str":"9007199254740993"}})")
+  CHECK(formats::read_answer(Format::datadog, 202, "application/json",
+                             R"({"status":"ok","event":{"id":9007199254740993,"id_str":"9007199254740993"}})")
             .receipt == "9007199254740993");
-  CHECK(read_vendor_answer(Format::datadog, 202, "application/json", R"({"status":"ok","event":{"id":77}})")
+  CHECK(formats::read_answer(Format::datadog, 202, "application/json", R"({"status":"ok","event":{"id":77}})")
             .receipt == "77");
   // An "id" elsewhere is not the event's.
-  CHECK(
-      read_vendor_answer(Format::datadog, 202, "application/json", R"({"id":5,"event":{"tags":[{"id":6}]}})")
-          .receipt.empty());
+  CHECK(formats::read_answer(Format::datadog, 202, "application/json",
+                             R"({"id":5,"event":{"tags":[{"id":6}]}})")
+            .receipt.empty());
 
-  CHECK(read_vendor_answer(Format::datadog, 400, "text/plain; charset=utf-8", R"({"errors":["Bad Request"]})")
-            .error == "Bad Request");
-  CHECK(read_vendor_answer(Format::datadog, 429, "text/plain",
-                           R"({"errors":["Too many requests","Retry later"]})")
+  CHECK(
+      formats::read_answer(Format::datadog, 400, "text/plain; charset=utf-8", R"({"errors":["Bad Request"]})")
+          .error == "Bad Request");
+  CHECK(formats::read_answer(Format::datadog, 429, "text/plain",
+                             R"({"errors":["Too many requests","Retry later"]})")
             .error == "Too many requests; Retry later");
-  CHECK(read_vendor_answer(Format::datadog, 403, "application/json", R"({"errors":["Forbidden"]})").error ==
+  CHECK(formats::read_answer(Format::datadog, 403, "application/json", R"({"errors":["Forbidden"]})").error ==
         "Forbidden");
 }
 
 TEST_CASE("an answer that is not JSON gives its first line when it is plain text", "[unit][formats]") {
-  CHECK(read_vendor_answer(Format::datadog, 400, "text/plain", "Invalid event\nmore detail").error ==
+  CHECK(formats::read_answer(Format::datadog, 400, "text/plain", "Invalid event\nmore detail").error ==
         "Invalid event");
-  CHECK(read_vendor_answer(Format::pagerduty, 503, "", "  upstream unavailable  ").error ==
+  CHECK(formats::read_answer(Format::pagerduty, 503, "", "  upstream unavailable  ").error ==
         "upstream unavailable");
-  CHECK(read_vendor_answer(Format::pagerduty, 502, "text/html", "<html><body>Bad Gateway</body></html>")
+  CHECK(formats::read_answer(Format::pagerduty, 502, "text/html", "<html><body>Bad Gateway</body></html>")
             .error.empty());
-  CHECK(read_vendor_answer(Format::datadog, 202, "text/plain", "accepted").receipt.empty());
-  CHECK(read_vendor_answer(Format::datadog, 400, "text/plain", std::string(5000, 'e')).error.size() <= 200);
+  CHECK(formats::read_answer(Format::datadog, 202, "text/plain", "accepted").receipt.empty());
+  CHECK(formats::read_answer(Format::datadog, 400, "text/plain", std::string(5000, 'e')).error.size() <= 200);
 }
 
 TEST_CASE("reading answers never fails on hostile bodies", "[integration][formats]") {
@@ -1090,7 +1098,7 @@ TEST_CASE("reading answers never fails on hostile bodies", "[integration][format
   for (const Format format : {Format::pagerduty, Format::datadog, Format::statusstack}) {
     for (const int status : {202, 400, 429, 500}) {
       for (const std::string& body : bodies) {
-        const VendorAnswer answer = read_vendor_answer(format, status, "text/plain", body);
+        const formats::VendorAnswer answer = formats::read_answer(format, status, "text/plain", body);
         CHECK(answer.receipt.size() <= 255);
         CHECK(answer.error.size() <= 1024);
         CHECK(valid_utf8(answer.error));
@@ -1099,12 +1107,13 @@ TEST_CASE("reading answers never fails on hostile bodies", "[integration][format
       }
     }
   }
-  CHECK(read_vendor_answer(Format::pagerduty, 400, "", R"({"errors":[1,{"x":"y"},["z"],"real"]})").error ==
+  CHECK(formats::read_answer(Format::pagerduty, 400, "", R"({"errors":[1,{"x":"y"},["z"],"real"]})").error ==
         "real");
-  CHECK(read_vendor_answer(Format::pagerduty, 202, "", R"({"dedup_key":")" + std::string(300, 'k') + R"("})")
-            .receipt.empty());  // cut short it would name another alert
-  CHECK(read_vendor_answer(Format::statusstack, 400, "", R"({"errors":["x"]})").error.empty());
-  CHECK(read_vendor_answer(Format::pagerduty, 302, "", R"({"errors":["x"]})").error.empty());
+  CHECK(
+      formats::read_answer(Format::pagerduty, 202, "", R"({"dedup_key":")" + std::string(300, 'k') + R"("})")
+          .receipt.empty());  // cut short it would name another alert
+  CHECK(formats::read_answer(Format::statusstack, 400, "", R"({"errors":["x"]})").error.empty());
+  CHECK(formats::read_answer(Format::pagerduty, 302, "", R"({"errors":["x"]})").error.empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1132,8 +1141,8 @@ TEST_CASE("the PagerDuty fake opens an alert on trigger and closes it on the lat
   const Event down = example_event(EventType::monitor_down);
   const Outcome first = post(client, pagerduty.url(), format_event(down, pagerduty_settings()).value());
   REQUIRE(first.status == 202);
-  const VendorAnswer answer =
-      read_vendor_answer(Format::pagerduty, first.status, first.content_type, first.body);
+  const formats::VendorAnswer answer =
+      formats::read_answer(Format::pagerduty, first.status, first.content_type, first.body);
   CHECK(answer.receipt == dedup_key(down));
   REQUIRE(pagerduty.alert(dedup_key(down)).has_value());
   CHECK(pagerduty.alert(dedup_key(down))->status == "triggered");
@@ -1174,7 +1183,7 @@ TEST_CASE("every formatted event is accepted by the fakes", "[integration][forma
     CHECK(post(client, pagerduty.url(), format_event(event, pagerduty_settings()).value()).status == 202);
     const Outcome dd = post(client, datadog.url(), format_event(event, datadog_settings()).value());
     CHECK(dd.status == 202);
-    CHECK_FALSE(read_vendor_answer(Format::datadog, dd.status, dd.content_type, dd.body).receipt.empty());
+    CHECK_FALSE(formats::read_answer(Format::datadog, dd.status, dd.content_type, dd.body).receipt.empty());
     ++sent;
   }
   CHECK(datadog.event_ids().size() == sent);
@@ -1214,14 +1223,14 @@ TEST_CASE("the fakes answer 400 with errors that become the failure reason",
     const Outcome outcome = post(client, pagerduty.url(), request);
     CHECK(outcome.status == 400);
     CHECK_FALSE(outcome.retryable());
-    CHECK(read_vendor_answer(Format::pagerduty, outcome.status, outcome.content_type, outcome.body).error ==
+    CHECK(formats::read_answer(Format::pagerduty, outcome.status, outcome.content_type, outcome.body).error ==
           "Event object is invalid: 'routing_key' is missing or blank; 'dedup_key' is required to "
           "acknowledge or "
           "resolve; 'payload.summary' is longer than 1024 characters; 'payload.source' is missing or blank; "
           "'payload.severity' must be one of critical, error, warning, info");
     request.body = "not json";
     const Outcome garbage = post(client, pagerduty.url(), request);
-    CHECK(read_vendor_answer(Format::pagerduty, garbage.status, garbage.content_type, garbage.body).error ==
+    CHECK(formats::read_answer(Format::pagerduty, garbage.status, garbage.content_type, garbage.body).error ==
           "Event object format is unrecognized: JSON parse error");
   }
   SECTION("Datadog: errors as JSON labelled text/plain") {
@@ -1233,15 +1242,14 @@ TEST_CASE("the fakes answer 400 with errors that become the failure reason",
     const Outcome outcome = post(client, datadog.url(), request);
     CHECK(outcome.status == 400);
     CHECK(outcome.content_type.rfind("text/plain", 0) == 0);
-    CHECK(read_vendor_answer(Format::datadog, outcome.status, outcome.content_type, outcome.body).error ==
+    CHECK(formats::read_answer(Format::datadog, outcome.status, outcome.content_type, outcome.body).error ==
           "Missing required field 'text'; Field 'aggregation_key' is longer than 100 characters; Field "
           "'date_happened' must be an integer");
     request.headers.clear();
     const Outcome forbidden = post(client, datadog.url(), request);
     CHECK(forbidden.status == 403);
-    CHECK(
-        read_vendor_answer(Format::datadog, forbidden.status, forbidden.content_type, forbidden.body).error ==
-        "Forbidden");
+    CHECK(formats::read_answer(Format::datadog, forbidden.status, forbidden.content_type, forbidden.body)
+              .error == "Forbidden");
   }
 }
 
@@ -1266,7 +1274,7 @@ TEST_CASE("the fakes answer 429 when told to, and when their rate limit is excee
   CHECK(post(client, pagerduty.url(), request).status == 429);
   // The limit is per routing key.
   FormatSettings other = pagerduty_settings();
-  other.routing_key = std::string(32, 'b');
+  std::get<PagerDutyFormat>(other).routing_key = std::string(32, 'b');
   CHECK(post(client, pagerduty.url(), format_event(example_event(EventType::monitor_down), other).value())
             .status == 202);
   CHECK(pagerduty.statuses() == std::vector<int>{429, 429, 202, 503, 202, 202, 202, 429, 202});
@@ -1276,7 +1284,7 @@ TEST_CASE("the fakes answer 429 when told to, and when their rate limit is excee
   const Outcome dd = post(client, datadog.url(),
                           format_event(example_event(EventType::monitor_down), datadog_settings()).value());
   CHECK(dd.status == 429);
-  CHECK(read_vendor_answer(Format::datadog, dd.status, dd.content_type, dd.body).error ==
+  CHECK(formats::read_answer(Format::datadog, dd.status, dd.content_type, dd.body).error ==
         "Too many requests");
   REQUIRE(datadog.exchanges().size() == 1);
   CHECK(find_header(datadog.exchanges()[0].request.headers, "DD-API-KEY") != nullptr);

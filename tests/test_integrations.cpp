@@ -2,11 +2,14 @@
 
 #include <statusstack/webhooks/dispatcher.hpp>
 
+#include "endpoint_signing.hpp"
+
+#include "support/reports.hpp"
 #include "support/vendor_fakes.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <mutex>
+#include <vector>
 
 using namespace statusstack::webhooks;
 using namespace statusstack::webhooks::testing;
@@ -17,26 +20,14 @@ namespace {
 constexpr auto generous = 20s;
 const std::string routing_key = "e93facc04764012d7bfb002500d5d1a6";
 
-struct Reports {
-  std::mutex mutex;
-  std::vector<DeliveryReport> all;
-  void install(DispatcherOptions& options) {
-    options.on_report = [this](const DeliveryReport& report) {
-      const std::lock_guard<std::mutex> lock(mutex);
-      all.push_back(report);
-    };
-  }
-};
-
 Endpoint vendor_endpoint(const std::string& name, const std::string& url, Format format) {
   Endpoint endpoint;
   endpoint.name = name;
   endpoint.url = url;  // the fakes stand in for the vendors' default URLs
   endpoint.options.allow_http = true;
   endpoint.options.allow_private_network = true;
-  endpoint.format.format = format;
-  if (format == Format::pagerduty) endpoint.format.routing_key = routing_key;
-  if (format == Format::datadog) endpoint.format.api_key = "dd-api-key-for-tests";
+  if (format == Format::pagerduty) endpoint.format = PagerDutyFormat{Secret(routing_key)};
+  if (format == Format::datadog) endpoint.format = DatadogFormat{Secret("dd-api-key-for-tests")};
   return endpoint;
 }
 
@@ -53,11 +44,11 @@ RetryPolicy quick() {
 TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert, and receipts are the dedup_key",
           "[integration][integrations]") {
   FakePagerDuty pagerduty;
-  Reports reports;
+  Recorder recorder;
   DispatcherOptions options;
   options.endpoints = {vendor_endpoint("pager", pagerduty.url(), Format::pagerduty)};
   options.retry = quick();
-  reports.install(options);
+  recorder.install(options);
   Dispatcher dispatcher(std::move(options));
 
   const Event down = example_event(EventType::monitor_down);
@@ -74,9 +65,9 @@ TEST_CASE("PagerDuty: a trigger and the later resolve close the same alert, and 
   REQUIRE(dispatcher.flush(generous));
   CHECK(pagerduty.alert(key)->status == "resolved");
 
-  const std::lock_guard<std::mutex> lock(reports.mutex);
-  REQUIRE(reports.all.size() == 2);
-  for (const auto& report : reports.all) {
+  const std::vector<DeliveryReport> reports = recorder.all();
+  REQUIRE(reports.size() == 2);
+  for (const auto& report : reports) {
     CHECK(report.delivered);
     CHECK(report.receipt == key);
     CHECK(report.last.status == 202);
@@ -91,13 +82,13 @@ TEST_CASE("PagerDuty: a 429 is retried, and the documented 120 per minute is the
           "[integration][integrations]") {
   FakePagerDuty pagerduty;
   pagerduty.fail_next(2, 429);
-  Reports reports;
+  Recorder recorder;
   DispatcherOptions options;
   options.endpoints = {vendor_endpoint("pager", pagerduty.url(), Format::pagerduty)};
   options.retry = quick();
-  reports.install(options);
+  recorder.install(options);
   Dispatcher dispatcher(std::move(options));
-  CHECK(effective_rate_limit(dispatcher.endpoints().at(0)) == 120);
+  CHECK(detail::effective_rate_limit(dispatcher.endpoints().at(0)) == 120);
 
   // Bursts of 30 (a quarter of a minute), then one every 500 ms.
   for (int i = 0; i < 31; ++i) REQUIRE(dispatcher.dispatch(example_event(EventType::incident_created)));
@@ -107,9 +98,9 @@ TEST_CASE("PagerDuty: a 429 is retried, and the documented 120 per minute is the
   CHECK(exchanges[0].status == 429);
   CHECK(exchanges[1].status == 429);
   CHECK(exchanges.back().request.received_at - exchanges.front().request.received_at >= 900ms);
-  const std::lock_guard<std::mutex> lock(reports.mutex);
-  REQUIRE(reports.all.size() == 31);
-  for (const auto& report : reports.all) CHECK(report.delivered);
+  const std::vector<DeliveryReport> reports = recorder.all();
+  REQUIRE(reports.size() == 31);
+  for (const auto& report : reports) CHECK(report.delivered);
 }
 
 TEST_CASE(
@@ -117,11 +108,11 @@ TEST_CASE(
     "[integration][integrations]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("dd-api-key-for-tests");
-  Reports reports;
+  Recorder recorder;
   DispatcherOptions options;
   options.endpoints = {vendor_endpoint("datadog", datadog.url(), Format::datadog)};
   options.retry = quick();
-  reports.install(options);
+  recorder.install(options);
   Dispatcher dispatcher(std::move(options));
 
   REQUIRE(dispatcher.dispatch(example_event(EventType::incident_created)));
@@ -132,54 +123,51 @@ TEST_CASE(
 
   const auto sent = datadog.exchanges().at(0).request;
   CHECK(*find_header(sent.headers, "DD-API-KEY") == "dd-api-key-for-tests");
-  const std::lock_guard<std::mutex> lock(reports.mutex);
-  REQUIRE(reports.all.size() == 2);
-  CHECK(reports.all[0].delivered);
-  CHECK(reports.all[0].receipt == datadog.event_ids().at(0));
-  CHECK_FALSE(reports.all[1].delivered);
-  CHECK(reports.all[1].reason == FailureReason::rejected);
-  CHECK(reports.all[1].attempts == 1);
-  CHECK(reports.all[1].detail == "Bad Request");
+  const std::vector<DeliveryReport> reports = recorder.all();
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[0].delivered);
+  CHECK(reports[0].receipt == datadog.event_ids().at(0));
+  CHECK_FALSE(reports[1].delivered);
+  CHECK(reports[1].reason == FailureReason::rejected);
+  CHECK(reports[1].attempts == 1);
+  CHECK(reports[1].detail == "Bad Request");
 }
 
 TEST_CASE("Datadog: a wrong API key is refused at once with the vendor's words",
           "[integration][integrations]") {
   FakeDatadog datadog;
   datadog.set_expected_api_key("the-right-key");
-  Reports reports;
+  Recorder recorder;
   DispatcherOptions options;
   options.endpoints = {vendor_endpoint("datadog", datadog.url(), Format::datadog)};
-  reports.install(options);
+  recorder.install(options);
   Dispatcher dispatcher(std::move(options));
   REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
   REQUIRE(dispatcher.flush(generous));
-  const std::lock_guard<std::mutex> lock(reports.mutex);
-  REQUIRE(reports.all.size() == 1);
-  CHECK(reports.all[0].last.status == 403);
-  CHECK(reports.all[0].reason == FailureReason::rejected);
-  CHECK(reports.all[0].detail == "Forbidden");
+  const std::vector<DeliveryReport> reports = recorder.all();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].last.status == 403);
+  CHECK(reports[0].reason == FailureReason::rejected);
+  CHECK(reports[0].detail == "Forbidden");
 }
 
 TEST_CASE("vendor endpoints are validated with their keys, and need no URL of their own",
           "[unit][integrations]") {
   Endpoint pagerduty;
   pagerduty.name = "pd";
-  pagerduty.format.format = Format::pagerduty;
-  pagerduty.format.routing_key = "short";
+  pagerduty.format = PagerDutyFormat{Secret("short")};
   REQUIRE_FALSE(validate_endpoint(pagerduty));
   CHECK(validate_endpoint(pagerduty).error().message ==
         "endpoint \"pd\": routing_key: must be 32 characters (a PagerDuty integration key), got 5");
-  pagerduty.format.routing_key = routing_key;
+  std::get<PagerDutyFormat>(pagerduty.format).routing_key = routing_key;
   CHECK(validate_endpoint(pagerduty));
-  CHECK(effective_url(pagerduty) == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(detail::effective_url(pagerduty) == "https://events.pagerduty.com/v2/enqueue");
 
   Endpoint datadog;
   datadog.name = "dd";
-  datadog.format.format = Format::datadog;
-  datadog.format.api_key = "k";
-  datadog.format.site = DatadogSite::eu;
+  datadog.format = DatadogFormat{Secret("k"), DatadogSite::eu};
   CHECK(validate_endpoint(datadog));
-  CHECK(effective_url(datadog) == "https://api.datadoghq.eu/api/v1/events");
+  CHECK(detail::effective_url(datadog) == "https://api.datadoghq.eu/api/v1/events");
   datadog.headers = {{"dd-api-key", "override"}};
   CHECK(validate_endpoint(datadog).error().message ==
         "endpoint \"dd\": header \"dd-api-key\" is set by the library and cannot be overridden");

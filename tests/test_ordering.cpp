@@ -36,8 +36,8 @@ TEST_CASE("PagerDuty: with its trigger answered 429, a resolve still closes the 
   endpoint.url = pagerduty.url();
   endpoint.options.allow_http = true;
   endpoint.options.allow_private_network = true;
-  endpoint.format.format = Format::pagerduty;
-  endpoint.format.routing_key = std::string(32, 'r');
+  endpoint.format = PagerDutyFormat{};
+  std::get<PagerDutyFormat>(endpoint.format).routing_key = std::string(32, 'r');
   endpoint.rate_limit_per_minute = 0;  // the stand-in has no limit; the runs should not wait
   options.endpoints = {endpoint};
   options.retry = quick_retries(5, 5ms);

@@ -2,6 +2,8 @@
 
 #include <statusstack/webhooks/rules.hpp>
 
+#include "endpoint_signing.hpp"
+
 #include "support/process.hpp"
 #include "support/servers.hpp"
 
@@ -68,13 +70,13 @@ TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys
       {"name": "dd", "format": "datadog", "api_key": "abc", "site": "EU"}]})");
   REQUIRE(parsed);
   const Endpoint& pager = parsed->endpoints.at(0);
-  CHECK(pager.format.format == Format::pagerduty);
-  CHECK(pager.format.routing_key.reveal() == "e93facc04764012d7bfb002500d5d1a6");
-  CHECK(effective_url(pager) == "https://events.pagerduty.com/v2/enqueue");
-  CHECK(effective_rate_limit(pager) == 60);
+  CHECK(format_of(pager.format) == Format::pagerduty);
+  CHECK(std::get<PagerDutyFormat>(pager.format).routing_key.reveal() == "e93facc04764012d7bfb002500d5d1a6");
+  CHECK(detail::effective_url(pager) == "https://events.pagerduty.com/v2/enqueue");
+  CHECK(detail::effective_rate_limit(pager) == 60);
   const Endpoint& dd = parsed->endpoints.at(1);
-  CHECK(dd.format.site == DatadogSite::eu);
-  CHECK(effective_url(dd) == "https://api.datadoghq.eu/api/v1/events");
+  CHECK(std::get<DatadogFormat>(dd.format).site == DatadogSite::eu);
+  CHECK(detail::effective_url(dd) == "https://api.datadoghq.eu/api/v1/events");
 
   CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "opsgenie"}]})") ==
         "endpoints[0].format: expected \"statusstack\", \"pagerduty\" or \"datadog\" (got \"opsgenie\")");
@@ -281,7 +283,7 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
   CHECK(ops.options.connect_timeout == 2002ms);
   CHECK(ops.max_in_flight == 3);
   CHECK(ops.rate_limit_per_minute == 42.5);
-  CHECK(ops.format.format == Format::statusstack);
+  CHECK(format_of(ops.format) == Format::statusstack);
   CHECK(ops.ordered);
   // The endpoint's own policy: what it says, and the top-level policy for the rest.
   REQUIRE(ops.retry.has_value());
@@ -293,14 +295,14 @@ TEST_CASE("every rules-file key is read into its own setting", "[integration][ru
   const Endpoint& pager = options.endpoints[1];
   CHECK_FALSE(pager.ordered);
   CHECK_FALSE(pager.retry.has_value());
-  CHECK(pager.format.format == Format::pagerduty);
-  CHECK(pager.format.routing_key.reveal() == "e93facc04764012d7bfb002500d5d1a6");
+  CHECK(format_of(pager.format) == Format::pagerduty);
+  CHECK(std::get<PagerDutyFormat>(pager.format).routing_key.reveal() == "e93facc04764012d7bfb002500d5d1a6");
   CHECK(pager.url.empty());
   CHECK(pager.secret.empty());
   const Endpoint& dd = options.endpoints[2];
-  CHECK(dd.format.format == Format::datadog);
-  CHECK(dd.format.api_key.reveal() == "dd-key");
-  CHECK(dd.format.site == DatadogSite::ap1);
+  CHECK(format_of(dd.format) == Format::datadog);
+  CHECK(std::get<DatadogFormat>(dd.format).api_key.reveal() == "dd-key");
+  CHECK(std::get<DatadogFormat>(dd.format).site == DatadogSite::ap1);
   const RetryPolicy& retry = options.retry;
   CHECK(retry.max_attempts == 7);
   CHECK(retry.initial_delay == 1111ms);

@@ -178,26 +178,12 @@ std::vector<std::pair<std::string, Endpoint>> refused_endpoints() {
   add("max_in_flight 0", [](Endpoint& e) { e.max_in_flight = 0; });
   add("a negative rate limit", [](Endpoint& e) { e.rate_limit_per_minute = -1.0; });
   add("a zero timeout", [](Endpoint& e) { e.options.timeout = 0ms; });
-  add("a routing key too long", [](Endpoint& e) {
-    e.format.format = Format::pagerduty;
-    e.format.routing_key = routing_key + "X";
-  });
-  add("a routing key with a character not allowed", [](Endpoint& e) {
-    e.format.format = Format::pagerduty;
-    e.format.routing_key = bad_routing_key;
-  });
-  add("a routing key for the statusstack format", [](Endpoint& e) { e.format.routing_key = routing_key; });
-  add("an API key with a space", [](Endpoint& e) {
-    e.format.format = Format::datadog;
-    e.format.api_key = api_key + " x";
-  });
-  add("an API key for the pagerduty format", [](Endpoint& e) {
-    e.format.format = Format::pagerduty;
-    e.format.routing_key = routing_key;
-    e.format.api_key = api_key;
-  });
+  add("a routing key too long", [](Endpoint& e) { e.format = PagerDutyFormat{Secret(routing_key + "X")}; });
+  add("a routing key with a character not allowed",
+      [](Endpoint& e) { e.format = PagerDutyFormat{Secret(bad_routing_key)}; });
+  add("an API key with a space", [](Endpoint& e) { e.format = DatadogFormat{Secret(api_key + " x")}; });
   add("a datadog endpoint without an API key, its secret and URL set",
-      [](Endpoint& e) { e.format.format = Format::datadog; });
+      [](Endpoint& e) { e.format = DatadogFormat{}; });
   return cases;
 }
 
@@ -244,7 +230,7 @@ TEST_CASE("validate_endpoint, make_signed_request and send_test never show a sec
       CHECK_HIDDEN("make_signed_request's ConfigError", e.what());
     }
     WebhookClient client;
-    const Outcome refused = send_test(client, endpoint);
+    const Outcome refused = send_test(client, endpoint).outcome;
     CHECK(refused.error == TransportError::invalid_request);
     CHECK_HIDDEN("send_test's outcome", refused.describe());
   }
@@ -426,9 +412,8 @@ TEST_CASE("reports, attempt reports, stats, Prometheus, endpoints() and the stor
            {"datadog", datadog.url(), Format::datadog},
            {"datadog-forbidden", datadog_other_key.url(), Format::datadog}}) {
     Endpoint vendor = secret_holding(name, url);
-    vendor.format.format = format;
-    if (format == Format::pagerduty) vendor.format.routing_key = routing_key;
-    if (format == Format::datadog) vendor.format.api_key = api_key;
+    if (format == Format::pagerduty) vendor.format = PagerDutyFormat{Secret(routing_key)};
+    if (format == Format::datadog) vendor.format = DatadogFormat{Secret(api_key)};
     options.endpoints.push_back(vendor);
   }
   options.retry = quick_retries(2, 20ms);
@@ -483,8 +468,11 @@ TEST_CASE("reports, attempt reports, stats, Prometheus, endpoints() and the stor
     INFO(endpoint.name);
     CHECK_FALSE(endpoint.secret.empty());
     std::string text = endpoint.name + " " + redact_url(endpoint.url) + " " +
-                       redact_url(endpoint.options.proxy) + " " + printed(endpoint.secret) + " " +
-                       printed(endpoint.format.routing_key) + " " + printed(endpoint.format.api_key);
+                       redact_url(endpoint.options.proxy) + " " + printed(endpoint.secret);
+    if (const auto* pagerduty_format = std::get_if<PagerDutyFormat>(&endpoint.format))
+      text += " " + printed(pagerduty_format->routing_key);
+    if (const auto* datadog_format = std::get_if<DatadogFormat>(&endpoint.format))
+      text += " " + printed(datadog_format->api_key);
     for (const Header& header : endpoint.headers) text += " " + header.name;
     CHECK_HIDDEN("an endpoint printed", text);
   }

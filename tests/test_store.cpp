@@ -454,7 +454,7 @@ TEST_CASE("store: a full store refuses dispatch() with store_error and accepts n
   CHECK(accepted_ids.size() > 10);
   const DispatcherStats stats = dispatcher.stats();
   CHECK(stats.accepted == accepted_ids.size());
-  CHECK(stats.rejected_calls == 1);
+  CHECK(stats.refused_calls == 1);
   // Exactly what was accepted is in the file: the refused call left nothing.
   std::set<std::string> kept;
   for (const auto& row : stored_rows(path)) kept.insert(row.id);
@@ -596,7 +596,7 @@ TEST_CASE("store: an endpoint paused by 410 Gone stays paused across a restart u
     Dispatcher dispatcher(stored(path, {local_endpoint("ops", receiver.server.url())}, recorder));
     REQUIRE(dispatcher.dispatch(example_event(EventType::monitor_down)));
     REQUIRE(dispatcher.flush(10s));
-    REQUIRE(recorder.all().at(0).reason == FailureReason::endpoint_gone);
+    REQUIRE(recorder.all().at(0).reason == FailureReason::receiver_gone);
   }
   auto file = StoreFile::open(path);
   REQUIRE(file);
@@ -608,7 +608,7 @@ TEST_CASE("store: an endpoint paused by 410 Gone stays paused across a restart u
   REQUIRE(again.dispatch(example_event(EventType::monitor_down)));
   REQUIRE(again.flush(10s));
   REQUIRE(recorder.count() == 1);
-  CHECK(recorder.all()[0].reason == FailureReason::endpoint_gone);
+  CHECK(recorder.all()[0].reason == FailureReason::receiver_gone);
   CHECK(recorder.all()[0].attempts == 0);
   CHECK(receiver.server.request_count() == 1);
 

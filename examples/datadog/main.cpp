@@ -14,14 +14,15 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace ssw = statusstack::webhooks;
 
 int main(int argc, char** argv) {
   ssw::Endpoint datadog;
   datadog.name = "datadog";
-  datadog.format.format = ssw::Format::datadog;  // no secret needed: the API key authenticates
-  if (const char* key = std::getenv("DD_API_KEY")) datadog.format.api_key = key;
+  ssw::DatadogFormat format;  // no secret needed: the API key authenticates
+  if (const char* key = std::getenv("DD_API_KEY")) format.api_key = key;
   const auto usage = [] {
     std::cerr << "usage: datadog [--api-key KEY] [--site US1|US3|US5|EU|AP1|US1-FED] [--url URL]"
                  " (or set DD_API_KEY)\n";
@@ -32,16 +33,17 @@ int main(int argc, char** argv) {
     if (i + 1 == argc) return usage();
     const std::optional<ssw::DatadogSite> site = ssw::parse_datadog_site(argv[i + 1]);
     if (option == "--api-key") {
-      datadog.format.api_key = argv[i + 1];
+      format.api_key = argv[i + 1];
     } else if (option == "--site" && site) {
-      datadog.format.site = *site;
+      format.site = *site;
     } else if (option == "--url") {
       datadog.url = argv[i + 1];  // a local stand-in, say
     } else {
       return usage();
     }
   }
-  if (datadog.format.api_key.empty()) return usage();
+  if (format.api_key.empty()) return usage();
+  datadog.format = std::move(format);
   // Only https:// leaves the machine. Plain http:// is allowed to this machine alone, for a local
   // stand-in of Datadog: anywhere else, anyone on the way could read the API key.
   datadog.options.allow_http =
@@ -64,7 +66,8 @@ int main(int argc, char** argv) {
               << std::endl;
   };
   ssw::Dispatcher dispatcher(std::move(options));
-  std::cout << "sending to " << ssw::effective_url(datadog) << std::endl;
+  std::cout << "sending to " << (datadog.url.empty() ? ssw::default_url(datadog.format) : datadog.url)
+            << std::endl;
 
   // A real service fills the events in from what happened; the samples stand in. Datadog accepts
   // events from the last 18 hours only, so they are stamped now.

@@ -13,14 +13,15 @@
 #include <iostream>
 #include <mutex>
 #include <string>
+#include <utility>
 
 namespace ssw = statusstack::webhooks;
 
 int main(int argc, char** argv) {
   ssw::Endpoint pagerduty;
   pagerduty.name = "pagerduty";
-  pagerduty.format.format = ssw::Format::pagerduty;  // no secret needed: the routing key authenticates
-  if (const char* key = std::getenv("PAGERDUTY_ROUTING_KEY")) pagerduty.format.routing_key = key;
+  ssw::PagerDutyFormat format;  // no secret needed: the routing key authenticates
+  if (const char* key = std::getenv("PAGERDUTY_ROUTING_KEY")) format.routing_key = key;
   const auto usage = [] {
     std::cerr << "usage: pagerduty [--routing-key KEY] [--url URL] (or set PAGERDUTY_ROUTING_KEY)\n";
     return 2;
@@ -29,14 +30,15 @@ int main(int argc, char** argv) {
     const std::string option = argv[i];
     if (i + 1 == argc) return usage();
     if (option == "--routing-key") {
-      pagerduty.format.routing_key = argv[i + 1];
+      format.routing_key = argv[i + 1];
     } else if (option == "--url") {
       pagerduty.url = argv[i + 1];  // a local stand-in, say
     } else {
       return usage();
     }
   }
-  if (pagerduty.format.routing_key.empty()) return usage();
+  if (format.routing_key.empty()) return usage();
+  pagerduty.format = std::move(format);
   // Only https:// leaves the machine. Plain http:// is allowed to this machine alone, for a local
   // stand-in of PagerDuty: anywhere else, anyone on the way could read the routing key.
   pagerduty.options.allow_http =
@@ -59,7 +61,8 @@ int main(int argc, char** argv) {
               << std::endl;
   };
   ssw::Dispatcher dispatcher(std::move(options));
-  std::cout << "sending to " << ssw::effective_url(pagerduty) << std::endl;
+  std::cout << "sending to " << (pagerduty.url.empty() ? ssw::default_url(pagerduty.format) : pagerduty.url)
+            << std::endl;
 
   // A real service fills the events in from its checks; the samples stand in, stamped now.
   auto down = std::get<ssw::MonitorDown>(ssw::example_event(ssw::EventType::monitor_down));

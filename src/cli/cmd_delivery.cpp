@@ -1,6 +1,7 @@
 // `send`: one signed webhook, now. `dispatch`: a rules file and a stream of events through a Dispatcher.
 
 #include "cli.hpp"
+#include "formats/profile.hpp"
 #include "interrupt.hpp"
 
 #include <statusstack/webhooks/dispatcher.hpp>
@@ -99,27 +100,19 @@ std::string option_message(const Error& error) {
 }
 
 FormatSettings format_from(const SendOptions& options) {
-  FormatSettings settings;
   const std::optional<Format> format = parse_format(options.format);
   if (!format) {
     fail(exit_usage, "--format: expected statusstack, pagerduty or datadog (got \"" + options.format + "\")");
   }
-  settings.format = *format;
-  settings.routing_key = options.routing_key;
-  settings.api_key = options.api_key;
-  if (!options.site.empty()) {
-    const std::optional<DatadogSite> site = parse_datadog_site(options.site);
-    if (!site)
-      fail(exit_usage, "--site: expected US1, US3, US5, EU, AP1 or US1-FED (got \"" + options.site + "\")");
-    if (*format != Format::datadog) {
-      fail(exit_usage,
-           std::string("--site: only the datadog format uses it (format is \"") + to_string(*format) + "\")");
-    }
-    settings.site = *site;
-  }
-  if (auto valid = validate_format_settings(settings); !valid)
+  formats::FormatFields fields;
+  if (!options.routing_key.empty()) fields.routing_key = Secret(options.routing_key);
+  if (!options.api_key.empty()) fields.api_key = Secret(options.api_key);
+  if (!options.site.empty()) fields.site = options.site;
+  auto settings = formats::profile_of(*format).from_fields(std::move(fields));
+  if (!settings) fail(exit_usage, option_message(settings.error()));
+  if (auto valid = validate_format_settings(*settings); !valid)
     fail(exit_usage, option_message(valid.error()));
-  return settings;
+  return std::move(*settings);
 }
 
 // A custom header as "Name: value". Its text is never echoed: the value is often a credential.
@@ -151,7 +144,7 @@ Endpoint endpoint_from(const SendOptions& options) {
   endpoint.name = "cli";
   endpoint.format = format_from(options);
   endpoint.url = options.url;
-  if (endpoint.format.format == Format::statusstack) {
+  if (formats::profile_of(endpoint.format).needs_url_and_secret) {
     if (options.url.empty()) throw CLI::RequiredError("--url");
     endpoint.secret = one_secret(options);
   } else {
@@ -190,10 +183,9 @@ void run_send(const SendOptions& options) {
   if (options.test) {
     const auto type = parse_event_type(options.type);
     if (!type) fail(exit_usage, "--type: unknown event type \"" + options.type + "\"");
-    delivery_id = new_delivery_id();
-    Request request = make_signed_request(example_event(*type), endpoint, delivery_id);
-    request.headers.push_back({"X-StatusStack-Test", "true"});
-    outcome = client.send(request);
+    TestDelivery test = send_test(client, endpoint, *type);
+    delivery_id = std::move(test.delivery_id);
+    outcome = std::move(test.outcome);
   } else {
     auto event = parse_event(read_input(options.event_file));
     if (!event) fail(exit_usage, options.event_file + ": " + event.error().message);
@@ -204,8 +196,8 @@ void run_send(const SendOptions& options) {
   std::cout << '{' << outcome_fields(outcome) << ",\"latency_ms\":" << number(latency_ms)
             << ",\"delivery_id\":" << json_quote(delivery_id);
   // What PagerDuty or Datadog said, read from their answer: the receipt, or why they refused.
-  const VendorAnswer answer =
-      read_vendor_answer(endpoint.format.format, outcome.status, outcome.content_type, outcome.body);
+  const formats::VendorAnswer answer =
+      formats::read_answer(format_of(endpoint.format), outcome.status, outcome.content_type, outcome.body);
   if (!answer.receipt.empty()) std::cout << ",\"receipt\":" << json_quote(answer.receipt);
   if (!answer.error.empty()) std::cout << ",\"detail\":" << json_quote(answer.error);
   std::cout << ",\"response\":" << preview(outcome.body) << "}\n";

@@ -1,6 +1,7 @@
 // `render`: the body an endpoint of a vendor format would send for an event.
 
 #include "cli.hpp"
+#include "formats/profile.hpp"
 
 #include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/formats.hpp>
@@ -31,20 +32,24 @@ void add_formats_commands(CLI::App& app) {
     const std::optional<Format> format = parse_format(options->format);
     if (!format)
       fail(exit_usage, "unknown format \"" + options->format + "\" (known: statusstack, pagerduty, datadog)");
-    FormatSettings settings;
-    settings.format = *format;
-    if (*format == Format::pagerduty) {
-      if (options->routing_key.empty()) fail(exit_usage, "--format pagerduty needs --routing-key");
-      settings.routing_key = options->routing_key;
-      const Result<void> valid = validate_format_settings(settings);
-      if (!valid) fail(exit_usage, "--routing-key: " + valid.error().message);
-    } else if (!options->routing_key.empty()) {
-      fail(exit_usage, "--routing-key is only used by --format pagerduty");
+    if (*format == Format::pagerduty && options->routing_key.empty()) {
+      fail(exit_usage, "--format pagerduty needs --routing-key");
+    }
+    formats::FormatFields fields;
+    if (!options->routing_key.empty()) fields.routing_key = Secret(options->routing_key);
+    auto settings = formats::profile_of(*format).from_fields(std::move(fields));
+    if (!settings)
+      fail(exit_usage,
+           "--routing-key: " + settings.error().message.substr(std::string_view("routing_key: ").size()));
+    // The key is the one setting render takes: the body carries it (Datadog's key goes in a header).
+    if (const Result<void> valid = validate_format_settings(*settings);
+        !valid && !options->routing_key.empty()) {
+      fail(exit_usage, "--routing-key: " + valid.error().message);
     }
     const std::string input = read_input(options->path);
     const Result<Event> event = parse_event(input);
     if (!event) fail(exit_failed, std::string("invalid event: ") + event.error().message);
-    const Result<FormattedRequest> request = format_event(*event, settings);
+    const Result<FormattedRequest> request = format_event(*event, *settings);
     if (!request) fail(exit_failed, request.error().message);
     std::cout << request->body << '\n';
   });

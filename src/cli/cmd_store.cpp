@@ -54,7 +54,7 @@ struct StoreCommandOptions {
 // The reasons a failed delivery can have, in the order to_string() names them.
 constexpr std::array<FailureReason, 7> failure_reasons{
     FailureReason::rejected,         FailureReason::attempts_exhausted, FailureReason::too_old,
-    FailureReason::endpoint_removed, FailureReason::shutdown,           FailureReason::endpoint_gone,
+    FailureReason::endpoint_removed, FailureReason::shutdown,           FailureReason::receiver_gone,
     FailureReason::endpoint_disabled};
 
 // The latest time --since and --until take: 2200-01-01T00:00:00Z (system_clock counts nanoseconds
@@ -388,7 +388,7 @@ std::vector<CLI::Option*> add_filters(CLI::App& command, StoreCommandOptions& op
       command.add_option("--until", options.until, "Only deliveries final (or accepted) before TIME"),
       command.add_option("--reason", options.reason,
                          "Only failed deliveries of this reason (rejected, attempts_exhausted, too_old, "
-                         "endpoint_removed, shutdown, endpoint_gone, endpoint_disabled)"),
+                         "endpoint_removed, shutdown, receiver_gone, endpoint_disabled)"),
   };
 }
 

@@ -24,7 +24,7 @@ std::string excerpt(std::string_view body, std::size_t limit) {
 // Why a delivery that never had an attempt ended.
 const char* not_attempted_because(FailureReason reason) noexcept {
   switch (reason) {
-    case FailureReason::endpoint_gone: return "the endpoint is paused since it answered 410 Gone";
+    case FailureReason::receiver_gone: return "the endpoint is paused since it answered 410 Gone";
     case FailureReason::too_old: return "max_age passed before the first attempt could start";
     case FailureReason::endpoint_removed: return "the endpoint was removed";
     case FailureReason::shutdown: return "the dispatcher shut down before the first attempt";

@@ -28,7 +28,7 @@ namespace statusstack::webhooks::detail {
 const void*& io_loop_owner() noexcept;
 
 struct Counters {
-  std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, rejected_calls{0}, attempts{0}, retries{0},
+  std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, refused_calls{0}, attempts{0}, retries{0},
       in_flight{0}, callback_errors{0}, latency_sum_us{0}, recovered{0}, redelivered{0}, parked{0},
       claimed{0}, taken_over{0};
   std::array<std::atomic<std::uint64_t>, failure_reason_count> failed_by_reason{};
@@ -64,7 +64,7 @@ struct Core {
   static constexpr std::size_t max_detail_body = 512;
 
   SteadyTime deadline() const noexcept {
-    return SteadyTime(SteadyTime::duration(stop_deadline.load(std::memory_order_acquire)));
+    return SteadyTime(SteadyTime::duration(shutdown_deadline.load(std::memory_order_acquire)));
   }
 
   const RetryPolicy retry;  ///< for endpoints without their own
@@ -90,8 +90,8 @@ struct Core {
   /// Shared store: the instances alive, which split each endpoint's rate limit between them.
   std::atomic<unsigned> instances{1};
   std::atomic<std::uint64_t> generation{1};  ///< bumped when endpoints change
-  std::atomic<bool> stopping{false};
-  std::atomic<SteadyTime::rep> stop_deadline{0};
+  std::atomic<bool> shutting_down{false};
+  std::atomic<SteadyTime::rep> shutdown_deadline{0};
 };
 
 }  // namespace statusstack::webhooks::detail

@@ -34,7 +34,7 @@ Decision decide(const AttemptFacts& facts, const RetryPolicy& policy, double ran
   if (outcome.ok()) return Decision{Decision::Next::delivered, FailureReason::none, {}, false};
   if (outcome.error == TransportError::none && outcome.status == 410) {
     // The receiver says it will never take deliveries again.
-    Decision gone = fail(FailureReason::endpoint_gone);
+    Decision gone = fail(FailureReason::receiver_gone);
     gone.pause_endpoint = true;
     return gone;
   }

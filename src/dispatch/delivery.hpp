@@ -7,6 +7,7 @@
 #include <statusstack/webhooks/formats.hpp>
 
 #include "dispatch/clock.hpp"
+#include "formats/profile.hpp"
 
 #include <array>
 #include <cstdint>
@@ -28,7 +29,7 @@ struct EventRecord {
 /// What came back from an attempt.
 struct AttemptResult {
   Outcome outcome;
-  VendorAnswer answer;  ///< what a PagerDuty/Datadog endpoint said
+  formats::VendorAnswer answer;  ///< what a PagerDuty/Datadog endpoint said
 };
 
 /// A delivery's id, without an allocation per delivery: the 30 characters of every id the library

@@ -49,7 +49,7 @@ Error config_error(std::string message, std::string field) {
   return Error{ErrorCode::invalid_config, std::move(message), std::move(field)};
 }
 
-// Counts a dispatch() call between its look at `accepting` and its enqueue (see Engine::stop()).
+// Counts a dispatch() call between its look at `accepting` and its enqueue (see Engine::shutdown_now()).
 class Admission {
  public:
   Admission(std::atomic<int>& dispatching, const std::atomic<bool>& accepting, Core& core)
@@ -156,7 +156,7 @@ Engine::Engine(DispatcherOptions options, EngineParts parts)
       place(std::move(claimed), true);
     };
     store.room = [this]() -> std::size_t {
-      if (core_->stopping.load(std::memory_order_acquire)) return 0;
+      if (core_->shutting_down.load(std::memory_order_acquire)) return 0;
       const std::size_t pending = core_->pending.load(std::memory_order_acquire);
       return pending < core_->max_pending ? core_->max_pending - pending : 0;
     };
@@ -229,11 +229,11 @@ void Engine::apply_states(const std::vector<EndpointState>& states) {
 
 Engine::~Engine() {
   // Normally shutdown() ran already: then this does nothing.
-  stop(milliseconds::zero());
+  shutdown_now(milliseconds::zero());
   if (!threaded_) {
     // Turned by hand: whatever is left ends now, whatever deadline shutdown() was given, and the
     // store's last writes come back for their reports.
-    core_->stop_deadline.store(core_->clock->now().time_since_epoch().count(), std::memory_order_release);
+    core_->shutdown_deadline.store(core_->clock->now().time_since_epoch().count(), std::memory_order_release);
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (turn() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
   }
@@ -273,7 +273,7 @@ Result<void> Engine::accept(const Event* events, std::size_t count, Accepted* ac
   Core& core = *core_;
   Admission admission(dispatching_, accepting_, core);
   auto refused = [&core](Error error) {
-    core.counters.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    core.counters.refused_calls.fetch_add(1, std::memory_order_relaxed);
     return error;
   };
   if (!accepting_.load(std::memory_order_seq_cst)) {
@@ -573,16 +573,16 @@ bool Engine::flush_shared(milliseconds timeout) {
 
 void Engine::shutdown(milliseconds deadline) {
   refuse_on_io_thread("shutdown()");
-  stop(deadline);
+  shutdown_now(deadline);
 }
 
-void Engine::stop(milliseconds deadline) {
+void Engine::shutdown_now(milliseconds deadline) {
   Core& core = *core_;
   const std::lock_guard<std::mutex> guard(shutdown_mutex_);
   if (shut_down_) return;
   shut_down_ = true;
   accepting_.store(false, std::memory_order_seq_cst);
-  core.store->stop();  // a shared store claims nothing more
+  core.store->stop_claiming();  // a shared store claims nothing more
   {
     // A dispatch() that saw `accepting_` true is about to enqueue: let it, so that nothing is lost.
     // Blocked producers wake up (and leave) too.
@@ -590,9 +590,9 @@ void Engine::stop(milliseconds deadline) {
     core.wait_cv.notify_all();
     core.wait_cv.wait(lock, [&] { return dispatching_.load(std::memory_order_seq_cst) == 0; });
   }
-  core.stop_deadline.store(later(core.clock->now(), deadline).time_since_epoch().count(),
-                           std::memory_order_release);
-  core.stopping.store(true, std::memory_order_release);
+  core.shutdown_deadline.store(later(core.clock->now(), deadline).time_since_epoch().count(),
+                               std::memory_order_release);
+  core.shutting_down.store(true, std::memory_order_release);
   // Turned by hand, the loops go on as the caller turns them (until turn() returns false).
   if (threaded_) {
     for (auto& loop : loops_) loop->wake();
@@ -618,7 +618,7 @@ DispatcherStats Engine::stats() const {
   for (std::size_t i = 0; i < stats.failed_by_reason.size(); ++i) {
     stats.failed_by_reason[i] = c.failed_by_reason[i].load(std::memory_order_relaxed);
   }
-  stats.rejected_calls = c.rejected_calls.load(std::memory_order_relaxed);
+  stats.refused_calls = c.refused_calls.load(std::memory_order_relaxed);
   stats.attempts = c.attempts.load(std::memory_order_relaxed);
   stats.retries = c.retries.load(std::memory_order_relaxed);
   stats.in_flight = c.in_flight.load(std::memory_order_relaxed);

@@ -14,32 +14,34 @@ const Endpoint& validated(const Endpoint& endpoint) {
   return endpoint;
 }
 
-RequestOptions transfer_options_of(const Endpoint& endpoint) {
+RequestOptions transfer_options_of(const Endpoint& endpoint, const formats::Profile& profile) {
   RequestOptions options = endpoint.options;
-  if (endpoint.format.format != Format::statusstack) {
-    options.max_response_body = std::max(options.max_response_body, vendor_answer_bytes);
-  }
+  options.max_response_body = std::max(options.max_response_body, profile.answer_bytes);
   return options;
 }
 
-Ordering ordering_of(const Endpoint& endpoint) noexcept {
+Ordering ordering_of(const Endpoint& endpoint, const formats::Profile& profile) noexcept {
   if (endpoint.ordered) return Ordering::all;
   // A PagerDuty resolve must not overtake its trigger, nor a Datadog success its error.
-  return endpoint.format.format == Format::statusstack ? Ordering::none : Ordering::by_key;
+  return profile.order_key != nullptr ? Ordering::by_key : Ordering::none;
+}
+
+milliseconds max_age_of(const RetryPolicy& retry, const formats::Profile& profile) noexcept {
+  if (profile.max_event_age == std::chrono::hours::zero()) return retry.max_age;
+  return std::min<milliseconds>(retry.max_age, profile.max_event_age);
 }
 
 }  // namespace
 
 EndpointConfig::EndpointConfig(Endpoint settings, const RetryPolicy& dispatcher_retry, std::size_t loops)
     : endpoint(std::move(settings)),
+      profile(formats::profile_of(endpoint.format)),
       url(effective_url(validated(endpoint))),
       signer(endpoint),
       retry(endpoint.retry.value_or(dispatcher_retry)),
-      max_age(endpoint.format.format == Format::datadog
-                  ? std::min<milliseconds>(retry.max_age, std::chrono::hours(18))
-                  : retry.max_age),
-      ordering(ordering_of(endpoint)),
-      transfer_options(transfer_options_of(endpoint)),
+      max_age(max_age_of(retry, profile)),
+      ordering(ordering_of(endpoint, profile)),
+      transfer_options(transfer_options_of(endpoint, profile)),
       used_lanes(ordering == Ordering::all ? 1 : std::min(loops, endpoint.max_in_flight)) {
   // An ordered endpoint sends one delivery at a time: the next waits for the previous to be final.
   const std::size_t max = ordering == Ordering::all ? 1 : endpoint.max_in_flight;
@@ -94,10 +96,7 @@ void assign_order_key(const EndpointConfig& config, const Event& event, Delivery
   switch (config.ordering) {
     case Ordering::none: return;
     case Ordering::all: delivery.order.set({}); return;  // one key for everything
-    case Ordering::by_key:
-      delivery.order.set(config.endpoint.format.format == Format::datadog ? aggregation_key(event)
-                                                                          : dedup_key(event));
-      return;
+    case Ordering::by_key: delivery.order.set(config.profile.order_key(event)); return;
   }
 }
 
@@ -134,8 +133,8 @@ Result<PreparedRequest> prepare_request(const std::shared_ptr<const EndpointConf
   request.config = config;
   request.event = delivery.event;
   Headers format_headers;
-  if (settings.endpoint.format.format == Format::statusstack) {
-    request.body = delivery.event->json;
+  if (settings.profile.request == nullptr) {
+    request.body = delivery.event->json;  // the event's JSON itself, held once for every endpoint
   } else {
     // Vendor bodies carry the routing key (PagerDuty) or go with the API key (Datadog): made
     // afresh for each attempt, from the settings of this moment.

@@ -11,6 +11,7 @@
 #include "dispatch/delivery.hpp"
 #include "dispatch/rate_limit.hpp"
 #include "endpoint_signing.hpp"
+#include "formats/profile.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -39,14 +40,15 @@ struct EndpointConfig {
   EndpointConfig(Endpoint endpoint, const RetryPolicy& dispatcher_retry, std::size_t loops);
 
   const Endpoint endpoint;
+  const formats::Profile& profile;  ///< what the endpoint's format means to delivery
   const std::string url;
   const EndpointSigner signer;
   const RetryPolicy retry;
-  const milliseconds max_age;  ///< the policy's; at most 18 h for Datadog, which refuses older events
+  const milliseconds max_age;  ///< the policy's, within the format's max_event_age (Datadog: 18 h)
   const Ordering ordering;
-  /// The endpoint's request options as the transfer uses them: a PagerDuty or Datadog answer is read
-  /// whole (up to vendor_answer_bytes) to find its receipt or errors; what an outcome keeps of it
-  /// is still cut to the endpoint's max_response_body (keep_response()).
+  /// The endpoint's request options as the transfer uses them: a vendor's answer is read whole (up
+  /// to its profile's answer_bytes) to find its receipt or errors; what an outcome keeps of it is
+  /// still cut to the endpoint's max_response_body (keep_response()).
   const RequestOptions transfer_options;
   /// max_in_flight and the rate limit are split between the lanes that get deliveries; a lane
   /// beyond those still takes one at a time (deliveries moved there by a replacement).
@@ -54,9 +56,6 @@ struct EndpointConfig {
   std::vector<std::size_t> lane_max_in_flight;
   double lane_per_minute = 0;
 };
-
-/// How much of a PagerDuty or Datadog answer is read (Datadog's echoes the event's text).
-inline constexpr std::size_t vendor_answer_bytes = std::size_t{64} * 1024;
 
 /// Cuts an outcome's body to `limit` bytes (at a UTF-8 character's start), flagged as truncated.
 void keep_response(Outcome& outcome, std::size_t limit);

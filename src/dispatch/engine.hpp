@@ -68,7 +68,8 @@ class STATUSSTACK_WEBHOOKS_EXPORT Engine {
   /// Throws ConfigError when a (validated) endpoint has a proxy that DispatcherOptions::network does
   /// not allow.
   void check_proxy(const Endpoint& endpoint) const;
-  void stop(milliseconds deadline);
+  /// shutdown() without its check of the calling thread: the destructor's path.
+  void shutdown_now(milliseconds deadline);
   Result<void> accept(const Event* events, std::size_t count, Accepted* accepted);
   void place(std::vector<Resumed> resumed, bool started);
   static Result<std::unique_ptr<DeliveryStore>> open_store(const StoreOptions& options,

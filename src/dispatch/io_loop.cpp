@@ -97,7 +97,7 @@ bool IoLoop::turn(bool sleep) {
   SteadyTime now = core_.clock->now();
   fire_timers(now);
 
-  if (core_.stopping.load(std::memory_order_acquire)) {
+  if (core_.shutting_down.load(std::memory_order_acquire)) {
     const SteadyTime deadline = core_.deadline();
     if (!stop_seen_) {
       // Retries due after the deadline will never get their attempt: end (or park) them now.
@@ -160,7 +160,7 @@ void IoLoop::sleep_until_needed(milliseconds wait) {
 milliseconds IoLoop::sleep_time(SteadyTime now) {
   milliseconds wait = std::min(transport_->next_timeout(), milliseconds(1000));
   if (!timers_.empty()) wait = std::min(wait, std::chrono::ceil<milliseconds>(timers_.front().due - now));
-  if (core_.stopping.load(std::memory_order_acquire)) {
+  if (core_.shutting_down.load(std::memory_order_acquire)) {
     // Nothing left: go round once more to leave at once instead of sleeping first.
     wait = idle() ? milliseconds::zero()
                   : std::min(wait, std::chrono::ceil<milliseconds>(core_.deadline() - now));
@@ -282,7 +282,7 @@ void IoLoop::start_ready(SteadyTime now) {
       if (slot.removed.load(std::memory_order_acquire)) {
         ends = FailureReason::endpoint_removed;
       } else if (slot.gone.load(std::memory_order_relaxed)) {
-        ends = FailureReason::endpoint_gone;
+        ends = FailureReason::receiver_gone;
       } else if (slot.disabled.load(std::memory_order_acquire)) {
         ends = FailureReason::endpoint_disabled;
       } else if (elapsed(next.accepted_steady, now) > settings.max_age) {
@@ -368,9 +368,9 @@ void IoLoop::collect() {
     AttemptResult& result = delivery->record_attempt();
     result.outcome = std::move(finished.outcome);
     Lane& ours = lane(*delivery);
-    if (const Format format = ours.config->endpoint.format.format; format != Format::statusstack) {
+    if (const auto read_answer = ours.config->profile.read_answer; read_answer != nullptr) {
       const Outcome& outcome = result.outcome;
-      result.answer = read_vendor_answer(format, outcome.status, outcome.content_type, outcome.body);
+      result.answer = read_answer(outcome.status, outcome.content_type, outcome.body);
       keep_response(result.outcome, ours.config->endpoint.options.max_response_body);
     }
     --ours.in_flight;
@@ -386,7 +386,7 @@ void IoLoop::after_attempt(std::unique_ptr<Delivery> delivery) {
   EndpointSlot& slot = *delivery->endpoint;
   const EndpointConfig& settings = config(lane(*delivery), slot);
   std::optional<milliseconds> shutdown_in;
-  if (core_.stopping.load(std::memory_order_acquire)) {
+  if (core_.shutting_down.load(std::memory_order_acquire)) {
     shutdown_in = std::chrono::floor<milliseconds>(core_.deadline() - now);
   }
   if (judge_endpoint(*delivery, now)) {

@@ -66,10 +66,10 @@ class STATUSSTACK_WEBHOOKS_EXPORT DeliveryStore {
   virtual bool durable() const noexcept = 0;
   /// True: several Dispatchers share the store's queue (see above).
   virtual bool shared() const noexcept { return false; }
-  /// Shared: starts claiming (the Engine is ready for on_claimed), and stops: on_claimed is not
-  /// called once stop() returns.
+  /// Shared: starts claiming (the Engine is ready for on_claimed), and stops claiming when the
+  /// Dispatcher shuts down: on_claimed is not called once stop_claiming() returns.
   virtual void start() {}
-  virtual void stop() {}
+  virtual void stop_claiming() {}
   /// A delivery leaves this instance without a final state: shutdown parked it, or (shared) its
   /// retry went back to the queue.
   virtual void release(const Delivery& /*delivery*/) {}

@@ -151,7 +151,7 @@ class PgStore final : public DeliveryStore {
   bool shared() const noexcept override { return true; }
   std::vector<EndpointState> endpoint_states() override;
   void start() override;
-  void stop() override;
+  void stop_claiming() override;
   Result<void> admit(const std::vector<std::unique_ptr<Delivery>>& deliveries) override;
   void reschedule(const Delivery& delivery, WallTime due) override;
   void finish(Final final) override;
@@ -295,7 +295,7 @@ void PgStore::start() {
   claimer_ = std::thread([this] { claim_loop(); });
 }
 
-void PgStore::stop() {
+void PgStore::stop_claiming() {
   if (!claimer_.joinable()) return;
   claiming_.store(false, std::memory_order_release);
   wake_claimer();
@@ -370,7 +370,7 @@ Result<std::vector<Resumed>> PgStore::redeliver(const std::vector<std::string>& 
 }
 
 void PgStore::close() {
-  stop();
+  stop_claiming();
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return;

@@ -9,6 +9,7 @@
 // - the same call gives the same answer twice.
 
 #include "fuzz_check.hpp"
+#include "transfer.hpp"
 
 #include <statusstack/webhooks/client.hpp>
 
@@ -66,9 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const system_clock::time_point now = pick_now(data[0]);
   const std::string_view value(reinterpret_cast<const char*>(data) + 1, size - 1);
 
-  const std::optional<std::chrono::seconds> result = ssw::parse_retry_after(value, now);
+  const std::optional<std::chrono::seconds> result = ssw::detail::parse_retry_after(value, now);
   const std::string shown = "value \"" + std::string(value) + "\" gave " + show(result);
-  ssw_fuzz::check(result == ssw::parse_retry_after(value, now), "not deterministic", shown);
+  ssw_fuzz::check(result == ssw::detail::parse_retry_after(value, now), "not deterministic", shown);
   if (result) {
     ssw_fuzz::check(result->count() >= 0, "negative Retry-After", shown);
     ssw_fuzz::check(result->count() <= cap, "Retry-After beyond 2^31 - 1 s", shown);

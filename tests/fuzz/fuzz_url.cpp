@@ -22,6 +22,8 @@
 #include <statusstack/webhooks/client.hpp>
 #include <statusstack/webhooks/endpoint.hpp>
 
+#include "endpoint_signing.hpp"
+
 #include <curl/curl.h>
 
 #include <cstddef>
@@ -182,7 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   endpoint.secret = "a secret long enough for any rule";
   endpoint.options.proxy = proxy;
   endpoint.options.allow_http = true;
-  if (!url.empty()) check(ssw::effective_url(endpoint) == url, "effective_url is not the URL", url);
+  if (!url.empty()) check(ssw::detail::effective_url(endpoint) == url, "effective_url is not the URL", url);
   const ssw::Result<void> valid = ssw::validate_endpoint(endpoint);
   check(valid.has_value() == lenient.has_value(), "validate_endpoint disagrees with validate_request", url);
   if (!valid) {

@@ -1,4 +1,4 @@
-// libFuzzer target: read_vendor_answer on arbitrary answers.
+// libFuzzer target: the formats' answer readers (formats::read_answer) on arbitrary answers.
 //
 // Input: a first line "<format> <status> <content type>" (format: pagerduty, datadog or
 // statusstack; status: a decimal int, negative and out-of-range ones included; the content type
@@ -14,6 +14,8 @@
 #include "fuzz_check.hpp"
 
 #include <statusstack/webhooks/formats.hpp>
+
+#include "formats/profile.hpp"
 
 #include <charconv>
 #include <cstddef>
@@ -93,11 +95,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!head.empty() && head.front() == ' ') head.remove_prefix(1);
   const std::string_view content_type = head;
 
-  ssw::VendorAnswer answer;
+  ssw::formats::VendorAnswer answer;
   try {
-    answer = ssw::read_vendor_answer(*format, status, content_type, body);
+    answer = ssw::formats::read_answer(*format, status, content_type, body);
   } catch (...) {
-    ssw_fuzz::fail("read_vendor_answer threw");
+    ssw_fuzz::fail("read_answer threw");
   }
   const std::string shown = "status " + std::to_string(status) + ": receipt \"" + answer.receipt +
                             "\", error \"" + answer.error + "\"";
@@ -109,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(status >= 400 || answer.error.empty(), "an error from a status below 400", shown);
   check_text(answer.receipt, 255, "receipt is not short, clean UTF-8", shown);
   check_text(answer.error, 1024, "error is not short, clean UTF-8", shown);
-  const ssw::VendorAnswer again = ssw::read_vendor_answer(*format, status, content_type, body);
+  const ssw::formats::VendorAnswer again = ssw::formats::read_answer(*format, status, content_type, body);
   check(again.receipt == answer.receipt && again.error == answer.error, "not deterministic", shown);
   return 0;
 }

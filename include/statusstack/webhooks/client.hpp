@@ -142,12 +142,6 @@ STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate_header(std::string_view name, 
 /// little). Never throws but for std::bad_alloc.
 STATUSSTACK_WEBHOOKS_EXPORT std::string redact_url(std::string_view url);
 
-/// Parses a `Retry-After` value: delta-seconds or an HTTP-date (relative to `now`; a date in the
-/// past gives zero). Both forms saturate at 2^31 - 1 seconds (a date in the year 9999 too), so the
-/// caller's own cap (RetryPolicy::max_retry_after) decides. nullopt when it is neither.
-STATUSSTACK_WEBHOOKS_EXPORT std::optional<std::chrono::seconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
-
 /// Sends one request at a time over libcurl and keeps its connections alive between calls.
 /// Every connection is checked against a NetworkGuard (default: global addresses only).
 /// Move-only; not thread-safe: use one WebhookClient per thread (they are cheap).

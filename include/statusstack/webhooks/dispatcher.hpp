@@ -131,7 +131,7 @@ struct DispatcherStats {
   std::uint64_t delivered = 0;                                         ///< final: 2xx
   std::uint64_t failed = 0;                                            ///< final: failed, all reasons
   std::array<std::uint64_t, failure_reason_count> failed_by_reason{};  ///< indexed by FailureReason
-  std::uint64_t rejected_calls =
+  std::uint64_t refused_calls =
       0;  ///< dispatch() calls that queued nothing (invalid event, queue full or shut down)
   std::uint64_t attempts = 0;         ///< HTTP attempts finished
   std::uint64_t retries = 0;          ///< attempts scheduled again after a failure

@@ -65,7 +65,9 @@ struct Endpoint {
   /// The body: StatusStack's JSON (default), or a PagerDuty / Datadog request with their keys.
   FormatSettings format;
   HttpMethod method = HttpMethod::post;
-  /// Custom headers, sent after the library's own (which they cannot replace: is_reserved_header).
+  /// Custom headers, sent after the library's own, which they cannot replace (Content-Type,
+  /// Content-Length, Transfer-Encoding, Host, User-Agent, Expect, Connection, X-StatusStack-*,
+  /// webhook-id, webhook-timestamp, webhook-signature, DD-API-KEY: ASCII case-insensitive).
   /// Values: no control characters but tab, at most max_header_value_length bytes (validate_header).
   Headers headers;
   EventFilter events;  ///< which events go here (all by default)
@@ -74,8 +76,8 @@ struct Endpoint {
   RequestOptions options;
   std::size_t max_in_flight = 8;  ///< concurrent requests to this endpoint at most
   /// Requests per minute at most (token bucket; 0: no limit; unset: the format's documented limit,
-  /// 120 for pagerduty). Deliveries wait for a token, they do not fail. Bursts up to a quarter of a
-  /// minute's worth (at least one request).
+  /// pagerduty_events_per_minute for pagerduty, none for the others). Deliveries wait for a token, they do
+  /// not fail. Bursts up to a quarter of a minute's worth (at least one request).
   std::optional<double> rate_limit_per_minute;
   /// Deliveries to this endpoint go one at a time, first in, first out, for receivers that need
   /// events in order: a delivery waiting for its retry holds back every later one. Off by default
@@ -93,12 +95,6 @@ struct Endpoint {
 /// header values never.
 STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate_endpoint(const Endpoint& endpoint);
 
-/// The headers the library sets itself, which an endpoint's custom headers may not replace
-/// (ASCII case-insensitive): Content-Type, Content-Length, Transfer-Encoding, Host, User-Agent,
-/// Expect, Connection, X-StatusStack-* (any name starting so), webhook-id, webhook-timestamp,
-/// webhook-signature and DD-API-KEY.
-STATUSSTACK_WEBHOOKS_EXPORT bool is_reserved_header(std::string_view name) noexcept;
-
 /// A new delivery id: "dlv_" and 26 lowercase Crockford base32 characters (130 bits): a 48-bit
 /// count of milliseconds since 1970 (system clock), then 82 bits from OpenSSL's CSPRNG (RAND_bytes,
 /// fetched in blocks per thread; a forked child never reuses its parent's). Ids made in different
@@ -108,12 +104,6 @@ STATUSSTACK_WEBHOOKS_EXPORT bool is_reserved_header(std::string_view name) noexc
 /// CSPRNG fails.
 STATUSSTACK_WEBHOOKS_EXPORT std::string new_delivery_id();
 
-/// The URL requests go to: `url`, or the format's default_url() when it is empty.
-STATUSSTACK_WEBHOOKS_EXPORT std::string effective_url(const Endpoint& endpoint);
-
-/// The rate limit in force: `rate_limit_per_minute`, or the format's default (0: none).
-STATUSSTACK_WEBHOOKS_EXPORT double effective_rate_limit(const Endpoint& endpoint) noexcept;
-
 /// The request for one delivery: the event's body in the endpoint's format, `Content-Type`, `User-Agent`,
 /// `X-StatusStack-Event`, `-Delivery`, `-Timestamp` and `-Signature` (or the Standard Webhooks
 /// headers), then the endpoint's custom headers. Throws ConfigError if the endpoint is invalid.
@@ -121,9 +111,16 @@ STATUSSTACK_WEBHOOKS_EXPORT Request
 make_signed_request(const Event& event, const Endpoint& endpoint, std::string_view delivery_id,
                     std::chrono::system_clock::time_point signed_at = std::chrono::system_clock::now());
 
+/// What send_test sent and what came of it.
+struct TestDelivery {
+  std::string delivery_id;  ///< the X-StatusStack-Delivery it carried; empty when nothing was sent
+  Outcome outcome;
+};
+
 /// "Send test webhook": a realistic sample event of `type`, signed for the endpoint, marked with
-/// `X-StatusStack-Test: true`, sent once (no retries). Invalid endpoints give an invalid_request outcome.
-STATUSSTACK_WEBHOOKS_EXPORT Outcome send_test(WebhookClient& client, const Endpoint& endpoint,
-                                              EventType type = EventType::component_status_changed);
+/// `X-StatusStack-Test: true`, sent once (no retries). An invalid endpoint gives an invalid_request
+/// outcome and no delivery id.
+STATUSSTACK_WEBHOOKS_EXPORT TestDelivery send_test(WebhookClient& client, const Endpoint& endpoint,
+                                                   EventType type = EventType::component_status_changed);
 
 }  // namespace statusstack::webhooks

@@ -1,9 +1,10 @@
 #pragma once
 
 // Formats: the request an endpoint gets for an event. StatusStack's own webhook (the default), a
-// PagerDuty Events API v2 event, or a Datadog Events API v1 event; and reading what those vendors
-// answer. docs/integrations.md documents every mapping (event type and status -> action, severity,
-// alert type, priority) and the limits.
+// PagerDuty Events API v2 event, or a Datadog Events API v1 event. docs/integrations.md documents every
+// mapping (event type and status -> action, severity, alert type, priority) and the limits. What each format
+// means to delivery (default URL and rate limit, keys, how its answers are read) is kept in one profile per
+// format inside the library.
 
 #include <statusstack/webhooks/error.hpp>
 #include <statusstack/webhooks/events.hpp>
@@ -15,10 +16,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace statusstack::webhooks {
 
-/// What an endpoint's requests look like.
+/// The names of the formats an endpoint's requests can take; FormatSettings holds one with its keys.
 enum class Format {
   statusstack,  ///< the signed StatusStack event JSON (docs/events.md); the default
   pagerduty,    ///< a PagerDuty Events API v2 event (POST https://events.pagerduty.com/v2/enqueue)
@@ -59,31 +61,38 @@ inline constexpr std::size_t datadog_title_max = 100;     ///< title
 inline constexpr std::size_t datadog_tag_max = 200;       ///< each tag
 inline constexpr std::size_t pagerduty_field_max = 1024;  ///< payload.source, component, group, class
 
-/// How an endpoint formats its requests, with the credentials the vendor format needs. A plain value.
-/// `routing_key` is used by pagerduty only (it goes in the body), `api_key` and `site` by datadog
-/// only (the key goes in the DD-API-KEY header). Check it once with validate_format_settings.
-/// The keys are Secrets (set them with `settings.routing_key = "..."`): wiped when the settings go,
-/// printed as "***". The requests format_event makes carry them as plain text, as the vendors need.
-struct FormatSettings {
-  Format format = Format::statusstack;
-  Secret routing_key;  ///< PagerDuty: the Events API v2 integration key (32 characters)
-  Secret api_key;      ///< Datadog: the API key (an application key is not needed)
-  DatadogSite site = DatadogSite::us1;
+/// StatusStack's own webhook: the event's JSON, signed with the endpoint's secret. No settings.
+struct StatusStackFormat {};
+
+/// A PagerDuty Events API v2 event. The routing key goes in the body (as plain text: PagerDuty
+/// needs it so); it is a Secret, wiped when the settings go and printed as "***".
+struct PagerDutyFormat {
+  Secret routing_key;  ///< the integration key of an Events API v2 integration (32 letters and digits)
 };
 
+/// A Datadog Events API v1 event. The API key goes in the DD-API-KEY header (an application key is
+/// not needed); it is a Secret, wiped when the settings go and printed as "***".
+struct DatadogFormat {
+  Secret api_key;
+  DatadogSite site = DatadogSite::us1;  ///< chooses the API host
+};
+
+/// How an endpoint formats its requests, with the keys that format needs and no other: a PagerDuty
+/// key cannot be given to a Datadog endpoint. A plain value; the alternatives are in the order of
+/// Format. Example: `endpoint.format = PagerDutyFormat{Secret(key)};`
+using FormatSettings = std::variant<StatusStackFormat, PagerDutyFormat, DatadogFormat>;
+
+/// Which format the settings hold.
+STATUSSTACK_WEBHOOKS_EXPORT Format format_of(const FormatSettings& settings) noexcept;
+
 /// The settings can work: pagerduty needs a routing_key of 32 letters and digits, datadog a
-/// non-empty api_key of visible ASCII; a key the format does not use is an error too (a forgotten
-/// `format` would otherwise send the StatusStack body to a vendor). The error's field is
-/// "routing_key", "api_key", "site" or "format" and the message starts with it.
+/// non-empty api_key of visible ASCII and a DatadogSite value. The error's field is "routing_key",
+/// "api_key" or "site" and the message starts with it.
 STATUSSTACK_WEBHOOKS_EXPORT Result<void> validate_format_settings(const FormatSettings& settings);
 
 /// The URL a format's requests go to when the endpoint names none: pagerduty_events_url, the
 /// Datadog site's events URL; empty for statusstack (its endpoints always name their URL).
 STATUSSTACK_WEBHOOKS_EXPORT std::string default_url(const FormatSettings& settings);
-
-/// Events per minute the vendor allows per key (PagerDuty: 120 per routing key), the default of an
-/// endpoint's rate limit; 0 when the format documents none (statusstack, datadog).
-STATUSSTACK_WEBHOOKS_EXPORT unsigned default_events_per_minute(Format format) noexcept;
 
 /// One formatted request: the body, and the format's own headers only (DD-API-KEY for datadog;
 /// none for statusstack and pagerduty). The caller adds Content-Type, User-Agent, signatures...
@@ -92,12 +101,11 @@ struct FormattedRequest {
   Headers headers;
 };
 
-/// The request `settings.format` makes of the event: statusstack gives to_json(event) and no
+/// The request the settings' format makes of the event: statusstack gives to_json(event) and no
 /// headers; pagerduty and datadog give the vendor's JSON (docs/integrations.md), which is valid
 /// against the vendor's schema and within its limits for every event (invalid UTF-8 in the event's
 /// strings is replaced by U+FFFD). Does not check the settings (validate_format_settings does,
-/// once) nor the event (validate_event). Errors: invalid_config for a Format value out of range.
-/// Deterministic (no clock, no randomness) and thread-safe.
+/// once) nor the event (validate_event). Deterministic (no clock, no randomness) and thread-safe.
 STATUSSTACK_WEBHOOKS_EXPORT Result<FormattedRequest> format_event(const Event& event,
                                                                   const FormatSettings& settings);
 
@@ -134,22 +142,5 @@ struct DatadogMapping {
   std::string priority;
 };
 STATUSSTACK_WEBHOOKS_EXPORT DatadogMapping datadog_mapping(const Event& event);
-
-/// What a vendor answered, read from its response: the receipt of an accepted event (PagerDuty's
-/// dedup_key, Datadog's event id_str) or the error messages of a failed one. Both empty when there
-/// is nothing to read. A plain value.
-struct VendorAnswer {
-  std::string receipt;  ///< from a 2xx; at most 255 bytes
-  std::string error;    ///< from a status >= 400, e.g. "Event object is invalid: ..."; at most 1024 bytes
-};
-
-/// Reads a pagerduty or datadog response (statusstack answers are not read: both fields empty).
-/// The body is read as JSON whatever `content_type` says (Datadog labels JSON errors text/plain);
-/// a body that is not JSON gives, for a status >= 400 with a text/plain (or no) content type, its
-/// first line as the error. Never throws on any input; the texts are valid UTF-8 without control
-/// characters. Thread-safe.
-STATUSSTACK_WEBHOOKS_EXPORT VendorAnswer read_vendor_answer(Format format, int status,
-                                                            std::string_view content_type,
-                                                            std::string_view body);
 
 }  // namespace statusstack::webhooks

@@ -47,7 +47,7 @@ enum class FailureReason {
   too_old,             ///< max_age passed before another attempt could start
   endpoint_removed,    ///< the endpoint was removed before the delivery was done
   shutdown,            ///< the Dispatcher shut down before the delivery was done (without a store)
-  endpoint_gone,       ///< the receiver answered 410 Gone: the endpoint is paused until it is replaced
+  receiver_gone,       ///< the receiver answered 410 Gone: the endpoint is paused until it is replaced
   /// the endpoint kept failing for longer than CircuitBreakerPolicy::disable_after: it is disabled
   /// until upsert_endpoint() enables it again
   endpoint_disabled,

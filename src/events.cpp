@@ -1,5 +1,5 @@
-// Event types, status values, timestamps, equality, validation and the sample events.
-// The JSON side lives in event_json.cpp.
+// Event types, timestamps, equality, validation and the sample events. The status values (open enums)
+// are all in the header; the JSON side lives in event_json.cpp.
 
 #include <statusstack/webhooks/events.hpp>
 
@@ -46,90 +46,6 @@ Timestamp timestamp_of(const Event& event) noexcept {
 
 const Stack& stack_of(const Event& event) noexcept {
   return std::visit([](const auto& e) -> const Stack& { return e.stack; }, event);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Open enums: a table of wire names indexed by the enumerator; `unknown` keeps the text.
-
-namespace {
-
-template <class Status, std::size_t N>
-Status status_from_string(const char* const (&names)[N], std::string_view name, std::string& text) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (name == names[i]) return Status(static_cast<typename Status::Value>(i));
-  }
-  text.assign(name.data(), name.size());
-  return Status(Status::unknown);
-}
-
-template <std::size_t N>
-std::string_view status_name(const char* const (&names)[N], std::size_t index, const std::string& text) {
-  return index < N ? std::string_view(names[index]) : std::string_view(text);
-}
-
-constexpr const char* component_status_names[] = {"operational",  "degraded", "partial_outage",
-                                                  "major_outage", "critical", "maintenance"};
-constexpr const char* monitor_status_names[] = {"up", "down", "degraded"};
-constexpr const char* check_type_names[] = {"http", "keyword", "tcp", "ping", "dns", "ssl", "heartbeat"};
-constexpr const char* incident_status_names[] = {"investigating", "identified", "monitoring", "resolved"};
-constexpr const char* incident_impact_names[] = {"none", "minor", "major", "critical"};
-
-static_assert(std::size(component_status_names) == ComponentStatus::unknown);
-static_assert(std::size(monitor_status_names) == MonitorStatus::unknown);
-static_assert(std::size(check_type_names) == CheckType::unknown);
-static_assert(std::size(incident_status_names) == IncidentStatus::unknown);
-static_assert(std::size(incident_impact_names) == IncidentImpact::unknown);
-
-}  // namespace
-
-ComponentStatus ComponentStatus::from_string(std::string_view name) {
-  std::string text;
-  ComponentStatus status = status_from_string<ComponentStatus>(component_status_names, name, text);
-  status.text_ = std::move(text);
-  return status;
-}
-std::string_view ComponentStatus::to_string() const noexcept {
-  return status_name(component_status_names, value_, text_);
-}
-
-MonitorStatus MonitorStatus::from_string(std::string_view name) {
-  std::string text;
-  MonitorStatus status = status_from_string<MonitorStatus>(monitor_status_names, name, text);
-  status.text_ = std::move(text);
-  return status;
-}
-std::string_view MonitorStatus::to_string() const noexcept {
-  return status_name(monitor_status_names, value_, text_);
-}
-
-CheckType CheckType::from_string(std::string_view name) {
-  std::string text;
-  CheckType type = status_from_string<CheckType>(check_type_names, name, text);
-  type.text_ = std::move(text);
-  return type;
-}
-std::string_view CheckType::to_string() const noexcept {
-  return status_name(check_type_names, value_, text_);
-}
-
-IncidentStatus IncidentStatus::from_string(std::string_view name) {
-  std::string text;
-  IncidentStatus status = status_from_string<IncidentStatus>(incident_status_names, name, text);
-  status.text_ = std::move(text);
-  return status;
-}
-std::string_view IncidentStatus::to_string() const noexcept {
-  return status_name(incident_status_names, value_, text_);
-}
-
-IncidentImpact IncidentImpact::from_string(std::string_view name) {
-  std::string text;
-  IncidentImpact impact = status_from_string<IncidentImpact>(incident_impact_names, name, text);
-  impact.text_ = std::move(text);
-  return impact;
-}
-std::string_view IncidentImpact::to_string() const noexcept {
-  return status_name(incident_impact_names, value_, text_);
 }
 
 // ---------------------------------------------------------------------------------------------

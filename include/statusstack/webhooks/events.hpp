@@ -102,131 +102,127 @@ STATUSSTACK_WEBHOOKS_EXPORT Result<Timestamp> parse_rfc3339(std::string_view tex
 // ---------------------------------------------------------------------------------------------
 // Status values. Each is an "open enum": a name this version knows becomes its enumerator; any
 // other string becomes `unknown` and keeps its text, so an older receiver accepts what a newer
-// sender writes and writes it back unchanged. `status == ComponentStatus::critical` reads as it
-// should (against an enumerator only the value is compared; two statuses compare texts too);
-// switch on value(). Plain value types.
+// sender writes and writes it back unchanged. One template, OpenEnum, holds the behaviour; each
+// status type only lists its enumerators and their wire names, in OpenEnumValues<Type>.
 
-/// A status page component's state.
-class STATUSSTACK_WEBHOOKS_EXPORT ComponentStatus {
+/// The values of the open enum `Type`, specialised for each: `enum Value` (the known values, then
+/// `unknown` last) and `names`, the wire name of each known value in the same order.
+template <class Type>
+struct OpenEnumValues;
+
+/// What the five status types share. A plain value type: a Value, plus the original text when the
+/// value is `unknown`. `status == ComponentStatus::critical` compares the value only (every unknown
+/// status equals `unknown`); two statuses compare their texts too (`on_fire` != `melting`); only
+/// statuses of one type compare. Switch on value().
+template <class Type>
+class OpenEnum : public OpenEnumValues<Type> {
+  using Values = OpenEnumValues<Type>;
+
  public:
-  enum Value { operational, degraded, partial_outage, major_outage, critical, maintenance, unknown };
+  using Value = typename Values::Value;
+
+  /// The first known value by default (operational, up, http, investigating, none).
   // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
-  ComponentStatus(Value value = operational) noexcept : value_(value) {}
-  /// Never fails: an unknown name gives `unknown` holding `name`.
-  static ComponentStatus from_string(std::string_view name);
+  OpenEnum(Value value = Value{}) noexcept : value_(value) {}
+
+  /// Never fails: a name this version does not know (names are case-sensitive) gives `unknown`
+  /// holding `name`.
+  static Type from_string(std::string_view name) {
+    Type status;
+    for (std::size_t i = 0; i < std::size(Values::names); ++i) {
+      if (name == Values::names[i]) {
+        status.value_ = static_cast<Value>(i);
+        return status;
+      }
+    }
+    status.value_ = Values::unknown;
+    status.text_.assign(name.data(), name.size());
+    return status;
+  }
+
   Value value() const noexcept { return value_; }
-  bool is_known() const noexcept { return value_ != unknown; }
-  /// The wire name ("critical"), or the kept text of an unknown status.
-  std::string_view to_string() const noexcept;
-  friend bool operator==(const ComponentStatus& a, const ComponentStatus& b) noexcept {
+  bool is_known() const noexcept { return value_ != Values::unknown; }
+  /// The wire name ("critical"), or the kept text of an unknown value.
+  std::string_view to_string() const noexcept {
+    const auto index = static_cast<std::size_t>(value_);
+    return index < std::size(Values::names) ? Values::names[index] : std::string_view(text_);
+  }
+
+  friend bool operator==(const Type& a, const Type& b) noexcept {
     return a.value_ == b.value_ && a.text_ == b.text_;
   }
-  friend bool operator!=(const ComponentStatus& a, const ComponentStatus& b) noexcept { return !(a == b); }
-  /// Against an enumerator only the value counts: every unknown status equals `unknown`.
-  friend bool operator==(const ComponentStatus& a, Value b) noexcept { return a.value_ == b; }
-  friend bool operator==(Value a, const ComponentStatus& b) noexcept { return a == b.value_; }
-  friend bool operator!=(const ComponentStatus& a, Value b) noexcept { return a.value_ != b; }
-  friend bool operator!=(Value a, const ComponentStatus& b) noexcept { return a != b.value_; }
+  friend bool operator!=(const Type& a, const Type& b) noexcept { return !(a == b); }
+  friend bool operator==(const Type& a, Value b) noexcept { return a.value_ == b; }
+  friend bool operator==(Value a, const Type& b) noexcept { return a == b.value_; }
+  friend bool operator!=(const Type& a, Value b) noexcept { return a.value_ != b; }
+  friend bool operator!=(Value a, const Type& b) noexcept { return a != b.value_; }
 
  private:
+  static_assert(std::size(Values::names) == Values::unknown, "one wire name per known value, unknown last");
+
   Value value_;
   std::string text_;  // only for unknown
 };
 
-/// What a monitor's last check concluded.
-class STATUSSTACK_WEBHOOKS_EXPORT MonitorStatus {
+class ComponentStatus;
+template <>
+struct OpenEnumValues<ComponentStatus> {
+  enum Value { operational, degraded, partial_outage, major_outage, critical, maintenance, unknown };
+  static constexpr std::string_view names[] = {"operational",  "degraded", "partial_outage",
+                                               "major_outage", "critical", "maintenance"};
+};
+/// A status page component's state.
+class ComponentStatus : public OpenEnum<ComponentStatus> {
  public:
+  using OpenEnum::OpenEnum;
+};
+
+class MonitorStatus;
+template <>
+struct OpenEnumValues<MonitorStatus> {
   enum Value { up, down, degraded, unknown };
-  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
-  MonitorStatus(Value value = up) noexcept : value_(value) {}
-  static MonitorStatus from_string(std::string_view name);
-  Value value() const noexcept { return value_; }
-  bool is_known() const noexcept { return value_ != unknown; }
-  std::string_view to_string() const noexcept;
-  friend bool operator==(const MonitorStatus& a, const MonitorStatus& b) noexcept {
-    return a.value_ == b.value_ && a.text_ == b.text_;
-  }
-  friend bool operator!=(const MonitorStatus& a, const MonitorStatus& b) noexcept { return !(a == b); }
-  friend bool operator==(const MonitorStatus& a, Value b) noexcept { return a.value_ == b; }
-  friend bool operator==(Value a, const MonitorStatus& b) noexcept { return a == b.value_; }
-  friend bool operator!=(const MonitorStatus& a, Value b) noexcept { return a.value_ != b; }
-  friend bool operator!=(Value a, const MonitorStatus& b) noexcept { return a != b.value_; }
-
- private:
-  Value value_;
-  std::string text_;
+  static constexpr std::string_view names[] = {"up", "down", "degraded"};
+};
+/// What a monitor's last check concluded.
+class MonitorStatus : public OpenEnum<MonitorStatus> {
+ public:
+  using OpenEnum::OpenEnum;
 };
 
-/// How a monitor checks its target.
-class STATUSSTACK_WEBHOOKS_EXPORT CheckType {
- public:
+class CheckType;
+template <>
+struct OpenEnumValues<CheckType> {
   enum Value { http, keyword, tcp, ping, dns, ssl, heartbeat, unknown };
-  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
-  CheckType(Value value = http) noexcept : value_(value) {}
-  static CheckType from_string(std::string_view name);
-  Value value() const noexcept { return value_; }
-  bool is_known() const noexcept { return value_ != unknown; }
-  std::string_view to_string() const noexcept;
-  friend bool operator==(const CheckType& a, const CheckType& b) noexcept {
-    return a.value_ == b.value_ && a.text_ == b.text_;
-  }
-  friend bool operator!=(const CheckType& a, const CheckType& b) noexcept { return !(a == b); }
-  friend bool operator==(const CheckType& a, Value b) noexcept { return a.value_ == b; }
-  friend bool operator==(Value a, const CheckType& b) noexcept { return a == b.value_; }
-  friend bool operator!=(const CheckType& a, Value b) noexcept { return a.value_ != b; }
-  friend bool operator!=(Value a, const CheckType& b) noexcept { return a != b.value_; }
-
- private:
-  Value value_;
-  std::string text_;
+  static constexpr std::string_view names[] = {"http", "keyword", "tcp", "ping", "dns", "ssl", "heartbeat"};
+};
+/// How a monitor checks its target.
+class CheckType : public OpenEnum<CheckType> {
+ public:
+  using OpenEnum::OpenEnum;
 };
 
-/// Where an incident stands.
-class STATUSSTACK_WEBHOOKS_EXPORT IncidentStatus {
- public:
+class IncidentStatus;
+template <>
+struct OpenEnumValues<IncidentStatus> {
   enum Value { investigating, identified, monitoring, resolved, unknown };
-  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
-  IncidentStatus(Value value = investigating) noexcept : value_(value) {}
-  static IncidentStatus from_string(std::string_view name);
-  Value value() const noexcept { return value_; }
-  bool is_known() const noexcept { return value_ != unknown; }
-  std::string_view to_string() const noexcept;
-  friend bool operator==(const IncidentStatus& a, const IncidentStatus& b) noexcept {
-    return a.value_ == b.value_ && a.text_ == b.text_;
-  }
-  friend bool operator!=(const IncidentStatus& a, const IncidentStatus& b) noexcept { return !(a == b); }
-  friend bool operator==(const IncidentStatus& a, Value b) noexcept { return a.value_ == b; }
-  friend bool operator==(Value a, const IncidentStatus& b) noexcept { return a == b.value_; }
-  friend bool operator!=(const IncidentStatus& a, Value b) noexcept { return a.value_ != b; }
-  friend bool operator!=(Value a, const IncidentStatus& b) noexcept { return a != b.value_; }
-
- private:
-  Value value_;
-  std::string text_;
+  static constexpr std::string_view names[] = {"investigating", "identified", "monitoring", "resolved"};
+};
+/// Where an incident stands.
+class IncidentStatus : public OpenEnum<IncidentStatus> {
+ public:
+  using OpenEnum::OpenEnum;
 };
 
-/// How badly an incident hurts users.
-class STATUSSTACK_WEBHOOKS_EXPORT IncidentImpact {
- public:
+class IncidentImpact;
+template <>
+struct OpenEnumValues<IncidentImpact> {
   enum Value { none, minor, major, critical, unknown };
-  // NOLINTNEXTLINE(google-explicit-constructor): `status = ComponentStatus::critical` should just work
-  IncidentImpact(Value value = none) noexcept : value_(value) {}
-  static IncidentImpact from_string(std::string_view name);
-  Value value() const noexcept { return value_; }
-  bool is_known() const noexcept { return value_ != unknown; }
-  std::string_view to_string() const noexcept;
-  friend bool operator==(const IncidentImpact& a, const IncidentImpact& b) noexcept {
-    return a.value_ == b.value_ && a.text_ == b.text_;
-  }
-  friend bool operator!=(const IncidentImpact& a, const IncidentImpact& b) noexcept { return !(a == b); }
-  friend bool operator==(const IncidentImpact& a, Value b) noexcept { return a.value_ == b; }
-  friend bool operator==(Value a, const IncidentImpact& b) noexcept { return a == b.value_; }
-  friend bool operator!=(const IncidentImpact& a, Value b) noexcept { return a.value_ != b; }
-  friend bool operator!=(Value a, const IncidentImpact& b) noexcept { return a != b.value_; }
-
- private:
-  Value value_;
-  std::string text_;
+  static constexpr std::string_view names[] = {"none", "minor", "major", "critical"};
+};
+/// How badly an incident hurts users.
+class IncidentImpact : public OpenEnum<IncidentImpact> {
+ public:
+  using OpenEnum::OpenEnum;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,15 @@ include(CMakePackageConfigHelpers)
 
 set(SSW_CONFIG_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/StatusStackWebhooks")
 
+# Two export sets, so that a receiving service's find_package(... COMPONENTS core) loads the core
+# alone and needs neither libcurl nor SQLite: StatusStackWebhooksCoreTargets (webhooks_core) and
+# StatusStackWebhooksTargets (webhooks, which links the core).
+install(TARGETS statusstack_webhooks_core
+  EXPORT StatusStackWebhooksCoreTargets
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT Development
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS statusstack_webhooks
   EXPORT StatusStackWebhooksTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
@@ -33,9 +42,21 @@ if(EXISTS "${PROJECT_SOURCE_DIR}/schemas")
     FILES_MATCHING PATTERN "*.json")
 endif()
 
+install(EXPORT StatusStackWebhooksCoreTargets
+  NAMESPACE StatusStack::
+  DESTINATION ${SSW_CONFIG_DIR})
 install(EXPORT StatusStackWebhooksTargets
   NAMESPACE StatusStack::
   DESTINATION ${SSW_CONFIG_DIR})
+
+# Static archives leave their dependencies to the program's link: the package config then finds
+# them (find_dependency); shared libraries link them themselves and the config looks for none.
+get_target_property(ssw_library_type statusstack_webhooks TYPE)
+if(ssw_library_type STREQUAL "STATIC_LIBRARY")
+  set(SSW_STATIC TRUE)
+else()
+  set(SSW_STATIC FALSE)
+endif()
 
 configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/StatusStackWebhooksConfig.cmake.in"
@@ -67,21 +88,40 @@ foreach(kind LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 # A static archive leaves its dependencies to the program's link: they go in Requires and Libs,
-# where `pkg-config --libs` (without --static) gives them. A shared library links them itself.
+# where `pkg-config --libs` (without --static) gives them. A shared library links them itself: they
+# go in Requires.private and Libs.private. Two files: statusstack-webhooks-core (what a receiving
+# service needs: OpenSSL's libcrypto) and statusstack-webhooks (delivery), which requires the core.
+set(ssw_pc_core_requires "libcrypto >= 1.1.1")
 set(ssw_pc_requires "libcurl >= 7.85, libcrypto >= 1.1.1, sqlite3 >= 3.35")
-get_target_property(ssw_library_type statusstack_webhooks TYPE)
-if(ssw_library_type STREQUAL "STATIC_LIBRARY")
-  string(CONCAT SSW_PC_LINK
-    "Requires: ${ssw_pc_requires}\n"
-    "Libs: -L\${libdir} -lstatusstack-webhooks -pthread\n"
+if(SSW_STATIC)
+  string(CONCAT ssw_pc_core_link
+    "Requires: ${ssw_pc_core_requires}\n"
+    "Libs: -L\${libdir} -lstatusstack-webhooks-core\n"
     "Cflags: -I\${includedir} -DSTATUSSTACK_WEBHOOKS_STATIC_DEFINE")
+  string(CONCAT ssw_pc_link
+    "Requires: statusstack-webhooks-core = ${PROJECT_VERSION}, ${ssw_pc_requires}\n"
+    "Libs: -L\${libdir} -lstatusstack-webhooks -pthread\n"
+    "Cflags: -I\${includedir}")  # the core's Cflags add STATUSSTACK_WEBHOOKS_STATIC_DEFINE
 else()
-  string(CONCAT SSW_PC_LINK
+  string(CONCAT ssw_pc_core_link
+    "Requires.private: ${ssw_pc_core_requires}\n"
+    "Libs: -L\${libdir} -lstatusstack-webhooks-core\n"
+    "Cflags: -I\${includedir}")
+  string(CONCAT ssw_pc_link
+    "Requires: statusstack-webhooks-core = ${PROJECT_VERSION}\n"
     "Requires.private: ${ssw_pc_requires}\n"
     "Libs: -L\${libdir} -lstatusstack-webhooks\n"
     "Libs.private: -pthread\n"
     "Cflags: -I\${includedir}")
 endif()
-configure_file("${PROJECT_SOURCE_DIR}/cmake/statusstack-webhooks.pc.in"
-  "${PROJECT_BINARY_DIR}/statusstack-webhooks.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/statusstack-webhooks.pc" DESTINATION "${ssw_pc_install_dir}")
+function(ssw_pkg_config_file name description link)
+  set(SSW_PC_NAME "${name}")
+  set(SSW_PC_DESCRIPTION "${description}")
+  set(SSW_PC_LINK "${link}")
+  configure_file("${PROJECT_SOURCE_DIR}/cmake/statusstack-webhooks.pc.in"
+    "${PROJECT_BINARY_DIR}/${name}.pc" @ONLY)
+  install(FILES "${PROJECT_BINARY_DIR}/${name}.pc" DESTINATION "${ssw_pc_install_dir}")
+endfunction()
+ssw_pkg_config_file(statusstack-webhooks-core
+  "Verify and parse StatusStack webhook events (events, signatures, formats)" "${ssw_pc_core_link}")
+ssw_pkg_config_file(statusstack-webhooks "${PROJECT_DESCRIPTION}" "${ssw_pc_link}")

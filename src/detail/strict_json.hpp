@@ -5,6 +5,8 @@
 // deeper than a limit, a key repeated in one object, strings that do not decode to UTF-8, and
 // anything but whitespace after the document.
 
+#include <statusstack/webhooks/export.hpp>
+
 #include <rapidjson/document.h>
 
 #include <cstddef>
@@ -26,11 +28,12 @@ struct JsonFailure {
 
 /// Parses exactly one JSON document from `json` into `document`. Returns the first problem, or
 /// nullopt when the document is in. Never throws for bad input (std::bad_alloc may escape).
-std::optional<JsonFailure> parse_strict_json(std::string_view json, rapidjson::Document& document,
-                                             int max_depth);
+STATUSSTACK_WEBHOOKS_EXPORT std::optional<JsonFailure> parse_strict_json(std::string_view json,
+                                                                         rapidjson::Document& document,
+                                                                         int max_depth);
 
 /// "line 3, column 14": the position of byte `offset` of `text`, both counted from 1 (columns in
 /// bytes), for messages about files people edit.
-std::string line_and_column(std::string_view text, std::size_t offset);
+STATUSSTACK_WEBHOOKS_EXPORT std::string line_and_column(std::string_view text, std::size_t offset);
 
 }  // namespace statusstack::webhooks::detail

@@ -2,6 +2,8 @@
 
 // Small text helpers shared by the event code (UTF-8 checks, quoting untrusted text in messages).
 
+#include <statusstack/webhooks/export.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -41,13 +43,13 @@ inline std::size_t utf8_prefix(std::string_view text, std::size_t limit) noexcep
 }
 
 /// True when `text` is well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
-bool is_valid_utf8(std::string_view text) noexcept;
+STATUSSTACK_WEBHOOKS_EXPORT bool is_valid_utf8(std::string_view text) noexcept;
 
 /// `text` with every ill-formed byte replaced by U+FFFD.
-std::string repair_utf8(std::string_view text);
+STATUSSTACK_WEBHOOKS_EXPORT std::string repair_utf8(std::string_view text);
 
 /// `text` in double quotes for an error message: quotes, backslashes and control bytes escaped,
 /// cut (at a character boundary) after `max_bytes` with "..." so hostile input stays readable.
-std::string quote_for_message(std::string_view text, std::size_t max_bytes = 64);
+STATUSSTACK_WEBHOOKS_EXPORT std::string quote_for_message(std::string_view text, std::size_t max_bytes = 64);
 
 }  // namespace statusstack::webhooks::detail

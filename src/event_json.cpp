@@ -1,20 +1,20 @@
-// Events to and from JSON. Writing appends straight to a string (no DOM, no generic writer): it is
-// on the hot path of dispatch(). Parsing builds a DOM through a guard that rejects what we do not want to
-// hold (deep nesting, duplicate keys, ill-formed UTF-8 behind escapes), then reads typed fields
-// out of it, naming the path of the first field that is wrong.
+// Events to and from JSON. Writing goes through detail::JsonWriter, which appends straight to a
+// string (no DOM, no generic writer): it is on the hot path of dispatch(). Parsing builds a DOM
+// through a guard that rejects what we do not want to hold (deep nesting, duplicate keys,
+// ill-formed UTF-8 behind escapes), then reads typed fields out of it, naming the path of the first
+// field that is wrong.
 
 #include <statusstack/webhooks/events.hpp>
 
 #include "detail/events_internal.hpp"
+#include "detail/json_writer.hpp"
 #include "detail/strict_json.hpp"
 #include "detail/text.hpp"
 
 #include <rapidjson/document.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <new>
 
 namespace statusstack::webhooks {
@@ -25,148 +25,25 @@ namespace rj = rapidjson;
 
 namespace {
 
-// Appends `text` as a quoted JSON string: runs of bytes that need no escaping are copied whole
-// (found eight bytes at a time); '"', '\\' and control characters are escaped as \", \\, \b, \f, \n,
-// \r, \t or \u00XX (uppercase hex, as RapidJSON writes them). Everything else, UTF-8 included,
-// is copied as is.
-void append_quoted(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  out += '"';
-  const char* const begin = text.data();
-  const std::size_t size = text.size();
-  std::size_t run = 0;  // start of the bytes not yet copied
-  std::size_t i = 0;
-  while (i < size) {
-    if (i + 8 <= size && !detail::word_needs_json_escape(detail::load_word(begin + i))) {
-      i += 8;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(begin[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    out.append(begin + run, i - run);
-    char escape[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0x0F]};
-    std::size_t length = 6;
-    switch (c) {
-      case '"': escape[1] = '"', length = 2; break;
-      case '\\': escape[1] = '\\', length = 2; break;
-      case '\b': escape[1] = 'b', length = 2; break;
-      case '\f': escape[1] = 'f', length = 2; break;
-      case '\n': escape[1] = 'n', length = 2; break;
-      case '\r': escape[1] = 'r', length = 2; break;
-      case '\t': escape[1] = 't', length = 2; break;
-      default: break;
-    }
-    out.append(escape, length);
-    run = ++i;
-  }
-  out.append(begin + run, size - run);
-  out += '"';
-}
+using detail::JsonWriter;
 
-// Writes the fixed shapes of our events straight into a std::string: keys are literals that need no
-// escaping, and strings are copied in runs between the few bytes that do. (A RapidJSON Writer into
-// a StringBuffer spent two thirds of its time putting strings through one character at a time.)
-// Commas: every key and every value that is not the first in its container is preceded by one.
-class JsonOut {
- public:
-  explicit JsonOut(std::string& out) : out_(out) {}
-
-  void begin() { open('{'); }
-  void end() { close('}'); }
-  void begin_array() { open('['); }
-  void end_array() { close(']'); }
-
-  template <std::size_t N>
-  void key(const char (&name)[N]) {
-    // ,"name":  in one append
-    char text[N + 3];
-    text[0] = ',';
-    text[1] = '"';
-    std::memcpy(text + 2, name, N - 1);
-    text[N + 1] = '"';
-    text[N + 2] = ':';
-    out_.append(first_ ? text + 1 : text, first_ ? N + 2 : N + 3);
-    first_ = true;  // the value that follows takes no comma
-  }
-
-  void string(std::string_view text) {
-    separate();
-    if (detail::is_valid_utf8(text)) {
-      append_quoted(out_, text);
-    } else {
-      append_quoted(out_, detail::repair_utf8(text));
-    }
-  }
-  void timestamp(Timestamp value) {
-    separate();
-    char quoted[detail::max_rfc3339_length + 2];
-    quoted[0] = '"';
-    const std::size_t length = detail::format_rfc3339(value, quoted + 1);
-    quoted[length + 1] = '"';
-    out_.append(quoted, length + 2);
-  }
-  void integer(std::int64_t value) {
-    separate();
-    char digits[24];
-    const auto result = std::to_chars(digits, digits + sizeof digits, value);
-    out_.append(digits, static_cast<std::size_t>(result.ptr - digits));
-  }
-
-  template <std::size_t N>
-  void field(const char (&name)[N], std::string_view value) {
-    key(name);
-    string(value);
-  }
-  template <std::size_t N>
-  void field(const char (&name)[N], Timestamp value) {
-    key(name);
-    timestamp(value);
-  }
-  template <std::size_t N>
-  void field(const char (&name)[N], std::int64_t value) {
-    key(name);
-    integer(value);
-  }
-
- private:
-  void separate() {
-    if (!first_) out_ += ',';
-    first_ = false;
-  }
-  void open(char bracket) {
-    separate();
-    out_ += bracket;
-    first_ = true;
-  }
-  void close(char bracket) {
-    out_ += bracket;
-    first_ = false;
-  }
-
-  std::string& out_;
-  bool first_ = true;
-};
-
-void write(JsonOut& out, const Stack& stack) {
-  out.begin();
+void write(JsonWriter& out, const Stack& stack) {
+  out.begin_object();
   out.field("id", stack.id);
   out.field("name", stack.name);
   out.field("slug", stack.slug);
-  out.end();
+  out.end_object();
 }
 
-void write(JsonOut& out, const IncidentRef& ref) {
-  out.begin();
+void write(JsonWriter& out, const IncidentRef& ref) {
+  out.begin_object();
   out.field("id", ref.id);
   out.field("created_at", ref.created_at);
-  out.end();
+  out.end_object();
 }
 
-void write(JsonOut& out, const Monitor& m) {
-  out.begin();
+void write(JsonWriter& out, const Monitor& m) {
+  out.begin_object();
   out.field("id", m.id);
   out.field("name", m.name);
   out.field("type", m.type.to_string());
@@ -178,11 +55,11 @@ void write(JsonOut& out, const Monitor& m) {
   if (m.status_code) out.field("status_code", static_cast<std::int64_t>(*m.status_code));
   if (m.error) out.field("error", *m.error);
   if (m.url) out.field("url", *m.url);
-  out.end();
+  out.end_object();
 }
 
-void write(JsonOut& out, const Incident& incident) {
-  out.begin();
+void write(JsonWriter& out, const Incident& incident) {
+  out.begin_object();
   out.field("id", incident.id);
   out.field("title", incident.title);
   out.field("status", incident.status.to_string());
@@ -190,29 +67,29 @@ void write(JsonOut& out, const Incident& incident) {
   out.key("components");
   out.begin_array();
   for (const AffectedComponent& c : incident.components) {
-    out.begin();
+    out.begin_object();
     out.field("id", c.id);
     out.field("name", c.name);
     out.field("status", c.status.to_string());
-    out.end();
+    out.end_object();
   }
   out.end_array();
   if (incident.latest_update) {
     out.key("latest_update");
-    out.begin();
+    out.begin_object();
     out.field("message", incident.latest_update->message);
     out.field("created_at", incident.latest_update->created_at);
-    out.end();
+    out.end_object();
   }
   out.field("created_at", incident.created_at);
   out.field("updated_at", incident.updated_at);
   if (incident.resolved_at) out.field("resolved_at", *incident.resolved_at);
   out.field("url", incident.url);
-  out.end();
+  out.end_object();
 }
 
-void write(JsonOut& out, const Maintenance& m) {
-  out.begin();
+void write(JsonWriter& out, const Maintenance& m) {
+  out.begin_object();
   out.field("id", m.id);
   out.field("title", m.title);
   out.field("description", m.description);
@@ -221,20 +98,20 @@ void write(JsonOut& out, const Maintenance& m) {
   out.key("components");
   out.begin_array();
   for (const ComponentRef& c : m.components) {
-    out.begin();
+    out.begin_object();
     out.field("id", c.id);
     out.field("name", c.name);
-    out.end();
+    out.end_object();
   }
   out.end_array();
   out.field("url", m.url);
-  out.end();
+  out.end_object();
 }
 
 // Opens the envelope: {"event":...,"timestamp":...,"stack":{...} -- the caller adds the rest.
 template <class E>
-void write_envelope(JsonOut& out, EventType type, const E& event) {
-  out.begin();
+void write_envelope(JsonWriter& out, EventType type, const E& event) {
+  out.begin_object();
   out.field("event", to_string(type));
   out.field("timestamp", event.timestamp);
   out.key("stack");
@@ -242,22 +119,22 @@ void write_envelope(JsonOut& out, EventType type, const E& event) {
 }
 
 struct WriteEvent {
-  JsonOut& out;
+  JsonWriter& out;
 
   void operator()(const ComponentStatusChanged& e) const {
     write_envelope(out, EventType::component_status_changed, e);
     out.key("component");
-    out.begin();
+    out.begin_object();
     out.field("id", e.component.id);
     out.field("name", e.component.name);
     out.field("previous_status", e.component.previous_status.to_string());
     out.field("current_status", e.component.current_status.to_string());
-    out.end();
+    out.end_object();
     if (e.incident) {
       out.key("incident");
       write(out, *e.incident);
     }
-    out.end();
+    out.end_object();
   }
   void operator()(const MonitorDown& e) const {
     write_envelope(out, EventType::monitor_down, e);
@@ -267,58 +144,56 @@ struct WriteEvent {
       out.key("incident");
       write(out, *e.incident);
     }
-    out.end();
+    out.end_object();
   }
   void operator()(const MonitorRecovered& e) const {
     write_envelope(out, EventType::monitor_recovered, e);
     out.key("monitor");
     write(out, e.monitor);
     out.key("downtime");
-    out.begin();
+    out.begin_object();
     out.field("started_at", e.downtime.started_at);
     out.field("duration_seconds", static_cast<std::int64_t>(e.downtime.duration.count()));
-    out.end();
+    out.end_object();
     if (e.incident) {
       out.key("incident");
       write(out, *e.incident);
     }
-    out.end();
+    out.end_object();
   }
   void operator()(const IncidentCreated& e) const {
     write_envelope(out, EventType::incident_created, e);
     out.key("incident");
     write(out, e.incident);
-    out.end();
+    out.end_object();
   }
   void operator()(const IncidentUpdated& e) const {
     write_envelope(out, EventType::incident_updated, e);
     out.key("incident");
     write(out, e.incident);
     if (e.previous_status) out.field("previous_status", e.previous_status->to_string());
-    out.end();
+    out.end_object();
   }
   void operator()(const IncidentResolved& e) const {
     write_envelope(out, EventType::incident_resolved, e);
     out.key("incident");
     write(out, e.incident);
-    out.end();
+    out.end_object();
   }
   void operator()(const MaintenanceScheduled& e) const {
     write_envelope(out, EventType::maintenance_scheduled, e);
     out.key("maintenance");
     write(out, e.maintenance);
-    out.end();
+    out.end_object();
   }
 };
 
 }  // namespace
 
 std::string to_json(const Event& event) {
-  std::string json;
-  json.reserve(1024);
-  JsonOut out(json);
+  JsonWriter out(1024);
   std::visit(WriteEvent{out}, event);
-  return json;
+  return out.take();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "transfer.hpp"
 
+#include "detail/text.hpp"
+
 #include <statusstack/webhooks/version.hpp>
 
 #include <netinet/in.h>
@@ -15,13 +17,6 @@
 namespace statusstack::webhooks::detail {
 
 namespace {
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
 
 std::chrono::microseconds info_time(CURL* easy, CURLINFO what) {
   curl_off_t value = 0;
@@ -230,7 +225,7 @@ size_t Transfer::on_header(char* data, size_t size, size_t count, void* self) no
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return line.size();
   const std::string_view name = line.substr(0, colon);
-  const std::string_view value = trim(line.substr(colon + 1));
+  const std::string_view value = trim(line.substr(colon + 1), " \t\r\n");  // the line ends in CRLF
   try {
     if (iequals(name, "Retry-After")) {
       response.retry_after = parse_retry_after(value);

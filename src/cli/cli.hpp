@@ -44,7 +44,8 @@ std::vector<std::string> secrets_from(const std::vector<std::string>& given, con
 /// Adds `--secret-file FILE` to a subcommand, excluding `--secret`.
 void add_secret_file_option(CLI::App& command, CLI::Option* secret, std::string& secret_file);
 
-/// `text` as a JSON string literal, quotes included (for the tool's JSON-lines output).
+/// `text` as a JSON string literal, quotes included (for the tool's JSON-lines output): escaped as the
+/// library's JSON is, ill-formed UTF-8 replaced by U+FFFD so that every line stays valid JSON.
 std::string json_quote(std::string_view text);
 
 /// A --store value that names a PostgreSQL database (postgresql:// or postgres://), not a file.

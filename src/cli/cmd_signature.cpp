@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <statusstack/webhooks/endpoint.hpp>
+#include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/signature.hpp>
 
 #include <charconv>
@@ -39,11 +40,6 @@ std::int64_t parse_timestamp(const std::string& text) {
   return value;
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 [[noreturn]] void fail_config(const ConfigError& e) { fail(exit_usage, e.what()); }
 
 // sign makes what a sender sends, so it keeps the sender's rule (validate_endpoint's); verify does
@@ -73,7 +69,7 @@ void run_sign(const SignatureOptions& options) {
   if (options.standard_webhooks) {
     if (options.msg_id.empty()) fail(exit_usage, "--id: required with --standard-webhooks");
     const std::int64_t timestamp =
-        options.timestamp.empty() ? unix_now() : parse_timestamp(options.timestamp);
+        options.timestamp.empty() ? Timestamp::now().unix_seconds() : parse_timestamp(options.timestamp);
     std::unique_ptr<StandardWebhooksSigner> signer;
     try {
       signer = std::make_unique<StandardWebhooksSigner>(secrets.front());
@@ -109,7 +105,7 @@ void run_verify(const SignatureOptions& options) {
       fail_config(e);
     }
     result = verifier->verify(options.msg_id, options.timestamp, options.signature, read_input(options.input),
-                              unix_now());
+                              Timestamp::now().unix_seconds());
   } else {
     std::unique_ptr<Verifier> verifier;
     try {

@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "detail/json_writer.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -109,29 +111,9 @@ std::string store_name(const std::string& store) {
 }
 
 std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[(static_cast<unsigned char>(c) >> 4U) & 0xFU];
-          out += hex[static_cast<unsigned char>(c) & 0xFU];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
+  detail::JsonWriter out(text.size() + 2);
+  out.string(text);
+  return out.take();
 }
 
 void fail(int exit_code, const std::string& message) {

@@ -76,7 +76,6 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
     text = text.substr(0, utf8_prefix(text, max_bytes));
     cut = true;
   }
-  static constexpr char hex[] = "0123456789abcdef";
   std::string out = "\"";
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
@@ -85,8 +84,7 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
       out += c;
     } else if (byte < 0x20 || byte == 0x7F) {
       out += "\\x";
-      out += hex[byte >> 4];
-      out += hex[byte & 0x0F];
+      append_hex(out, &byte, 1);
     } else {
       out += c;
     }

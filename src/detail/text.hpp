@@ -1,6 +1,8 @@
 #pragma once
 
-// Small text helpers shared by the event code (UTF-8 checks, quoting untrusted text in messages).
+// Small text helpers, one copy each for the whole library and the CLI: hex, trimming, UTF-8 checks,
+// quoting untrusted text in messages. The out-of-line ones are exported: the delivery library and
+// the CLI call them in the core library (src/ headers are not installed).
 
 #include <statusstack/webhooks/export.hpp>
 
@@ -11,6 +13,39 @@
 #include <string_view>
 
 namespace statusstack::webhooks::detail {
+
+/// Which letters write_hex uses: lowercase is what signatures and keys use; uppercase is how
+/// RapidJSON writes "\u001F", which the JSON writer matches.
+enum class HexCase { lower, upper };
+
+/// Writes the hex of `size` bytes to `out`, two digits a byte (2 * size characters, no terminator).
+/// Allocates nothing: signing a request goes through it.
+inline void write_hex(const unsigned char* bytes, std::size_t size, char* out,
+                      HexCase letters = HexCase::lower) noexcept {
+  const char* const digits = letters == HexCase::lower ? "0123456789abcdef" : "0123456789ABCDEF";
+  for (std::size_t i = 0; i < size; ++i) {
+    out[2 * i] = digits[bytes[i] >> 4U];
+    out[2 * i + 1] = digits[bytes[i] & 0x0FU];
+  }
+}
+
+/// Appends the lowercase hex of `size` bytes to `out`.
+inline void append_hex(std::string& out, const unsigned char* bytes, std::size_t size) {
+  const std::size_t at = out.size();
+  out.resize(at + 2 * size);
+  write_hex(bytes, size, &out[at]);
+}
+
+/// HTTP's optional whitespace (RFC 9110 section 5.6.3): what surrounds a header value but is not
+/// part of it.
+inline constexpr std::string_view http_whitespace = " \t";
+
+/// `text` without the leading and trailing bytes found in `strip` (by default spaces and tabs).
+constexpr std::string_view trim(std::string_view text, std::string_view strip = http_whitespace) noexcept {
+  const std::size_t first = text.find_first_not_of(strip);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(strip) - first + 1);
+}
 
 /// Eight bytes of `p` as one word (any alignment), for scanning text a word at a time.
 inline std::uint64_t load_word(const char* p) noexcept {

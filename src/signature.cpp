@@ -1,5 +1,9 @@
 #include <statusstack/webhooks/signature.hpp>
 
+#include <statusstack/webhooks/events.hpp>
+
+#include "detail/text.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -192,13 +196,9 @@ namespace {
 using detail::HmacSha256Key;
 using detail::sha256_size;
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
 void to_hex(const unsigned char (&mac)[sha256_size], char (&out)[signature_hex_length]) noexcept {
-  for (std::size_t i = 0; i < sha256_size; ++i) {
-    out[2 * i] = hex_digits[mac[i] >> 4];
-    out[2 * i + 1] = hex_digits[mac[i] & 0x0f];
-  }
+  static_assert(signature_hex_length == 2 * sha256_size);
+  detail::write_hex(mac, sha256_size, out);
 }
 
 std::shared_ptr<const HmacSha256Key> make_key(std::string_view secret, std::string_view field) {
@@ -209,9 +209,7 @@ std::shared_ptr<const HmacSha256Key> make_key(std::string_view secret, std::stri
   return std::make_shared<const HmacSha256Key>(secret);
 }
 
-// --- base64 (standard alphabet), for the Standard Webhooks scheme ---
-
-constexpr char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// --- base64 (standard alphabet, padded), for the Standard Webhooks scheme ---
 
 int base64_value(char c) noexcept {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -222,29 +220,9 @@ int base64_value(char c) noexcept {
   return -1;
 }
 
-std::string base64_encode(const unsigned char* data, std::size_t size) {
-  std::string out;
-  out.reserve((size + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= size; i += 3) {
-    const unsigned v = (unsigned{data[i]} << 16) | (unsigned{data[i + 1]} << 8) | data[i + 2];
-    out += base64_alphabet[(v >> 18) & 63];
-    out += base64_alphabet[(v >> 12) & 63];
-    out += base64_alphabet[(v >> 6) & 63];
-    out += base64_alphabet[v & 63];
-  }
-  if (i < size) {
-    const bool two = i + 1 < size;
-    const unsigned v = (unsigned{data[i]} << 16) | (two ? unsigned{data[i + 1]} << 8 : 0U);
-    out += base64_alphabet[(v >> 18) & 63];
-    out += base64_alphabet[(v >> 12) & 63];
-    out += two ? base64_alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-// Strict decoding: the standard alphabet, padding either complete or absent, nothing else.
+// Encoding is OpenSSL's. Decoding is our own, because it must be strict (EVP_DecodeBlock skips
+// whitespace and keeps the padding's zero bytes): the standard alphabet, padding either complete
+// or absent, nothing else.
 // Appends to `out`, which the caller has reserved, so secret bytes are never reallocated.
 bool base64_decode(std::string_view text, std::string& out) {
   std::size_t padding = 0;
@@ -299,19 +277,8 @@ Error signature_error(ErrorCode code, std::string_view field, std::string_view w
   return Error{code, std::move(message), std::string(field)};
 }
 
-constexpr std::string_view trim_http_whitespace(std::string_view value) noexcept {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  return value;
-}
-
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) noexcept {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -446,7 +413,7 @@ Result<void> Verifier::verify_request(const Headers& headers, std::string_view b
   const std::string* value = find_header(headers, signature_header);
   if (value == nullptr)
     return signature_error(ErrorCode::missing_signature, signature_header, "header is missing");
-  return check(body, trim_http_whitespace(*value), signature_header);
+  return check(body, detail::trim(*value), signature_header);
 }
 
 Result<void> Verifier::check(std::string_view body, std::string_view signature,
@@ -516,9 +483,12 @@ std::string StandardWebhooksSigner::sign(std::string_view msg_id, std::int64_t t
   const std::string_view parts[] = {msg_id, ".", std::string_view(digits, converted.ptr - digits), ".", body};
   unsigned char mac[sha256_size];
   key_->mac(parts, std::size(parts), mac);
-  std::string out = "v1,";
-  out += base64_encode(mac, sizeof mac);
+  // "v1," and the base64 of the MAC: 44 characters, and the NUL that EVP_EncodeBlock adds.
+  unsigned char encoded[(sizeof mac + 2) / 3 * 4 + 1];
+  const int length = EVP_EncodeBlock(encoded, mac, sizeof mac);
   OPENSSL_cleanse(mac, sizeof mac);
+  std::string out = "v1,";
+  out.append(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(length));
   return out;
 }
 
@@ -633,7 +603,7 @@ Result<void> StandardWebhooksVerifier::verify(std::string_view msg_id, std::stri
 }
 
 Result<void> StandardWebhooksVerifier::verify_request(const Headers& headers, std::string_view body) const {
-  return verify_request(headers, body, unix_now());
+  return verify_request(headers, body, Timestamp::now().unix_seconds());
 }
 
 Result<void> StandardWebhooksVerifier::verify_request(const Headers& headers, std::string_view body,
@@ -646,8 +616,7 @@ Result<void> StandardWebhooksVerifier::verify_request(const Headers& headers, st
     if (values[i] == nullptr)
       return signature_error(ErrorCode::missing_signature, names[i], "header is missing");
   }
-  return verify(trim_http_whitespace(*values[0]), trim_http_whitespace(*values[1]),
-                trim_http_whitespace(*values[2]), body, now_unix);
+  return verify(detail::trim(*values[0]), detail::trim(*values[1]), detail::trim(*values[2]), body, now_unix);
 }
 
 }  // namespace statusstack::webhooks

@@ -1,6 +1,7 @@
 #include <statusstack/webhooks/signature.hpp>
 
 #include <statusstack/webhooks/events.hpp>
+#include <statusstack/webhooks/receiver.hpp>
 
 #include "detail/text.hpp"
 
@@ -617,6 +618,38 @@ Result<void> StandardWebhooksVerifier::verify_request(const Headers& headers, st
       return signature_error(ErrorCode::missing_signature, names[i], "header is missing");
   }
   return verify(detail::trim(*values[0]), detail::trim(*values[1]), detail::trim(*values[2]), body, now_unix);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Receiving: the signature first, over the raw bytes; the body is parsed only once it is trusted.
+
+Result<Event> verify_and_parse(const Verifier& verifier, const Headers& headers, std::string_view body) {
+  if (Result<void> verified = verifier.verify_request(headers, body); !verified) return verified.error();
+  return parse_event(body);
+}
+
+Result<Event> verify_and_parse(const StandardWebhooksVerifier& verifier, const Headers& headers,
+                               std::string_view body) {
+  return verify_and_parse(verifier, headers, body, Timestamp::now().unix_seconds());
+}
+
+Result<Event> verify_and_parse(const StandardWebhooksVerifier& verifier, const Headers& headers,
+                               std::string_view body, std::int64_t now_unix) {
+  if (Result<void> verified = verifier.verify_request(headers, body, now_unix); !verified) {
+    return verified.error();
+  }
+  return parse_event(body);
+}
+
+bool is_signature_error(const Error& error) noexcept {
+  switch (error.code) {
+    case ErrorCode::missing_signature:
+    case ErrorCode::malformed_signature:
+    case ErrorCode::signature_mismatch:
+    case ErrorCode::timestamp_out_of_tolerance: return true;
+    case ErrorCode::invalid_value: return error.field == standard_webhooks_timestamp_header;
+    default: return false;
+  }
 }
 
 }  // namespace statusstack::webhooks

@@ -1,5 +1,7 @@
 #include <statusstack/webhooks/client.hpp>
 
+#include "detail/text.hpp"
+
 #include "dispatch/decide.hpp"
 
 #include "network_guard.hpp"
@@ -26,7 +28,7 @@ const char* to_string(HttpMethod method) noexcept {
 
 std::optional<HttpMethod> parse_http_method(std::string_view name) noexcept {
   for (HttpMethod method : {HttpMethod::post, HttpMethod::put, HttpMethod::patch}) {
-    if (iequals(name, to_string(method))) return method;
+    if (detail::iequals(name, to_string(method))) return method;
   }
   return std::nullopt;
 }

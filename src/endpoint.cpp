@@ -86,14 +86,14 @@ bool is_reserved_header(std::string_view name) noexcept {
       "Content-Type", "Content-Length",    "Transfer-Encoding", "Host", "User-Agent", "Expect", "Connection",
       "webhook-id",   "webhook-timestamp", "webhook-signature"};
   for (std::string_view r : reserved) {
-    if (iequals(name, r)) return true;
+    if (detail::iequals(name, r)) return true;
   }
   for (const Format format : {Format::statusstack, Format::pagerduty, Format::datadog}) {
     const std::string_view own = formats::profile_of(format).own_header;
-    if (!own.empty() && iequals(name, own)) return true;
+    if (!own.empty() && detail::iequals(name, own)) return true;
   }
   constexpr std::string_view prefix = "X-StatusStack-";
-  return iequals(name.substr(0, prefix.size()), prefix);
+  return detail::iequals(name.substr(0, prefix.size()), prefix);
 }
 
 std::string effective_url(const Endpoint& endpoint) {

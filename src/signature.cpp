@@ -59,10 +59,10 @@ class HmacSha256Key {
   static void free_context(Context* context) noexcept;
 
   Context* keyed_ = nullptr;  // never used to compute: only duplicated when the pool is empty
-  // Idle contexts, already keyed. Enough slots for the threads that sign at the same moment in
+  // Spare contexts, already keyed. Enough slots for the threads that sign at the same moment in
   // practice; a thread that finds none duplicates `keyed_`, and a surplus context is freed.
   static constexpr std::size_t pool_slots = 8;
-  mutable std::atomic<Context*> idle_[pool_slots] = {};
+  mutable std::atomic<Context*> spare_contexts_[pool_slots] = {};
 };
 
 namespace {
@@ -166,7 +166,7 @@ void HmacSha256Key::mac(const std::string_view* parts, std::size_t count,
 #endif
 
 HmacSha256Key::Context* HmacSha256Key::acquire() const {
-  for (auto& slot : idle_) {
+  for (auto& slot : spare_contexts_) {
     if (slot.load(std::memory_order_relaxed) == nullptr) continue;
     if (Context* context = slot.exchange(nullptr, std::memory_order_acquire)) return context;
   }
@@ -174,7 +174,7 @@ HmacSha256Key::Context* HmacSha256Key::acquire() const {
 }
 
 void HmacSha256Key::release(Context* context) const noexcept {
-  for (auto& slot : idle_) {
+  for (auto& slot : spare_contexts_) {
     Context* expected = nullptr;
     if (slot.load(std::memory_order_relaxed) == nullptr &&
         slot.compare_exchange_strong(expected, context, std::memory_order_release,
@@ -186,7 +186,7 @@ void HmacSha256Key::release(Context* context) const noexcept {
 }
 
 HmacSha256Key::~HmacSha256Key() {
-  for (auto& slot : idle_) free_context(slot.load(std::memory_order_acquire));  // NULL-safe
+  for (auto& slot : spare_contexts_) free_context(slot.load(std::memory_order_acquire));  // NULL-safe
   free_context(keyed_);  // OpenSSL wipes the key material it holds
 }
 
@@ -279,7 +279,7 @@ Error signature_error(ErrorCode code, std::string_view field, std::string_view w
 }
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) noexcept {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+  return text.size() >= prefix.size() && detail::iequals(text.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <statusstack/webhooks.hpp>
 
+#include "detail/text.hpp"
+
 #include "support/docs.hpp"
 #include "support/process.hpp"
 #include "support/reports.hpp"
@@ -187,7 +189,7 @@ void check_receiver(BackgroundProcess& receiver, int port, const std::string& se
   Request not_an_event = signed_request(url, secret, new_delivery_id());
   not_an_event.body = "{\"hello\":\"world\"}";
   for (Header& header : not_an_event.headers) {
-    if (iequals(header.name, "X-StatusStack-Signature"))
+    if (detail::iequals(header.name, "X-StatusStack-Signature"))
       header.value = Signer(secret).sign(not_an_event.body);
   }
   CHECK(client.send(not_an_event).status == 400);

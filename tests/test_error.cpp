@@ -50,6 +50,8 @@ TEST_CASE("the linked library reports the version the headers were built with", 
 
 #include <statusstack/webhooks/headers.hpp>
 
+#include "detail/text.hpp"
+
 TEST_CASE("header lookup ignores ASCII case and returns the first match", "[unit][headers]") {
   const Headers headers{{"Content-Type", "application/json"},
                         {"X-StatusStack-Signature", "abc"},
@@ -57,6 +59,6 @@ TEST_CASE("header lookup ignores ASCII case and returns the first match", "[unit
   REQUIRE(find_header(headers, "x-STATUSSTACK-signature") != nullptr);
   CHECK(*find_header(headers, "x-STATUSSTACK-signature") == "abc");
   CHECK(find_header(headers, "X-StatusStack-Delivery") == nullptr);
-  CHECK(iequals("Retry-After", "retry-after"));
-  CHECK_FALSE(iequals("Retry-After", "Retry-Afte"));
+  CHECK(detail::iequals("Retry-After", "retry-after"));
+  CHECK_FALSE(detail::iequals("Retry-After", "Retry-Afte"));
 }

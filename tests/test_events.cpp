@@ -1,5 +1,7 @@
 #include <statusstack/webhooks/events.hpp>
 
+#include "support/files.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/schema.h>
@@ -19,6 +21,7 @@
 #include <vector>
 
 using namespace statusstack::webhooks;
+using statusstack::webhooks::testing::read_file;
 using namespace std::chrono_literals;
 
 namespace {
@@ -30,12 +33,6 @@ const std::string documented_example =
     R"("incident":{"id":"inc_123","created_at":"2025-01-19T10:30:00Z"}})";
 
 Timestamp at(const char* text) { return parse_rfc3339(text).value(); }
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // The error parse_event gives for `json`; fails the test if it parses.
 Error parse_error(const std::string& json) {

@@ -5,6 +5,8 @@
 
 #include <statusstack/webhooks.hpp>
 
+#include "detail/text.hpp"
+
 #include "support/process.hpp"
 #include "support/servers.hpp"
 #include "support/vendor_fakes.hpp"
@@ -77,7 +79,7 @@ TEST_CASE("the example receiver answers 401, 400 and 200 as the guide says, and 
   Request not_an_event = signed_request(url, "new secret, rotated in", new_delivery_id());
   not_an_event.body = "{\"event\":\"monitor.down\"}";
   for (Header& header : not_an_event.headers) {
-    if (iequals(header.name, "X-StatusStack-Signature"))
+    if (detail::iequals(header.name, "X-StatusStack-Signature"))
       header.value = Signer("new secret, rotated in").sign(not_an_event.body);
   }
   const Outcome bad = client.send(not_an_event);

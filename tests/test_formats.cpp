@@ -9,6 +9,7 @@
 
 #include "formats/profile.hpp"
 
+#include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
 #include "support/vendor_fakes.hpp"
@@ -38,13 +39,6 @@ const std::string api_key = "0123456789abcdef0123456789abcdef";
 FormatSettings pagerduty_settings() { return PagerDutyFormat{Secret(routing_key)}; }
 
 FormatSettings datadog_settings() { return DatadogFormat{Secret(api_key), DatadogSite::us1}; }
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  INFO("reading " << path);
-  REQUIRE(in);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Parses JSON that must be valid (UTF-8 checked too).
 rapidjson::Document parse_json(const std::string& text) {

@@ -1,6 +1,7 @@
 #include <statusstack/webhooks/signature.hpp>
 
 #include "support/docs.hpp"
+#include "support/files.hpp"
 #include "support/process.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,6 +23,7 @@
 using namespace statusstack::webhooks;
 using statusstack::webhooks::testing::lines_of;
 using statusstack::webhooks::testing::ProcessResult;
+using statusstack::webhooks::testing::read_file;
 using statusstack::webhooks::testing::run_process;
 namespace fs = std::filesystem;
 
@@ -72,11 +74,6 @@ struct TempDir {
     return file;
   }
 };
-
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::string random_bytes(std::mt19937_64& rng, std::size_t size) {
   std::string out(size, '\0');

@@ -1,6 +1,7 @@
 // Self-tests of the test infrastructure in tests/support/, using httplib's client and plain
 // sockets (never the library's own client, which these servers exist to test).
 
+#include "support/files.hpp"
 #include "support/servers.hpp"
 
 #include <httplib.h>
@@ -26,11 +27,6 @@ using namespace statusstack::webhooks::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A blocking client socket connected to 127.0.0.1:port whose reads give up after 5 s.
 struct Socket {

@@ -17,6 +17,7 @@
 // and each request refused prints "rejected <status> <path> <reason>" (duplicates: "duplicate").
 
 #include <statusstack/webhooks/events.hpp>
+#include <statusstack/webhooks/receiver.hpp>
 #include <statusstack/webhooks/signature.hpp>
 
 #include <httplib.h>
@@ -80,16 +81,16 @@ class Receiver {
     ssw::Headers headers;
     for (const auto& [name, value] : req.headers) headers.push_back({name, value});
 
-    // The raw body, exactly as received: never a re-serialised parse of it.
-    if (auto verified = verifier_.verify_request(headers, req.body); !verified) {
-      return refuse(res, 401, req.path, verified.error().message);
+    // The signature over the raw body, exactly as received (never a re-serialised parse of it),
+    // then the body parsed: a bad signature is 401, a bad body 400.
+    auto event = ssw::verify_and_parse(verifier_, headers, req.body);
+    if (!event) {
+      return refuse(res, ssw::is_signature_error(event.error()) ? 401 : 400, req.path, event.error().message);
     }
     const std::string* delivery_id = ssw::find_header(headers, "X-StatusStack-Delivery");
     if (delivery_id == nullptr || delivery_id->empty()) {
       return refuse(res, 400, req.path, "X-StatusStack-Delivery: header is missing");
     }
-    auto event = ssw::parse_event(req.body);
-    if (!event) return refuse(res, 400, req.path, event.error().message);
 
     {
       const std::lock_guard<std::mutex> lock(mutex_);

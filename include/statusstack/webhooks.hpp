@@ -11,6 +11,7 @@
 #include <statusstack/webhooks/formats.hpp>
 #include <statusstack/webhooks/headers.hpp>
 #include <statusstack/webhooks/network.hpp>
+#include <statusstack/webhooks/receiver.hpp>
 #include <statusstack/webhooks/retry.hpp>
 #include <statusstack/webhooks/rules.hpp>
 #include <statusstack/webhooks/signature.hpp>

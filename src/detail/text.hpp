@@ -77,6 +77,17 @@ inline std::size_t utf8_prefix(std::string_view text, std::size_t limit) noexcep
   return end;
 }
 
+/// True when `a` and `b` are equal ignoring ASCII case (header names, hex digits, format names).
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
+    const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] + 32) : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
 /// True when `text` is well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
 STATUSSTACK_WEBHOOKS_EXPORT bool is_valid_utf8(std::string_view text) noexcept;
 

@@ -331,12 +331,8 @@ std::string hashed_key(std::string_view key) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(key.data(), key.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
   std::string out(hashed_prefix);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[(digest[i] >> 4U) & 0xFU];
-    out += hex[digest[i] & 0xFU];
-  }
+  detail::append_hex(out, digest, length);
   return out;
 }
 
@@ -427,7 +423,7 @@ bool plain_text(std::string_view content_type) {
   if (content_type.empty()) return true;
   constexpr std::string_view text_plain = "text/plain";
   return content_type.size() >= text_plain.size() &&
-         iequals(content_type.substr(0, text_plain.size()), text_plain);
+         detail::iequals(content_type.substr(0, text_plain.size()), text_plain);
 }
 
 }  // namespace

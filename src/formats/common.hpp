@@ -2,16 +2,14 @@
 
 // What the vendor formats share: the decision an event makes (trigger, acknowledge or resolve, and
 // how severe), the texts built from untrusted event strings, the link worth showing, the keys of
-// the thing an event is about, a JSON body writer and the reading of a JSON answer.
+// the thing an event is about and the reading of a JSON answer. Bodies are written with
+// detail::JsonWriter, the library's one JSON writer.
 
 #include <statusstack/webhooks/error.hpp>
 #include <statusstack/webhooks/events.hpp>
 #include <statusstack/webhooks/formats.hpp>
 
 #include "formats/profile.hpp"
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <chrono>
 #include <cstddef>
@@ -111,38 +109,6 @@ std::string subject_key(const Event& event, std::size_t max);
 Error unused_field(const char* field, Format format);
 
 // --- JSON -----------------------------------------------------------------------------------
-
-/// A JSON body written straight into a buffer (no DOM). Strings must be valid UTF-8 already.
-class JsonBody {
- public:
-  explicit JsonBody(std::size_t capacity) : buffer_(nullptr, capacity), writer_(buffer_) {}
-
-  void begin() { writer_.StartObject(); }
-  void end() { writer_.EndObject(); }
-  void begin_array() { writer_.StartArray(); }
-  void end_array() { writer_.EndArray(); }
-  void key(std::string_view name) { writer_.Key(name.data(), static_cast<rapidjson::SizeType>(name.size())); }
-  void string(std::string_view value) {
-    writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  }
-  void field(std::string_view name, std::string_view value) {
-    key(name);
-    string(value);
-  }
-  void field(std::string_view name, std::int64_t value) {
-    key(name);
-    writer_.Int64(value);
-  }
-  /// JSON text written as it is (a valid object, from to_json).
-  void raw_object(std::string_view json) {
-    writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
-  }
-  std::string take() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
-
- private:
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
-};
 
 /// The few fields read from a vendor's JSON answer: "status", "message", "dedup_key" and "errors"
 /// (strings) at the top, "id_str" / "id" inside "event". `parsed` is false when the body is not a

@@ -3,6 +3,7 @@
 // Datadog's answers. The facts come from Datadog's EventCreateRequest schema and the limits it
 // states in prose; docs/integrations.md has the mapping table.
 
+#include "detail/json_writer.hpp"
 #include "detail/text.hpp"
 #include "formats/common.hpp"
 #include "formats/profile.hpp"
@@ -299,8 +300,8 @@ FormattedRequest request(const Event& event, const FormatSettings& settings, std
   tags.add("stack", stack_slug(stack_of(event)));
   std::visit(TagsOf{tags}, event);
 
-  JsonBody out(4096 + 1024);
-  out.begin();
+  detail::JsonWriter out(4096 + 1024);
+  out.begin_object();
   out.field("title", datadog_title(event));
   out.field("text", datadog_text(event, link_of(event)));
   out.field("date_happened", timestamp_of(event).unix_seconds());
@@ -312,7 +313,7 @@ FormattedRequest request(const Event& event, const FormatSettings& settings, std
   out.field("alert_type", alert_type_name(d));
   out.field("aggregation_key", aggregation_key(event));
   out.field("source_type_name", "statusstack");
-  out.end();
+  out.end_object();
   return FormattedRequest{out.take(),
                           Headers{Header{std::string(api_key_header),
                                          std::string(std::get<DatadogFormat>(settings).api_key.reveal())}}};
@@ -400,9 +401,9 @@ std::optional<DatadogSite> parse_datadog_site(std::string_view name) noexcept {
     bool same_name = name.size() == site_name.size();
     for (std::size_t i = 0; same_name && i < name.size(); ++i) {
       const char c = name[i] == '_' ? '-' : name[i];
-      same_name = iequals(std::string_view(&c, 1), site_name.substr(i, 1));
+      same_name = detail::iequals(std::string_view(&c, 1), site_name.substr(i, 1));
     }
-    if (same_name || iequals(name, info.domain)) return info.site;
+    if (same_name || detail::iequals(name, info.domain)) return info.site;
   }
   return std::nullopt;
 }

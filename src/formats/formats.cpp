@@ -3,6 +3,8 @@
 
 #include <statusstack/webhooks/formats.hpp>
 
+#include "detail/text.hpp"
+
 #include "formats/profile.hpp"
 
 #include <array>
@@ -52,7 +54,7 @@ const char* to_string(Format format) noexcept {
 
 std::optional<Format> parse_format(std::string_view name) noexcept {
   for (const Format format : {Format::statusstack, Format::pagerduty, Format::datadog}) {
-    if (iequals(name, to_string(format))) return format;
+    if (detail::iequals(name, to_string(format))) return format;
   }
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 // The facts come from PagerDuty's OpenAPI description of /v2/enqueue and the limits it states in
 // prose; docs/integrations.md has the mapping table.
 
+#include "detail/json_writer.hpp"
 #include "formats/common.hpp"
 #include "formats/profile.hpp"
 
@@ -91,15 +92,15 @@ FormattedRequest request(const Event& event, const FormatSettings& settings, std
   const Stack& stack = stack_of(event);
   const Link link = link_of(event);
 
-  JsonBody out(std::min(event_json.size(), custom_details_max) + 2048);
-  out.begin();
+  detail::JsonWriter out(std::min(event_json.size(), custom_details_max) + 2048);
+  out.begin_object();
   out.field("routing_key", std::get<PagerDutyFormat>(settings).routing_key.reveal());
   out.field("event_action", action_name(d.action));
   out.field("dedup_key", dedup_key(event));
   out.key("payload");
-  out.begin();
+  out.begin_object();
   out.field("summary", pagerduty_summary(event));
-  out.field("timestamp", format_rfc3339(timestamp_of(event)));
+  out.field("timestamp", timestamp_of(event));
   out.field("severity", severity_name(d.severity));
   out.field("source", one_line_field(std::visit(SourceOf{}, event)));
   {
@@ -111,31 +112,31 @@ FormattedRequest request(const Event& event, const FormatSettings& settings, std
   out.field("class", to_string(type_of(event)));
   out.key("custom_details");
   if (event_json.size() <= custom_details_max) {
-    out.raw_object(event_json);
+    out.raw(event_json);
   } else {
     // Too big to carry whole: say what it was and where to find it.
     const Subject subject = subject_of(event);
-    out.begin();
+    out.begin_object();
     out.field("event", to_string(type_of(event)));
     out.field("stack_id", one_line_field(stack.id));
     out.field(std::string(subject.kind) + "_id", one_line_field(*subject.id));
     out.field("omitted", "the event's JSON (" + std::to_string(event_json.size()) +
                              " bytes) does not fit PagerDuty's 512 KB body limit");
-    out.end();
+    out.end_object();
   }
-  out.end();
+  out.end_object();
   out.field("client", "StatusStack");
   if (link.url != nullptr) {
     out.field("client_url", *link.url);
     out.key("links");
     out.begin_array();
-    out.begin();
+    out.begin_object();
     out.field("href", *link.url);
     out.field("text", link.text);
-    out.end();
+    out.end_object();
     out.end_array();
   }
-  out.end();
+  out.end_object();
   return FormattedRequest{out.take(), {}};
 }
 

@@ -23,7 +23,4 @@ using Headers = std::vector<Header>;
 STATUSSTACK_WEBHOOKS_EXPORT const std::string* find_header(const Headers& headers,
                                                            std::string_view name) noexcept;
 
-/// True when `a` and `b` are equal ignoring ASCII case (header names, hex digits).
-STATUSSTACK_WEBHOOKS_EXPORT bool iequals(std::string_view a, std::string_view b) noexcept;
-
 }  // namespace statusstack::webhooks

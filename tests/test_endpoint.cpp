@@ -124,6 +124,18 @@ TEST_CASE("send_test delivers a sample marked as a test, and the receiver can ve
         "endpoint \"receiver\": url \"ftp://example.com/\": scheme must be https or http (got \"ftp\")");
 }
 
+TEST_CASE("a StatusStack endpoint needs a secret, a vendor endpoint does not", "[unit][endpoint]") {
+  Endpoint plain = local_endpoint("https://hooks.example.com/h");
+  plain.secret = "";
+  REQUIRE_FALSE(validate_endpoint(plain));
+  CHECK(validate_endpoint(plain).error().message == "endpoint \"receiver\": secret must not be empty");
+  CHECK(validate_endpoint(plain).error().code == ErrorCode::invalid_secret);
+
+  Endpoint pagerduty = plain;
+  pagerduty.format = PagerDutyFormat{Secret("e93facc04764012d7bfb002500d5d1a6")};
+  CHECK(validate_endpoint(pagerduty));  // the routing key authenticates
+}
+
 TEST_CASE("make_signed_request refuses an invalid endpoint with a ConfigError", "[unit][endpoint]") {
   Endpoint endpoint = local_endpoint("https://hooks.example.com/x");
   endpoint.headers = {{"X-StatusStack-Delivery", "mine"}};

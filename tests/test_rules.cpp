@@ -84,6 +84,27 @@ TEST_CASE("a rules file configures PagerDuty and Datadog endpoints by their keys
         "endpoints[0].site: expected US1, US3, US5, EU, AP1 or US1-FED (got \"mars\")");
   CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "pagerduty"}]})")
             .rfind("endpoints[0]: endpoint \"x\": routing_key: ", 0) == 0);
+  // A key the format does not take is named, and never shown.
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "format": "datadog", "api_key": "k",
+                                    "routing_key": "e93facc04764012d7bfb002500d5d1a6"}]})") ==
+        "endpoints[0].routing_key: not a setting of the datadog format");
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "url": "https://hooks.example.com/h",
+                                    "secret": "a-long-random-secret", "site": "EU"}]})") ==
+        "endpoints[0].site: not a setting of the statusstack format");
+}
+
+TEST_CASE("a StatusStack endpoint in a rules file needs its url and secret, a vendor's neither",
+          "[unit][rules]") {
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "secret": "a-long-random-secret"}]})") ==
+        "endpoints[0].url: is required");
+  CHECK(error_of(R"({"endpoints": [{"name": "x", "url": "https://hooks.example.com/h"}]})") ==
+        "endpoints[0].secret: is required");
+  auto vendors = parse_rules(R"({"endpoints": [
+      {"name": "pager", "format": "pagerduty", "routing_key": "e93facc04764012d7bfb002500d5d1a6"},
+      {"name": "dd", "format": "datadog", "api_key": "abc"}]})");
+  REQUIRE(vendors);
+  CHECK(vendors->endpoints.at(0).secret.empty());
+  CHECK(vendors->endpoints.at(1).url.empty());
 }
 
 TEST_CASE("a malformed rules file names the line or the field", "[unit][rules]") {

@@ -88,7 +88,7 @@ bool is_reserved_header(std::string_view name) noexcept {
   for (std::string_view r : reserved) {
     if (detail::iequals(name, r)) return true;
   }
-  for (const Format format : {Format::statusstack, Format::pagerduty, Format::datadog}) {
+  for (const Format format : formats::all_formats) {
     const std::string_view own = formats::profile_of(format).own_header;
     if (!own.empty() && detail::iequals(name, own)) return true;
   }

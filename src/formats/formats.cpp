@@ -53,7 +53,7 @@ const char* to_string(Format format) noexcept {
 }
 
 std::optional<Format> parse_format(std::string_view name) noexcept {
-  for (const Format format : {Format::statusstack, Format::pagerduty, Format::datadog}) {
+  for (const Format format : formats::all_formats) {
     if (detail::iequals(name, to_string(format))) return format;
   }
   return std::nullopt;

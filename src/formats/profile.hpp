@@ -11,6 +11,7 @@
 #include <statusstack/webhooks/formats.hpp>
 #include <statusstack/webhooks/signature.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -70,6 +71,9 @@ struct Profile {
   /// Reads the vendor's answer (never throws; any input); nullptr when answers are not read.
   VendorAnswer (*read_answer)(int status, std::string_view content_type, std::string_view body);
 };
+
+/// Every format, in the order of Format (and of FormatSettings' alternatives).
+inline constexpr std::array<Format, 3> all_formats{Format::statusstack, Format::pagerduty, Format::datadog};
 
 extern const Profile statusstack_profile;
 extern const Profile pagerduty_profile;

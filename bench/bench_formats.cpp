@@ -16,12 +16,11 @@ namespace ssw = statusstack::webhooks;
 namespace {
 
 ssw::FormatSettings settings_for(ssw::Format format) {
-  ssw::FormatSettings s;
-  format_of(s) = format;
   if (format == ssw::Format::pagerduty)
-    std::get<PagerDutyFormat>(s).routing_key = "e93facc04764012d7bfb002500d5d1a6";
-  if (format == ssw::Format::datadog) std::get<DatadogFormat>(s).api_key = "0123456789abcdef0123456789abcdef";
-  return s;
+    return ssw::PagerDutyFormat{ssw::Secret("e93facc04764012d7bfb002500d5d1a6")};
+  if (format == ssw::Format::datadog)
+    return ssw::DatadogFormat{ssw::Secret("0123456789abcdef0123456789abcdef")};
+  return ssw::StatusStackFormat{};
 }
 
 ssw::Event event_for(std::int64_t type) {

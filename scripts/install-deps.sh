@@ -10,6 +10,7 @@ packages=(
   openssl python3 clang libclang-rt-14-dev
   golang-go  # the Go receiver of docs/receivers.md is built and run by the tests (~65 MB download)
   libpq-dev postgresql  # the PostgreSQL store, tested against private servers the tests start
+  graphviz  # docs/architecture.svg is made from docs/architecture.dot; a test checks it is current
   "$@"
 )
 

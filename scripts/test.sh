@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 preset="${1:-dev}"
-scripts/install-deps.sh graphviz  # graphviz: dot, for the test architecture_diagram_is_current
+scripts/install-deps.sh
 
 jobs="$(nproc)"
 cmake --preset "$preset" >/dev/null

@@ -67,6 +67,22 @@ TEST_CASE("a POST arrives with exactly the body and headers that were sent", "[i
   CHECK(find_header(got.headers, "User-Agent")->rfind("statusstack-webhooks/", 0) == 0);
 }
 
+TEST_CASE("a body over 1 MiB goes in one request without Expect: 100-continue", "[integration][client]") {
+  // curl asks for 100-continue before a body of 1 MiB or more unless told not to: the request
+  // would wait for an answer a receiver need not give.
+  HttpTestServer server;
+  WebhookClient client;
+  const std::string body = "{\"pad\":\"" + std::string(std::size_t{2} * 1024 * 1024, 'x') + "\"}";
+
+  const Outcome outcome = client.send(local_post(server.url(), body));
+
+  REQUIRE(outcome.ok());
+  REQUIRE(server.request_count() == 1);
+  const RecordedRequest got = server.requests().at(0);
+  CHECK(got.body.size() == body.size());
+  CHECK(find_header(got.headers, "Expect") == nullptr);
+}
+
 TEST_CASE("a header with an empty value is sent, not dropped", "[integration][client]") {
   RawTestServer server(RawBehaviour::reply_bytes, "HTTP/1.1 204 No Content\r\n\r\n");
   WebhookClient client;

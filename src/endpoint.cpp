@@ -92,8 +92,7 @@ bool is_reserved_header(std::string_view name) noexcept {
     const std::string_view own = formats::profile_of(format).own_header;
     if (!own.empty() && detail::iequals(name, own)) return true;
   }
-  constexpr std::string_view prefix = "X-StatusStack-";
-  return detail::iequals(name.substr(0, prefix.size()), prefix);
+  return istarts_with(name, "X-StatusStack-");
 }
 
 std::string effective_url(const Endpoint& endpoint) {

@@ -278,10 +278,6 @@ Error signature_error(ErrorCode code, std::string_view field, std::string_view w
   return Error{code, std::move(message), std::string(field)};
 }
 
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) noexcept {
-  return text.size() >= prefix.size() && detail::iequals(text.substr(0, prefix.size()), prefix);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -422,7 +418,7 @@ Result<void> Verifier::check(std::string_view body, std::string_view signature,
   if (signature.size() != signature_hex_length) {
     // Only the form is inspected here; the content of a wrong-length value is never compared.
     if (signature.empty()) return signature_error(ErrorCode::malformed_signature, field, "is empty");
-    if (starts_with_ignoring_case(signature, "sha256=")) {
+    if (detail::istarts_with(signature, "sha256=")) {
       return signature_error(ErrorCode::malformed_signature, field,
                              "must be the 64 hex characters alone, without a \"sha256=\" prefix");
     }

@@ -2,6 +2,8 @@
 
 // Internal to the statusstack-webhook tool: each capability registers its own subcommands.
 
+#include <statusstack/webhooks/error.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <string>
@@ -47,6 +49,10 @@ void add_secret_file_option(CLI::App& command, CLI::Option* secret, std::string&
 /// `text` as a JSON string literal, quotes included (for the tool's JSON-lines output): escaped as the
 /// library's JSON is, ill-formed UTF-8 replaced by U+FFFD so that every line stays valid JSON.
 std::string json_quote(std::string_view text);
+
+/// A format setting's error ("routing_key: must be ...") in the words of the option that set the
+/// field ("--routing-key: must be ..."). The messages name the rule broken, never the key.
+std::string option_message(const Error& error);
 
 /// A --store value that names a PostgreSQL database (postgresql:// or postgres://), not a file.
 inline bool is_database_uri(std::string_view store) {

@@ -85,20 +85,6 @@ std::string preview(const std::string& body) {
                                                          : body);
 }
 
-// A FormatSettings error ("routing_key: must be ...") in the words of the option that set the field
-// ("--routing-key: must be ..."). The messages name the rule broken, never the key.
-std::string option_message(const Error& error) {
-  std::string option = "--" + error.field;
-  for (char& c : option) {
-    if (c == '_') c = '-';
-  }
-  const std::string prefix = error.field + ":";
-  if (!error.field.empty() && error.message.rfind(prefix, 0) == 0) {
-    return option + error.message.substr(error.field.size());
-  }
-  return error.message;
-}
-
 FormatSettings format_from(const SendOptions& options) {
   const std::optional<Format> format = parse_format(options.format);
   if (!format) {

@@ -38,9 +38,7 @@ void add_formats_commands(CLI::App& app) {
     formats::FormatFields fields;
     if (!options->routing_key.empty()) fields.routing_key = Secret(options->routing_key);
     auto settings = formats::profile_of(*format).from_fields(std::move(fields));
-    if (!settings)
-      fail(exit_usage,
-           "--routing-key: " + settings.error().message.substr(std::string_view("routing_key: ").size()));
+    if (!settings) fail(exit_usage, option_message(settings.error()));
     // The key is the one setting render takes: the body carries it (Datadog's key goes in a header).
     if (const Result<void> valid = validate_format_settings(*settings);
         !valid && !options->routing_key.empty()) {

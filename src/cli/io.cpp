@@ -110,6 +110,18 @@ std::string store_name(const std::string& store) {
   return store.substr(0, colon) + store.substr(at);
 }
 
+std::string option_message(const Error& error) {
+  std::string option = "--" + error.field;
+  for (char& c : option) {
+    if (c == '_') c = '-';
+  }
+  const std::string prefix = error.field + ":";
+  if (!error.field.empty() && error.message.rfind(prefix, 0) == 0) {
+    return option + error.message.substr(error.field.size());
+  }
+  return error.message;
+}
+
 std::string json_quote(std::string_view text) {
   detail::JsonWriter out(text.size() + 2);
   out.string(text);

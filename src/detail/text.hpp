@@ -88,6 +88,11 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+/// True when `text` begins with `prefix`, ignoring ASCII case ("Text/Plain; charset=...", "X-StatusStack-").
+constexpr bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
 /// True when `text` is well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
 STATUSSTACK_WEBHOOKS_EXPORT bool is_valid_utf8(std::string_view text) noexcept;
 

@@ -421,9 +421,7 @@ class AnswerHandler : public rj::BaseReaderHandler<rj::UTF8<>, AnswerHandler> {
 
 bool plain_text(std::string_view content_type) {
   if (content_type.empty()) return true;
-  constexpr std::string_view text_plain = "text/plain";
-  return content_type.size() >= text_plain.size() &&
-         detail::iequals(content_type.substr(0, text_plain.size()), text_plain);
+  return detail::istarts_with(content_type, "text/plain");
 }
 
 }  // namespace
